@@ -1,0 +1,148 @@
+#include "autodiff/optimizers.hpp"
+
+#include "autodiff/autodiff.hpp"
+#include "ops/ops.hpp"
+
+#include <fmt/format.h>
+#include <set>
+#include <stdexcept>
+
+namespace sg {
+
+namespace {
+
+// Checks the parameters, differentiates, clips.
+std::vector<Value> prepare(Value loss, const std::vector<Value>& params, const Clip& clip,
+                           const char* who, TrainOps& out) {
+  if (!loss.valid()) throw std::invalid_argument(fmt::format("minimize ({}): the loss is an empty Value", who));
+  if (params.empty())
+    throw std::invalid_argument(fmt::format("minimize ({}): no parameters to train", who));
+  if (clip.value < 0 || clip.global_norm < 0)
+    throw std::invalid_argument(fmt::format("minimize ({}): clip bounds must be >= 0 (got value {}, "
+                                            "global_norm {})", who, clip.value, clip.global_norm));
+  std::set<NodeId> seen;
+  for (const Value& p : params) {
+    if (!p.valid() || &p.graph() != &loss.graph())
+      throw std::invalid_argument(
+          fmt::format("minimize ({}): parameters must be valid Values of the loss's graph", who));
+    if (p.node().op != Op::Variable)
+      throw std::invalid_argument(fmt::format(
+          "minimize ({}): '{}' is a {} node, not a parameter (Variable)", who, p.name(),
+          op_name(p.node().op)));
+    if (p.node().kind == NodeKind::update)
+      throw std::invalid_argument(fmt::format(
+          "minimize ({}): '{}' is optimizer or statistics state, not a trainable parameter", who,
+          p.name()));
+    if (!seen.insert(p.id()).second)
+      throw std::invalid_argument(
+          fmt::format("minimize ({}): parameter '{}' is listed twice", who, p.name()));
+  }
+  std::vector<Value> grads = gradients(std::vector<Value>{loss}, {}, params);
+  return clip_gradients(grads, clip, &out.global_norm);
+}
+
+// A zero-initialised (or `init`) state variable with exactly `name`, whatever
+// scope is open, of kind `update` (so all_params leaves it out).
+Value state(Graph& g, const std::string& name, const Shape& shape, Initializer init) {
+  if (g.find(name))
+    throw std::invalid_argument(fmt::format("optimizer state '{}' already exists", name));
+  Graph::KindGuard kind(g, NodeKind::update);
+  Value v = param(g, name, shape, init);
+  if (v.name() != name) g.rename(v.id(), name);
+  return v;
+}
+
+// "adam", then "adam_1", ...: the first base whose state names are all free.
+std::string state_base(const Graph& g, const std::string& kind, const std::vector<Value>& params,
+                       const std::vector<std::string>& suffixes, bool has_iterations) {
+  for (int n = 0;; ++n) {
+    std::string base = n == 0 ? kind : fmt::format("{}_{}", kind, n);
+    bool free = !has_iterations || !g.find(base + "/iterations");
+    for (const Value& p : params)
+      for (const auto& s : suffixes)
+        if (free && g.find(fmt::format("{}/{}_{}", p.name(), base, s))) free = false;
+    if (free) return base;
+  }
+}
+
+} // namespace
+
+std::vector<Value> clip_gradients(const std::vector<Value>& grads, const Clip& clip, Value* norm) {
+  if (grads.empty() || (clip.value <= 0 && clip.global_norm <= 0)) return grads;
+  Graph& g = grads[0].graph();
+  Graph::KindGuard kind(g, NodeKind::gradient);
+  auto scope = g.scope("clip");
+  std::vector<Value> out = grads;
+  if (clip.global_norm > 0) {
+    std::vector<Value> squares;
+    for (const Value& gi : out) squares.push_back(sum(square(gi)));
+    Value global = sqrt(add_n(squares)).named("global_norm");
+    // c / max(||g||, c): 1 while the norm is within bounds
+    Value scale = clip.global_norm / maximum(global, scalar(g, clip.global_norm));
+    for (Value& gi : out) gi = gi * scale;
+    if (norm) *norm = global;
+  }
+  if (clip.value > 0)
+    for (Value& gi : out) gi = sg::clip(gi, -clip.value, clip.value);
+  return out;
+}
+
+TrainOps minimize(Value loss, const std::vector<Value>& params, const SGD& opt) {
+  TrainOps out;
+  out.grads = prepare(loss, params, opt.clip, "SGD", out);
+  Graph& g = loss.graph();
+  Graph::KindGuard kind(g, NodeKind::update);
+  auto scope = g.scope("sgd");
+  for (size_t i = 0; i < params.size(); ++i)
+    out.updates.push_back(apply_sgd(params[i], out.grads[i], opt.lr));
+  return out;
+}
+
+TrainOps minimize(Value loss, const std::vector<Value>& params, const Adam& opt) {
+  TrainOps out;
+  out.grads = prepare(loss, params, opt.clip, "Adam", out);
+  Graph& g = loss.graph();
+  Graph::KindGuard kind(g, NodeKind::update);
+  const std::string base = state_base(g, "adam", params, {"m", "v"}, true);
+  Value iterations = state(g, base + "/iterations", {}, Initializer::zeros());
+  {
+    auto scope = g.scope(base);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& p = params[i];
+      Value m = state(g, fmt::format("{}/{}_m", p.name(), base), p.shape(), Initializer::zeros());
+      Value v = state(g, fmt::format("{}/{}_v", p.name(), base), p.shape(), Initializer::zeros());
+      out.updates.push_back(apply_adam(p, m, v, iterations, out.grads[i], opt.lr, opt.beta1,
+                                       opt.beta2, opt.epsilon, opt.decay));
+    }
+    // runs after every apply_adam: the plan orders an update after all other
+    // readers of the variable it updates
+    out.updates.push_back(assign_add(iterations, scalar(g, 1.0)));
+  }
+  return out;
+}
+
+TrainOps minimize(Value loss, const std::vector<Value>& params, const AdaGrad& opt) {
+  TrainOps out;
+  out.grads = prepare(loss, params, opt.clip, "AdaGrad", out);
+  Graph& g = loss.graph();
+  Graph::KindGuard kind(g, NodeKind::update);
+  const std::string base = state_base(g, "adagrad", params, {"accum"}, false);
+  auto scope = g.scope(base);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Value& p = params[i];
+    Initializer init = opt.initial_accumulator == 0 ? Initializer::zeros()
+                                                    : Initializer::constant(opt.initial_accumulator);
+    Value accum = state(g, fmt::format("{}/{}_accum", p.name(), base), p.shape(), init);
+    out.updates.push_back(apply_adagrad(p, accum, out.grads[i], opt.lr, opt.epsilon));
+  }
+  return out;
+}
+
+std::vector<Value> all_params(Graph& g) {
+  std::vector<Value> r;
+  for (NodeId id : g.nodes_of(Op::Variable))
+    if (g.node(id).kind != NodeKind::update) r.emplace_back(g, id);
+  return r;
+}
+
+} // namespace sg

@@ -1,0 +1,62 @@
+// Parameter checkpoints: a model name, string metadata and a ParamStore in
+// one self-checking binary file.
+//
+// File format, version 1. All integers little-endian; a "str" is a u32 byte
+// length followed by that many bytes (UTF-8, no terminator).
+//
+//   magic      13 bytes  "SEQGRAPH-CKPT"
+//   version    u32       1
+//   model      str       name of the model that wrote the file
+//   n_meta     u32       then n_meta times: key str, value str (sorted by key)
+//   n_tensors  u32       then n_tensors times (sorted by name):
+//     name     str
+//     dtype    u8        0 = float32, 1 = float64
+//     rank     u32       at most 16
+//     dims     i64[rank] each >= 0
+//     data     numel * (4 or 8) bytes, row-major, little-endian IEEE 754
+//   crc        u32       CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
+//
+// Saving writes `path + ".tmp"`, flushes it to disk and renames it over
+// `path`, so a crash leaves either the old checkpoint or the new one.
+// Loading reads the file into memory (bounded by the file's size) and checks
+// every length against the bytes that remain before using it, then the CRC:
+// a truncated or corrupt file gives an IoError, never a crash or a huge
+// allocation.
+#pragma once
+
+#include "graph/errors.hpp"
+#include "graph/params.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace sg {
+
+struct Checkpoint {
+  std::string model;
+  std::map<std::string, std::string> meta;
+  ParamStore params;
+};
+
+// Writes a checkpoint of `params` for `model` (atomically, see above).
+void save_checkpoint(const std::string& path, const std::string& model, const ParamStore& params,
+                     const std::map<std::string, std::string>& meta = {});
+
+// Reads and verifies a checkpoint; throws IoError naming the file and the problem.
+Checkpoint load_checkpoint(const std::string& path);
+// As above, and throws IoError if it was written by a model other than `expected_model`.
+Checkpoint load_checkpoint(const std::string& path, const std::string& expected_model);
+
+// Copies every checkpoint tensor into `into`. A name `into` already holds must
+// have the same shape; the value is converted to the dtype `into` holds. With
+// `strict`, every parameter of `into` must be in the checkpoint. All checks
+// run before anything is copied: on IoError, `into` is unchanged.
+void restore_params(const Checkpoint& ckpt, ParamStore& into, bool strict);
+
+// CRC-32 (IEEE polynomial, reflected, as zlib): crc32("123456789") == 0xCBF43926.
+// Pass a previous result as `crc` to continue over more bytes.
+uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+
+} // namespace sg

@@ -1,0 +1,190 @@
+#include "graph/graph.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace sg {
+
+const char* to_string(NodeKind k) {
+  switch (k) {
+  case NodeKind::forward: return "forward";
+  case NodeKind::gradient: return "gradient";
+  case NodeKind::update: return "update";
+  }
+  return "?";
+}
+
+std::string Node::scope() const {
+  auto p = name.rfind('/');
+  return p == std::string::npos ? std::string() : name.substr(0, p);
+}
+
+std::string where(const std::source_location& loc) {
+  std::string f = loc.file_name();
+  for (const char* top : {"/models/", "/ops/", "/graph/", "/autodiff/", "/tests/", "/tools/"}) {
+    auto p = f.rfind(top);
+    if (p != std::string::npos) {
+      f = f.substr(p + 1);
+      break;
+    }
+  }
+  return fmt::format("{}:{}", f, loc.line());
+}
+
+NodeId Graph::add(Op op, std::vector<NodeId> inputs, Attrs attrs, std::string name,
+                  std::source_location loc) {
+  const OpDef& def = op_def(op);
+  std::string full = name.empty() ? unique_name(prefix() + def.name) : prefix() + name;
+  if (!name.empty() && by_name_.count(full))
+    throw ShapeError(fmt::format("node name '{}' is already used (at {})", full, where(loc)));
+  std::vector<const Shape*> shapes;
+  for (NodeId i : inputs) {
+    if (i >= size())
+      throw std::invalid_argument(fmt::format("node '{}': input id {} is not in the graph", full, i));
+    shapes.push_back(&g_[i].shape);
+  }
+  auto describe_inputs = [&] {
+    std::string s;
+    for (size_t k = 0; k < inputs.size(); ++k)
+      s += fmt::format("{}{} '{}' {}", k ? ", " : "", k, g_[inputs[k]].name, to_string(*shapes[k]));
+    return s;
+  };
+  if (def.arity >= 0 ? static_cast<int>(inputs.size()) != def.arity : inputs.empty())
+    throw ShapeError(fmt::format("shape error at node '{}' (op {}, {}): takes {} input(s), got {}",
+                                 full, def.name, where(loc),
+                                 def.arity >= 0 ? std::to_string(def.arity) : "one or more",
+                                 inputs.size()));
+  Shape out;
+  try {
+    out = def.shape(shapes, attrs);
+  } catch (const RuleError& e) {
+    throw ShapeError(fmt::format("shape error at node '{}' (op {}, {}): inputs [{}]: {}", full,
+                                 def.name, where(loc), describe_inputs(), e.what()));
+  }
+  Node n;
+  n.op = op;
+  n.kind = kind_;
+  n.name = full;
+  n.shape = std::move(out);
+  n.attrs = std::move(attrs);
+  n.inputs = std::move(inputs);
+  n.where = where(loc);
+  NodeId id = boost::add_vertex(std::move(n), g_);
+  for (size_t k = 0; k < g_[id].inputs.size(); ++k)
+    boost::add_edge(g_[id].inputs[k], id, EdgeInfo{static_cast<int>(k)}, g_);
+  by_name_.emplace(full, id);
+  return id;
+}
+
+std::vector<NodeId> Graph::consumers(NodeId id) const {
+  std::vector<NodeId> r;
+  for (auto [e, end] = boost::out_edges(id, g_); e != end; ++e)
+    if (g_[*e].slot >= 0) r.push_back(boost::target(*e, g_));
+  std::sort(r.begin(), r.end());
+  r.erase(std::unique(r.begin(), r.end()), r.end());
+  return r;
+}
+
+std::optional<NodeId> Graph::find(std::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+NodeId Graph::at(std::string_view name) const {
+  if (auto id = find(name)) return *id;
+  std::string known;
+  int shown = 0;
+  for (auto& [k, v] : by_name_) {
+    if (g_[v].op != Op::Input && g_[v].op != Op::Variable) continue;
+    if (shown++ == 12) {
+      known += ", ...";
+      break;
+    }
+    known += (known.empty() ? "" : ", ") + k;
+  }
+  throw std::out_of_range(
+      fmt::format("no node named '{}' in the graph (inputs and parameters: {})", name, known));
+}
+
+std::vector<NodeId> Graph::nodes_of(Op op) const {
+  std::vector<NodeId> r;
+  for (NodeId i = 0; i < size(); ++i)
+    if (g_[i].op == op) r.push_back(i);
+  return r;
+}
+
+void Graph::rename(NodeId id, const std::string& name) {
+  if (g_[id].name == name) return;
+  if (by_name_.count(name))
+    throw std::invalid_argument(fmt::format("cannot rename '{}' to '{}': the name is taken",
+                                            g_[id].name, name));
+  by_name_.erase(g_[id].name);
+  g_[id].name = name;
+  by_name_.emplace(name, id);
+}
+
+void Graph::add_order(NodeId before, NodeId id) {
+  g_[id].after.push_back(before);
+  boost::add_edge(before, id, EdgeInfo{-1}, g_);
+}
+
+Graph::ScopeGuard::ScopeGuard(Graph& g, const std::string& s) : g_(g) { g.scopes_.push_back(s); }
+Graph::ScopeGuard::~ScopeGuard() { g_.scopes_.pop_back(); }
+
+std::string Graph::prefix() const {
+  std::string p;
+  for (auto& s : scopes_) p += s + "/";
+  return p;
+}
+
+std::string Graph::unique_name(const std::string& base) {
+  for (;;) {
+    int n = counters_[base]++;
+    std::string name = n == 0 ? base : fmt::format("{}_{}", base, n);
+    if (!by_name_.count(name)) return name;
+  }
+}
+
+int64_t Value::dim(int i) const {
+  int r = rank();
+  int k = i < 0 ? i + r : i;
+  if (k < 0 || k >= r)
+    throw std::out_of_range(fmt::format("axis {} out of range for '{}' of shape {}", i, name(),
+                                        to_string(shape())));
+  return shape()[static_cast<size_t>(k)];
+}
+
+Value Value::named(const std::string& name) const {
+  g_->rename(id_, g_->prefix() + name);
+  return *this;
+}
+
+Value input(Graph& g, const std::string& name, Shape shape, std::source_location loc) {
+  Attrs a;
+  a.axes = std::move(shape);
+  return Value(g, g.add(Op::Input, {}, std::move(a), name, loc));
+}
+
+Value param(Graph& g, const std::string& name, Shape shape, Initializer init,
+            std::source_location loc) {
+  Attrs a;
+  a.axes = std::move(shape);
+  NodeId id = g.add(Op::Variable, {}, std::move(a), name, loc);
+  g.edit(id).init = init;
+  return Value(g, id);
+}
+
+Value constant(Graph& g, Tensor value, const std::string& name, std::source_location loc) {
+  Attrs a;
+  a.axes = value.shape();
+  NodeId id = g.add(Op::Constant, {}, std::move(a), name, loc);
+  g.edit(id).value = std::make_shared<const Tensor>(value.to(DType::f64));
+  return Value(g, id);
+}
+
+Value scalar(Graph& g, double v) {
+  return constant(g, Tensor::scalar(v, DType::f64));
+}
+
+} // namespace sg

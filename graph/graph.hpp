@@ -1,0 +1,172 @@
+// The graph IR: nodes (op, attributes, inferred shape, name in its scope)
+// stored on a Boost.Graph adjacency list, and `Value`, the builder handle that
+// model files compute with. Shapes are inferred when a node is added; a
+// mismatch throws ShapeError naming the node, op, shapes, rule and call site.
+#pragma once
+
+#include "graph/op.hpp"
+#include "graph/params.hpp"
+#include "graph/tensor.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace sg {
+
+using NodeId = std::size_t;
+
+// What a node is for: drawn differently in DOT exports.
+enum class NodeKind : uint8_t { forward, gradient, update };
+const char* to_string(NodeKind k);
+
+struct Node {
+  Op op{};
+  NodeKind kind = NodeKind::forward;
+  std::string name;                // unique, with scope prefix: "lstm/Wf"
+  Shape shape;
+  Attrs attrs;
+  std::vector<NodeId> inputs;      // in argument order
+  std::string where;               // "models/x.cpp:42", the builder call site
+  Initializer init;                // Variable: how to create it
+  std::shared_ptr<const Tensor> value; // Constant: the literal (float64)
+  std::vector<NodeId> after;       // extra ordering: run after these (no data flow)
+
+  std::string scope() const; // "lstm" for "lstm/Wf"
+};
+
+struct ShapeError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+struct EdgeInfo {
+  int slot = 0; // argument position; -1 for an ordering-only edge
+};
+
+using BoostGraph =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, Node, EdgeInfo>;
+
+class Value;
+
+class Graph {
+public:
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // Adds a node; infers its shape with the op's rule. `name` empty = auto
+  // ("<scope>/<op>_<n>"); a given name gets the current scope prefix.
+  NodeId add(Op op, std::vector<NodeId> inputs, Attrs attrs = {}, std::string name = {},
+             std::source_location loc = std::source_location::current());
+
+  const Node& node(NodeId id) const { return g_[id]; }
+  // Mutable access for the builder's sources (initializer, constant value).
+  Node& edit(NodeId id) { return g_[id]; }
+  size_t size() const { return boost::num_vertices(g_); }
+  // Nodes that take `id` as an input (each once, ascending).
+  std::vector<NodeId> consumers(NodeId id) const;
+  std::optional<NodeId> find(std::string_view name) const;
+  NodeId at(std::string_view name) const; // throws with the closest names
+  std::vector<NodeId> nodes_of(Op op) const;
+  // Renames a node (the current scope is not applied); names stay unique.
+  void rename(NodeId id, const std::string& name);
+  // `id` runs after `before`, with no data flowing between them.
+  void add_order(NodeId before, NodeId id);
+
+  // Name scopes: while the guard lives, new names get "<scope>/" in front.
+  class ScopeGuard {
+  public:
+    ScopeGuard(Graph& g, const std::string& s);
+    ~ScopeGuard();
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+  private:
+    Graph& g_;
+  };
+  [[nodiscard]] ScopeGuard scope(const std::string& s) { return ScopeGuard(*this, s); }
+  std::string prefix() const; // "a/b/" or ""
+
+  // Node kind for nodes added while the guard lives (autodiff, optimizers).
+  class KindGuard {
+  public:
+    KindGuard(Graph& g, NodeKind k) : g_(g), saved_(g.kind_) { g.kind_ = k; }
+    ~KindGuard() { g_.kind_ = saved_; }
+    KindGuard(const KindGuard&) = delete;
+    KindGuard& operator=(const KindGuard&) = delete;
+
+  private:
+    Graph& g_;
+    NodeKind saved_;
+  };
+
+  // Random ops take their seed from here unless given one.
+  uint64_t seed = 0;
+  const BoostGraph& boost() const { return g_; }
+
+private:
+  std::string unique_name(const std::string& base);
+  BoostGraph g_;
+  std::map<std::string, NodeId, std::less<>> by_name_;
+  std::map<std::string, int, std::less<>> counters_;
+  std::vector<std::string> scopes_;
+  NodeKind kind_ = NodeKind::forward;
+  friend class Value;
+};
+
+// Builder handle: a node of a graph. Ops are free functions on Values
+// (ops/ops.hpp), so a model reads like math: tanh(matmul(Wax, x) + ba).
+class Value {
+public:
+  Value() = default;
+  Value(Graph& g, NodeId id) : g_(&g), id_(id) {}
+  bool valid() const { return g_ != nullptr; }
+  explicit operator bool() const { return valid(); }
+  Graph& graph() const { return *g_; }
+  NodeId id() const { return id_; }
+  const Node& node() const { return g_->node(id_); }
+  // By value: adding nodes may move the node this Value refers to.
+  Shape shape() const { return node().shape; }
+  int rank() const { return static_cast<int>(shape().size()); }
+  int64_t dim(int i) const; // negative counts from the end
+  const std::string& name() const { return node().name; }
+  // Renames the node, in the current scope: a = tanh(...).named("a_next").
+  Value named(const std::string& name) const;
+
+private:
+  Graph* g_ = nullptr;
+  NodeId id_ = 0;
+};
+
+// The builder's sources. Parameters are Variables: the plan reads and updates
+// them in the ParamStore under their full name.
+Value input(Graph& g, const std::string& name, Shape shape,
+            std::source_location loc = std::source_location::current());
+Value param(Graph& g, const std::string& name, Shape shape, Initializer init = Initializer::zeros(),
+            std::source_location loc = std::source_location::current());
+Value constant(Graph& g, Tensor value, const std::string& name = {},
+               std::source_location loc = std::source_location::current());
+Value scalar(Graph& g, double v);
+
+// What a VJP rule sees: the node's inputs and output as Values, and the
+// cotangent dy of its output.
+struct VjpCtx {
+  Graph& g;
+  NodeId node;
+  Value dy;
+  Value x(int i) const { return Value(g, g.node(node).inputs[static_cast<size_t>(i)]); }
+  Value y() const { return Value(g, node); }
+  // By value, like shape(): a VJP adds nodes, which may move this node.
+  Attrs attrs() const { return g.node(node).attrs; }
+  Shape shape(int i) const { return x(i).shape(); }
+  int arity() const { return static_cast<int>(g.node(node).inputs.size()); }
+};
+
+// "models/x.cpp:42" for a call site (path shortened to the project).
+std::string where(const std::source_location& loc);
+
+} // namespace sg

@@ -1,0 +1,418 @@
+// Compiling a graph into a plan: pruning, ordering, the buffer plan.
+#include "graph/plan_impl.hpp"
+
+#include "graph/random.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace sg {
+
+namespace {
+
+constexpr double kHeavyNs = 10000; // a node needs ~10 us of work before a task pays off
+constexpr size_t kAlign = 64;
+
+size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+bool is_source(Op op) { return op == Op::Input || op == Op::Variable || op == Op::Constant; }
+
+// Best-fit allocator over one arena with reuse guards: a block freed by a
+// tenant remembers the tenant's readers; whoever takes it next must run
+// after them (write-after-read ordering), so the plan stays correct when
+// nodes run concurrently.
+class Allocator {
+public:
+  struct Block {
+    size_t offset, size;
+    std::vector<NodeId> guard;
+  };
+  // Returns the offset and appends the guard nodes to `wait`.
+  size_t take(size_t size, std::vector<NodeId>& wait) {
+    auto it = free_.lower_bound(size);
+    if (it == free_.end()) {
+      size_t off = end_;
+      end_ += size;
+      return off;
+    }
+    Block b = std::move(it->second);
+    free_.erase(it);
+    wait.insert(wait.end(), b.guard.begin(), b.guard.end());
+    if (b.size - size >= kAlign)
+      free_.emplace(b.size - size, Block{b.offset + size, b.size - size, b.guard});
+    return b.offset;
+  }
+  size_t take_fresh(size_t size) {
+    size_t off = end_;
+    end_ += size;
+    return off;
+  }
+  void give(size_t offset, size_t size, std::vector<NodeId> guard) {
+    free_.emplace(size, Block{offset, size, std::move(guard)});
+  }
+  size_t end() const { return end_; }
+
+private:
+  std::multimap<size_t, Block> free_;
+  size_t end_ = 0;
+};
+
+} // namespace
+
+void* PlanImpl::ptr(NodeId id) const {
+  const Slot& s = slots.at(id);
+  if (s.param) return s.param->raw();
+  if (s.offset < 0) return nullptr;
+  return arena.ptr.get() + s.offset;
+}
+
+void PlanImpl::rebind_params() {
+  for (auto& [id, s] : slots) {
+    if (!s.param || s.param->raw() == s.param_raw) continue;
+    const Node& n = graph->node(id);
+    if (s.param->shape() != n.shape || s.param->dtype() != dtype)
+      throw std::runtime_error(fmt::format(
+          "parameter '{}' was replaced by a {} {} tensor; the plan was compiled for {} {}", n.name,
+          to_string(s.param->dtype()), to_string(s.param->shape()), to_string(dtype),
+          to_string(n.shape)));
+    for (auto& p : in_ptrs)
+      if (p == s.param_raw) p = s.param->raw();
+    s.param_raw = s.param->raw();
+  }
+}
+
+Plan::Plan(const Graph& g, ParamStore& params, const std::vector<Value>& fetch,
+           const std::vector<Value>& effects, CompileOptions opt)
+    : Plan(g, params,
+           [&] {
+             std::vector<NodeId> r;
+             for (auto& v : fetch) r.push_back(v.id());
+             return r;
+           }(),
+           [&] {
+             std::vector<NodeId> r;
+             for (auto& v : effects) r.push_back(v.id());
+             return r;
+           }(),
+           opt) {}
+
+Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
+           std::vector<NodeId> effects, CompileOptions opt)
+    : p_(std::make_unique<PlanImpl>()) {
+  PlanImpl& P = *p_;
+  P.graph = &g;
+  P.params = &params;
+  P.dtype = opt.dtype;
+  const size_t esize = dtype_size(opt.dtype);
+
+  // 1. The nodes the targets need.
+  std::vector<char> needed(g.size(), 0);
+  std::vector<NodeId> stack;
+  for (auto v : fetch) {
+    if (v >= g.size()) throw std::out_of_range(fmt::format("fetch: node id {} not in graph", v));
+    stack.push_back(v);
+  }
+  for (auto v : effects) {
+    if (v >= g.size()) throw std::out_of_range(fmt::format("effects: node id {} not in graph", v));
+    stack.push_back(v);
+  }
+  while (!stack.empty()) {
+    NodeId n = stack.back();
+    stack.pop_back();
+    if (needed[n]) continue;
+    needed[n] = 1;
+    for (NodeId i : g.node(n).inputs) stack.push_back(i);
+    for (NodeId i : g.node(n).after) stack.push_back(i);
+  }
+  std::vector<NodeId> members;
+  for (NodeId n = 0; n < g.size(); ++n)
+    if (needed[n]) members.push_back(n);
+
+  // 2. Dependencies: data inputs, explicit ordering, and "an update runs
+  // after every other reader of what it updates".
+  std::unordered_map<NodeId, std::vector<NodeId>> readers; // in-plan consumers
+  for (NodeId n : members)
+    for (NodeId i : g.node(n).inputs)
+      if (readers[i].empty() || readers[i].back() != n) readers[i].push_back(n);
+  std::unordered_map<NodeId, std::set<NodeId>> preds;
+  for (NodeId n : members) {
+    auto& pr = preds[n];
+    for (NodeId i : g.node(n).inputs) pr.insert(i);
+    for (NodeId i : g.node(n).after) pr.insert(i);
+  }
+  std::unordered_map<NodeId, NodeId> mutator;
+  for (NodeId n : members) {
+    const Node& node = g.node(n);
+    const OpDef& def = op_def(node.op);
+    for (int k = 0; k < def.mutates; ++k) {
+      NodeId var = node.inputs[size_t(k)];
+      if (g.node(var).op != Op::Variable)
+        throw std::invalid_argument(fmt::format(
+            "node '{}' ({}) updates input {} '{}', which is not a parameter", node.name, def.name,
+            k, g.node(var).name));
+      auto [it, fresh] = mutator.emplace(var, n);
+      if (!fresh)
+        throw std::invalid_argument(fmt::format(
+            "parameter '{}' is updated by two nodes in one plan: '{}' and '{}'",
+            g.node(var).name, g.node(it->second).name, node.name));
+      for (NodeId r : readers[var])
+        if (r != n) preds[n].insert(r);
+    }
+  }
+
+  // 3. ASAP levels (Kahn); execution order = (level, id).
+  std::unordered_map<NodeId, std::vector<NodeId>> succs;
+  std::unordered_map<NodeId, int> indeg, level;
+  for (NodeId n : members) {
+    indeg[n] = static_cast<int>(preds[n].size());
+    for (NodeId p : preds[n]) succs[p].push_back(n);
+  }
+  std::vector<NodeId> frontier;
+  for (NodeId n : members)
+    if (indeg[n] == 0) {
+      frontier.push_back(n);
+      level[n] = 0;
+    }
+  std::vector<NodeId> order;
+  for (size_t i = 0; i < frontier.size(); ++i) {
+    NodeId n = frontier[i];
+    order.push_back(n);
+    for (NodeId s : succs[n]) {
+      level[s] = std::max(level[s], level[n] + 1);
+      if (--indeg[s] == 0) frontier.push_back(s);
+    }
+  }
+  if (order.size() != members.size()) {
+    std::string stuck;
+    for (NodeId n : members)
+      if (indeg[n] > 0) stuck += (stuck.empty() ? "" : ", ") + g.node(n).name;
+    throw std::invalid_argument(
+        "the graph has a cycle (an update feeding a reader of what it updates?) through: " + stuck);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](NodeId a, NodeId b) {
+    return level[a] != level[b] ? level[a] < level[b] : a < b;
+  });
+  P.order = order;
+
+  // 4. Buffer plan.
+  std::unordered_set<NodeId> kept(fetch.begin(), fetch.end());
+  for (NodeId e : effects) kept.insert(e);
+  Allocator alloc;
+  std::map<NodeId, int64_t> scratch_at;
+  std::unordered_map<NodeId, int> last_level; // release after this level
+  std::map<int, std::vector<NodeId>> release_at;
+  size_t naive = 0;
+  for (size_t idx = 0; idx < order.size();) {
+    int lv = level[order[idx]];
+    for (; idx < order.size() && level[order[idx]] == lv; ++idx) {
+      NodeId n = order[idx];
+      const Node& node = g.node(n);
+      const OpDef& def = op_def(node.op);
+      PlanImpl::Slot slot;
+      size_t bytes = round_up(size_t(numel(node.shape)) * esize);
+      if (node.op == Op::Variable) {
+        Tensor& t = params.ensure(node.name, node.shape, opt.dtype, node.init, opt.seed);
+        slot.param = &t;
+        slot.param_raw = t.raw();
+        P.stats.param_bytes += t.nbytes();
+      } else if (def.mutates > 0) {
+        // updates write through their inputs: no buffer of their own
+      } else if (node.op == Op::Input || node.op == Op::Constant || kept.count(n)) {
+        slot.offset = int64_t(alloc.take_fresh(bytes));
+        slot.kept = true;
+        naive += bytes;
+      } else {
+        std::vector<NodeId> wait;
+        slot.offset = int64_t(alloc.take(bytes, wait));
+        naive += bytes;
+        for (NodeId w : wait)
+          if (w != n && preds[n].insert(w).second) succs[w].push_back(n);
+        int last = lv;
+        for (NodeId r : readers[n]) last = std::max(last, level[r]);
+        release_at[last].push_back(n);
+      }
+      if (def.scratch) {
+        std::vector<const Shape*> in;
+        for (NodeId i : node.inputs) in.push_back(&g.node(i).shape);
+        int64_t s = def.scratch(in, node.shape, node.attrs);
+        if (s > 0) scratch_at[n] = int64_t(alloc.take_fresh(round_up(size_t(s) * esize)));
+      }
+      P.slots[n] = slot;
+      if (node.op == Op::Input) P.fed[n] = false;
+    }
+    // buffers whose last reader is at this level become free for later levels
+    if (auto it = release_at.find(lv); it != release_at.end()) {
+      for (NodeId n : it->second) {
+        const Node& node = g.node(n);
+        size_t bytes = round_up(size_t(numel(node.shape)) * esize);
+        alloc.give(size_t(P.slots[n].offset), bytes, readers[n]);
+      }
+      release_at.erase(it);
+    }
+  }
+  P.arena = AlignedBytes::allocate(alloc.end());
+  P.stats.arena_bytes = alloc.end();
+  P.stats.naive_bytes = naive;
+
+  // Constants: converted once into their slots.
+  for (NodeId n : order) {
+    const Node& node = g.node(n);
+    if (node.op != Op::Constant) continue;
+    const Tensor& v = *node.value;
+    void* dst = P.ptr(n);
+    if (opt.dtype == DType::f32) {
+      auto* d = static_cast<float*>(dst);
+      for (int64_t i = 0; i < v.size(); ++i) d[i] = static_cast<float>(v.at(i));
+    } else {
+      std::memcpy(dst, v.raw(), v.nbytes());
+    }
+  }
+
+  // 5. Steps: one per non-source node, with fixed pointers.
+  std::unordered_map<NodeId, uint32_t> step_of;
+  std::vector<NodeId> step_nodes;
+  size_t total_inputs = 0;
+  for (NodeId n : order)
+    if (!is_source(g.node(n).op)) {
+      step_of[n] = uint32_t(step_nodes.size());
+      step_nodes.push_back(n);
+      total_inputs += g.node(n).inputs.size();
+    }
+  P.in_ptrs.reserve(total_inputs);
+  P.in_shapes.reserve(total_inputs);
+  // The plan keeps its own copies of shapes and attributes: the graph may
+  // grow (and move its nodes) after compiling.
+  std::unordered_map<NodeId, size_t> shape_at;
+  P.shapes.reserve(order.size());
+  for (NodeId n : order) {
+    shape_at[n] = P.shapes.size();
+    P.shapes.push_back(g.node(n).shape);
+  }
+  P.attrs.reserve(step_nodes.size());
+  auto build = [&](auto tag) {
+    using T = decltype(tag);
+    auto& steps = P.steps<T>();
+    steps.resize(step_nodes.size());
+    for (size_t s = 0; s < step_nodes.size(); ++s) {
+      NodeId n = step_nodes[s];
+      const Node& node = g.node(n);
+      const OpDef& def = op_def(node.op);
+      Step<T>& st = steps[s];
+      st.node = n;
+      if constexpr (std::is_same_v<T, float>)
+        st.fn = def.kernel.f32;
+      else
+        st.fn = def.kernel.f64;
+      P.attrs.push_back(node.attrs);
+      st.args.attrs = &P.attrs.back();
+      st.args.n_in = int(node.inputs.size());
+      size_t base = P.in_ptrs.size();
+      std::vector<const Shape*> in_shapes;
+      for (NodeId i : node.inputs) {
+        P.in_ptrs.push_back(P.ptr(i));
+        P.in_shapes.push_back(&P.shapes[shape_at[i]]);
+        in_shapes.push_back(&P.shapes[shape_at[i]]);
+      }
+      st.args.in = reinterpret_cast<T* const*>(P.in_ptrs.data() + base);
+      st.args.in_shape = P.in_shapes.data() + base;
+      st.args.out = static_cast<T*>(P.ptr(n));
+      st.args.out_shape = &P.shapes[shape_at[n]];
+      if (auto it = scratch_at.find(n); it != scratch_at.end())
+        st.args.scratch = reinterpret_cast<T*>(P.arena.ptr.get() + it->second);
+      st.args.stream = rng::hash_name(node.name);
+      st.args.run = &P.run_counter;
+      double cost = def.cost ? def.cost(in_shapes, node.shape, node.attrs) : double(numel(node.shape));
+      st.heavy = cost >= kHeavyNs;
+      P.stats.heavy += st.heavy;
+      int npred = 0;
+      for (NodeId p : preds[n])
+        if (step_of.count(p)) ++npred;
+      st.preds = npred;
+      st.succ_begin = uint32_t(P.succ.size());
+      std::vector<uint32_t> ss;
+      for (NodeId x : succs[n])
+        if (step_of.count(x)) ss.push_back(step_of[x]);
+      std::sort(ss.begin(), ss.end());
+      ss.erase(std::unique(ss.begin(), ss.end()), ss.end());
+      P.succ.insert(P.succ.end(), ss.begin(), ss.end());
+      st.succ_end = uint32_t(P.succ.size());
+      if (npred == 0) P.roots.push_back(uint32_t(s));
+    }
+  };
+  if (opt.dtype == DType::f32)
+    build(float{});
+  else
+    build(double{});
+  P.counts = std::make_unique<std::atomic<int32_t>[]>(step_nodes.size());
+  P.stats.nodes = step_nodes.size();
+  int maxlv = 0;
+  for (auto& [n, l] : level) maxlv = std::max(maxlv, l);
+  P.stats.levels = order.empty() ? 0 : size_t(maxlv) + 1;
+}
+
+Plan::~Plan() = default;
+Plan::Plan(Plan&&) noexcept = default;
+Plan& Plan::operator=(Plan&&) noexcept = default;
+
+void Plan::feed(NodeId id, const Tensor& t) {
+  auto it = p_->fed.find(id);
+  const Graph& g = *p_->graph;
+  if (it == p_->fed.end()) {
+    if (id < g.size() && g.node(id).op == Op::Input)
+      return; // an input the compiled targets do not need
+    throw std::invalid_argument(fmt::format("feed: node '{}' is not an input",
+                                            id < g.size() ? g.node(id).name : std::to_string(id)));
+  }
+  const Node& n = g.node(id);
+  if (t.shape() != n.shape)
+    throw std::invalid_argument(fmt::format("feed: input '{}' expects shape {}, got {}", n.name,
+                                            to_string(n.shape), to_string(t.shape())));
+  void* dst = p_->ptr(id);
+  if (t.dtype() == p_->dtype)
+    std::memcpy(dst, t.raw(), t.nbytes());
+  else if (p_->dtype == DType::f32)
+    for (int64_t i = 0; i < t.size(); ++i) static_cast<float*>(dst)[i] = float(t.at(i));
+  else
+    for (int64_t i = 0; i < t.size(); ++i) static_cast<double*>(dst)[i] = t.at(i);
+  it->second = true;
+}
+
+void Plan::feed(const std::string& name, const Tensor& t) { feed(p_->graph->at(name), t); }
+
+Tensor Plan::fetch(NodeId id) const {
+  const Graph& g = *p_->graph;
+  auto it = p_->slots.find(id);
+  if (it == p_->slots.end() || (!it->second.kept && !it->second.param))
+    throw std::invalid_argument(fmt::format(
+        "fetch: '{}' was not requested when the plan was compiled",
+        id < g.size() ? g.node(id).name : std::to_string(id)));
+  const Node& n = g.node(id);
+  Tensor t(n.shape, p_->dtype);
+  if (numel(n.shape) > 0) std::memcpy(t.raw(), p_->ptr(id), t.nbytes());
+  return t;
+}
+
+Tensor Plan::fetch(const std::string& name) const { return fetch(p_->graph->at(name)); }
+
+const void* Plan::buffer(NodeId id, DType want, bool input) const {
+  if (want != p_->dtype)
+    throw std::invalid_argument(fmt::format("plan holds {}, accessed as {}", to_string(p_->dtype),
+                                            to_string(want)));
+  auto it = p_->slots.find(id);
+  if (it == p_->slots.end() || (!it->second.kept && !it->second.param))
+    throw std::invalid_argument("plan: value is not kept by this plan");
+  if (input) p_->fed.at(id) = true;
+  return p_->ptr(id);
+}
+
+DType Plan::dtype() const { return p_->dtype; }
+uint64_t Plan::runs() const { return p_->run_counter; }
+void Plan::set_runs(uint64_t r) { p_->run_counter = r; }
+const PlanStats& Plan::stats() const { return p_->stats; }
+std::vector<NodeId> Plan::order() const { return p_->order; }
+
+} // namespace sg

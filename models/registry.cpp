@@ -1,0 +1,75 @@
+#include "models/model.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace sg {
+
+namespace {
+std::vector<Model>& store() {
+  static std::vector<Model> m;
+  return m;
+}
+} // namespace
+
+void register_model(Model m) {
+  auto& s = store();
+  if (find_model(m.name)) throw std::logic_error("model registered twice: " + m.name);
+  s.push_back(std::move(m));
+  std::sort(s.begin(), s.end(), [](const Model& a, const Model& b) { return a.name < b.name; });
+}
+
+const std::vector<Model>& models() { return store(); }
+
+const Model* find_model(const std::string& name) {
+  for (auto& m : store())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const std::string& RunArgs::opt(const std::string& name) const {
+  auto it = options.find(name);
+  if (it == options.end()) throw std::invalid_argument("no option --" + name);
+  return it->second;
+}
+
+long long RunArgs::opt_int(const std::string& name) const {
+  const std::string& v = opt(name);
+  try {
+    size_t pos = 0;
+    long long r = std::stoll(v, &pos);
+    if (pos == v.size()) return r;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(fmt::format("--{} expects an integer, got '{}'", name, v));
+}
+
+double RunArgs::opt_double(const std::string& name) const {
+  const std::string& v = opt(name);
+  try {
+    size_t pos = 0;
+    double r = std::stod(v, &pos);
+    if (pos == v.size()) return r;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(fmt::format("--{} expects a number, got '{}'", name, v));
+}
+
+std::string data_dir(const std::string& given) {
+  namespace fs = std::filesystem;
+  if (!given.empty()) {
+    if (!fs::is_directory(given)) throw std::invalid_argument("--data-dir: no directory '" + given + "'");
+    return given;
+  }
+  for (const char* c : {"data", "../shared/data", "../../shared/data"})
+    if (fs::exists(fs::path(c) / "README.md") || fs::exists(fs::path(c) / "dinos.txt")) return c;
+#ifdef SEQGRAPH_DATA_DIR
+  if (fs::is_directory(SEQGRAPH_DATA_DIR)) return SEQGRAPH_DATA_DIR;
+#endif
+  throw std::invalid_argument(
+      "cannot find the course data: looked in ./data and ../shared/data; pass --data-dir DIR");
+}
+
+} // namespace sg

@@ -1,0 +1,202 @@
+// Composite layers: Dense, SimpleRNN and LSTM cells, BatchNormalization, each
+// a few primitive ops (see ops/layers.hpp for the formulas and names).
+#include "ops/layers.hpp"
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace sg {
+
+Value activation(Value x, const std::string& name, Loc l) {
+  if (name == "linear" || name.empty()) return x;
+  if (name == "relu") return relu(x, l);
+  if (name == "tanh") return tanh(x, l);
+  if (name == "sigmoid") return sigmoid(x, l);
+  if (name == "hard_sigmoid") return clip(x * 0.2 + 0.5, 0.0, 1.0, l);
+  if (name == "softmax") return softmax(x, -1, l);
+  throw std::invalid_argument(fmt::format(
+      "unknown activation '{}' at {} (known: linear, relu, tanh, sigmoid, hard_sigmoid, softmax)",
+      name, where(l)));
+}
+
+Value shared_param(Graph& g, const std::string& name, Shape shape, Initializer init, Loc l) {
+  const std::string full = g.prefix() + name;
+  if (auto id = g.find(full)) {
+    const Node& n = g.node(*id);
+    if (n.op != Op::Variable)
+      throw std::invalid_argument(fmt::format("parameter '{}' at {}: the name is taken by a {} node",
+                                              full, where(l), op_name(n.op)));
+    if (n.shape != shape)
+      throw std::invalid_argument(fmt::format(
+          "parameter '{}' at {}: exists with shape {} (from {}), asked for {}", full, where(l),
+          to_string(n.shape), n.where, to_string(shape)));
+    return Value(g, *id);
+  }
+  return param(g, name, std::move(shape), init, l);
+}
+
+Value zeros(Graph& g, Shape shape) { return constant(g, Tensor(std::move(shape), DType::f64)); }
+
+// ---- Dense
+
+DenseWeights dense_weights(Graph& g, const std::string& name, int64_t in, int64_t units,
+                           bool use_bias, Loc l) {
+  auto scope = g.scope(name);
+  DenseWeights w;
+  w.name = name;
+  w.kernel = shared_param(g, "kernel", {in, units}, Initializer::glorot_uniform(), l);
+  if (use_bias) {
+    w.bias = shared_param(g, "bias", {units}, Initializer::zeros(), l);
+    w.bias_row = reshape(w.bias, {1, units}, l);
+  }
+  return w;
+}
+
+Value dense(Value x, const DenseWeights& w, const std::string& act, Loc l) {
+  Graph& g = x.graph();
+  auto scope = g.scope(w.name);
+  if (x.rank() < 2)
+    throw std::invalid_argument(fmt::format("dense '{}' at {}: input '{}' has shape {}; need "
+                                            "(batch, ..., in)", w.name, where(l), x.name(),
+                                            to_string(x.shape())));
+  const int64_t in = w.kernel.dim(0), units = w.kernel.dim(1);
+  Value x2 = x.rank() == 2 ? x : reshape(x, {-1, in}, l);
+  Value y = matmul(x2, w.kernel, false, false, l);
+  if (w.bias_row) y = y + w.bias_row;
+  if (x.rank() > 2) {
+    Shape s = x.shape();
+    s.back() = units;
+    y = reshape(y, s, l);
+  }
+  return activation(y, act, l);
+}
+
+Value dense(Value x, int64_t units, const std::string& name, const std::string& act, Loc l) {
+  return dense(x, dense_weights(x.graph(), name, x.dim(-1), units, true, l), act, l);
+}
+
+// ---- LSTM
+
+LSTMWeights lstm_weights(Graph& g, const std::string& name, int64_t in, int64_t units, Loc l) {
+  auto scope = g.scope(name);
+  LSTMWeights w;
+  w.name = name;
+  w.units = units;
+  w.kernel = shared_param(g, "kernel", {in, 4 * units}, Initializer::glorot_uniform(), l);
+  w.recurrent_kernel =
+      shared_param(g, "recurrent_kernel", {units, 4 * units}, Initializer::orthogonal(), l);
+  w.bias = shared_param(g, "bias", {4 * units}, Initializer::unit_forget_bias(), l);
+  w.bias_row = reshape(w.bias, {1, 4 * units}, l);
+  return w;
+}
+
+LSTMState lstm_cell(Value x, LSTMState prev, const LSTMWeights& w, Loc l) {
+  Graph& g = x.graph();
+  auto scope = g.scope(w.name);
+  const int64_t u = w.units;
+  // x's projection does not wait for h: it runs off the recurrent critical path
+  Value z = matmul(x, w.kernel, false, false, l) + w.bias_row;
+  if (prev.h) z = z + matmul(prev.h, w.recurrent_kernel, false, false, l);
+  std::vector<Value> gate = split(z, 1, {u, u, u, u}, l);
+  Value i = activation(gate[0], w.recurrent_activation, l);
+  Value f = activation(gate[1], w.recurrent_activation, l);
+  Value cc = tanh(gate[2], l);
+  Value o = activation(gate[3], w.recurrent_activation, l);
+  Value c = prev.c ? f * prev.c + i * cc : i * cc;
+  Value h = o * tanh(c, l);
+  return {h, c};
+}
+
+std::vector<Value> lstm(const std::vector<Value>& xs, LSTMState init, const LSTMWeights& w,
+                        LSTMState* last, Loc l) {
+  std::vector<Value> hs;
+  hs.reserve(xs.size());
+  LSTMState s = init;
+  for (const Value& x : xs) {
+    s = lstm_cell(x, s, w, l);
+    hs.push_back(s.h);
+  }
+  if (last) *last = s;
+  return hs;
+}
+
+// ---- SimpleRNN
+
+RNNWeights rnn_weights(Graph& g, const std::string& name, int64_t in, int64_t units, Loc l) {
+  auto scope = g.scope(name);
+  RNNWeights w;
+  w.name = name;
+  w.units = units;
+  w.kernel = shared_param(g, "kernel", {in, units}, Initializer::glorot_uniform(), l);
+  w.recurrent_kernel =
+      shared_param(g, "recurrent_kernel", {units, units}, Initializer::orthogonal(), l);
+  w.bias = shared_param(g, "bias", {units}, Initializer::zeros(), l);
+  w.bias_row = reshape(w.bias, {1, units}, l);
+  return w;
+}
+
+Value rnn_cell(Value x, Value h_prev, const RNNWeights& w, Loc l) {
+  Graph& g = x.graph();
+  auto scope = g.scope(w.name);
+  Value z = matmul(x, w.kernel, false, false, l) + w.bias_row;
+  if (h_prev) z = z + matmul(h_prev, w.recurrent_kernel, false, false, l);
+  return tanh(z, l);
+}
+
+std::vector<Value> rnn(const std::vector<Value>& xs, Value h0, const RNNWeights& w, Loc l) {
+  std::vector<Value> hs;
+  hs.reserve(xs.size());
+  Value h = h0;
+  for (const Value& x : xs) {
+    h = rnn_cell(x, h, w, l);
+    hs.push_back(h);
+  }
+  return hs;
+}
+
+// ---- BatchNormalization
+
+Value batch_norm(Value x, const std::string& name, bool training, double momentum,
+                 double epsilon, std::vector<Value>* updates, Loc l) {
+  Graph& g = x.graph();
+  const int r = x.rank();
+  if (r < 2)
+    throw std::invalid_argument(fmt::format("batch_norm '{}' at {}: input '{}' has shape {}; need "
+                                            "(batch, ..., channels)", name, where(l), x.name(),
+                                            to_string(x.shape())));
+  const int64_t C = x.dim(-1);
+  auto scope = g.scope(name);
+  Value gamma = shared_param(g, "gamma", {C}, Initializer::ones(), l);
+  Value beta = shared_param(g, "beta", {C}, Initializer::zeros(), l);
+  Value moving_mean, moving_var;
+  {
+    Graph::KindGuard state(g, NodeKind::update); // statistics, not trained
+    moving_mean = shared_param(g, "moving_mean", {C}, Initializer::zeros(), l);
+    moving_var = shared_param(g, "moving_variance", {C}, Initializer::ones(), l);
+  }
+  Shape bshape(size_t(r), 1);
+  bshape.back() = C;
+  Value gamma_b = reshape(gamma, bshape, l), beta_b = reshape(beta, bshape, l);
+
+  if (!training) {
+    Value scale = gamma_b / sqrt(reshape(moving_var, bshape, l) + epsilon);
+    return (x - reshape(moving_mean, bshape, l)) * scale + beta_b;
+  }
+  std::vector<int64_t> axes;
+  for (int64_t a = 0; a + 1 < r; ++a) axes.push_back(a);
+  Value mean = sg::mean(x, axes, true, l);
+  Value d = x - mean;
+  Value var = sg::mean(square(d), axes, true, l);
+  Value y = d * (gamma_b / sqrt(var + epsilon)) + beta_b;
+  if (updates) {
+    const double n = double(numel(x.shape()) / C);
+    Graph::KindGuard kind(g, NodeKind::update);
+    updates->push_back(assign_moving_average(moving_mean, reshape(mean, {C}, l), momentum, l));
+    // Keras 2.2: the sample variance, n / (n - (1 + epsilon))
+    updates->push_back(assign_moving_average(
+        moving_var, reshape(var, {C}, l) * (n / (n - (1.0 + epsilon))), momentum, l));
+  }
+  return y;
+}
+
+} // namespace sg

@@ -1,0 +1,440 @@
+// Neural-network ops: softmax and log-softmax (stable), the fused softmax
+// cross-entropy, dropout masks and categorical sampling (counter-based
+// random: a pure function of (seed, node, run, element)), and Keras Conv1D
+// with its two gradient ops.
+// Each op: the formula, the definition (shape rule, kernel, VJP), the builder.
+#include "ops/family.hpp"
+
+#include "graph/random.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace sg {
+
+namespace detail {
+namespace {
+
+// A tensor seen as (outer, n, inner) around one axis: element (o, i, j) is at
+// (o * n + i) * inner + j.
+struct Split {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+Split split_at(const Shape& s, int64_t axis) {
+  Split p;
+  for (int64_t i = 0; i < int64_t(s.size()); ++i) {
+    if (i < axis) p.outer *= s[size_t(i)];
+    else if (i == axis) p.n = s[size_t(i)];
+    else p.inner *= s[size_t(i)];
+  }
+  return p;
+}
+Split split_k(const Shape& s, const Attrs& a) { return split_at(s, norm_axis(a.axis, int64_t(s.size()))); }
+
+Shape without_axis(const Shape& s, int64_t axis) {
+  Shape r = s;
+  r.erase(r.begin() + norm_axis(axis, int64_t(s.size())));
+  return r;
+}
+Shape keep_axis(const Shape& s, int64_t axis) {
+  Shape r = s;
+  r[size_t(norm_axis(axis, int64_t(s.size())))] = 1;
+  return r;
+}
+
+Shape axis_rule(Shapes in, const Attrs& a) {
+  norm_axis(a.axis, int64_t(in[0]->size()));
+  return *in[0];
+}
+
+// For each row (o, j) along the axis: m = max, lse = m + log(sum exp(x - m)),
+// in double. f(row pointer, m, sum) consumes it.
+template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
+  const Split p = split_k(k.s(0), k.at());
+  const T* x = k.x(0);
+  for (int64_t o = 0; o < p.outer; ++o)
+    for (int64_t j = 0; j < p.inner; ++j) {
+      const int64_t base = o * p.n * p.inner + j;
+      const T* r = x + base;
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t i = 0; i < p.n; ++i) m = std::max(m, double(r[i * p.inner]));
+      if (!std::isfinite(m)) m = 0; // all -inf (or inf/NaN): let the arithmetic say so
+      double s = 0;
+      for (int64_t i = 0; i < p.n; ++i) s += std::exp(double(r[i * p.inner]) - m);
+      f(base, p.n, p.inner, m, s);
+    }
+}
+
+// SoftmaxCrossEntropy: logits and labels of one shape, the axis removed.
+Shape xent_rule(Shapes in, const Attrs& a) {
+  if (*in[0] != *in[1])
+    throw RuleError(fmt::format("logits {} and labels {} must have the same shape",
+                                to_string(*in[0]), to_string(*in[1])));
+  return without_axis(*in[0], a.axis);
+}
+
+Shape sample_rule(Shapes in, const Attrs& a) {
+  const Shape& p = *in[0];
+  const int64_t ax = norm_axis(a.axis, int64_t(p.size()));
+  if (p[size_t(ax)] == 0)
+    throw RuleError(fmt::format("sample_categorical over axis {} of size 0", a.axis));
+  return without_axis(p, a.axis);
+}
+
+Shape mask_rule(Shapes, const Attrs& a) {
+  for (auto d : a.axes)
+    if (d < 0) throw RuleError("dropout mask: negative dim in " + to_string(a.axes));
+  if (!(a.a >= 0 && a.a < 1)) throw RuleError(fmt::format("dropout rate {} is not in [0, 1)", a.a));
+  return a.axes;
+}
+
+// ---- Conv1D geometry (Keras): valid = no padding; same = ceil(steps / stride)
+// outputs, total padding split with the smaller half on the left.
+struct Geom {
+  int64_t steps_out = 0, pad = 0;
+};
+
+Geom geom(int64_t steps, int64_t kernel, const Attrs& a) {
+  if (a.n < 1) throw RuleError(fmt::format("conv1d stride {} < 1", a.n));
+  if (kernel < 1) throw RuleError(fmt::format("conv1d kernel size {} < 1", kernel));
+  if (a.m == 0) {
+    if (steps < kernel)
+      throw RuleError(fmt::format("conv1d 'valid': {} steps are fewer than the kernel size {}", steps,
+                                  kernel));
+    return {(steps - kernel) / a.n + 1, 0};
+  }
+  if (a.m != 1) throw RuleError(fmt::format("conv1d padding mode {} (0 valid, 1 same)", a.m));
+  const int64_t out = (steps + a.n - 1) / a.n;
+  const int64_t total = std::max<int64_t>((out - 1) * a.n + kernel - steps, 0);
+  return {out, total / 2};
+}
+
+void need_rank3(const Shape& s, const char* what) {
+  if (s.size() != 3) throw RuleError(fmt::format("conv1d: {} must be rank 3, got {}", what, to_string(s)));
+}
+
+// Checks x (B, S, Ci), w (K, Ci, Co), dy (B, S', Co) against each other.
+void check_conv(const Shape& x, const Shape& w, const Shape* dy, const Attrs& a) {
+  need_rank3(x, "x (batch, steps, channels)");
+  need_rank3(w, "w (kernel, in, out)");
+  if (x[2] != w[1])
+    throw RuleError(fmt::format("conv1d: x {} has {} channels, w {} expects {}", to_string(x), x[2],
+                                to_string(w), w[1]));
+  const Geom gm = geom(x[1], w[0], a);
+  if (dy) {
+    need_rank3(*dy, "dy (batch, steps, out)");
+    if ((*dy)[0] != x[0] || (*dy)[1] != gm.steps_out || (*dy)[2] != w[2])
+      throw RuleError(fmt::format("conv1d gradient: dy {} does not match x {} and w {} (expected {})",
+                                  to_string(*dy), to_string(x), to_string(w),
+                                  to_string(Shape{x[0], gm.steps_out, w[2]})));
+  }
+}
+
+Shape conv_rule(Shapes in, const Attrs& a) {
+  const Shape &x = *in[0], &w = *in[1];
+  check_conv(x, w, nullptr, a);
+  return {x[0], geom(x[1], w[0], a).steps_out, w[2]};
+}
+// Conv1DGradInput(dy, w), attrs.axes = x's shape
+Shape conv_gi_rule(Shapes in, const Attrs& a) {
+  check_conv(a.axes, *in[1], in[0], a);
+  return a.axes;
+}
+// Conv1DGradFilter(x, dy), attrs.axes = w's shape
+Shape conv_gf_rule(Shapes in, const Attrs& a) {
+  check_conv(*in[0], a.axes, in[1], a);
+  return a.axes;
+}
+
+// 2 * batch * steps_out * kernel * in * out flops at ~20 Gflop/s.
+double conv_cost(const Shape& x, const Shape& w, const Attrs& a) {
+  const double flops =
+      2.0 * double(x[0]) * double(geom(x[1], w[0], a).steps_out) * double(numel(w));
+  return flops * 0.05;
+}
+
+// The dims every conv kernel loops over.
+struct ConvDims {
+  int64_t B, S, Ci, K, Co, So, stride, pad;
+};
+ConvDims dims(const Shape& x, const Shape& w, const Attrs& a) {
+  const Geom gm = geom(x[1], w[0], a);
+  return {x[0], x[1], x[2], w[0], w[2], gm.steps_out, a.n, gm.pad};
+}
+
+Attrs conv_attrs(const Attrs& a, Shape axes = {}) {
+  Attrs r;
+  r.n = a.n;
+  r.m = a.m;
+  r.axes = std::move(axes);
+  return r;
+}
+
+} // namespace
+
+void define_nn(OpTable& t) {
+  auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
+
+  // y = exp(x - max) / sum(exp(x - max)) along attrs.axis
+  def(Op::Softmax) = {.name = "softmax", .arity = 1, .shape = axis_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s) {
+        const T* x = k.x(0) + base;
+        T* y = k.out + base;
+        for (int64_t i = 0; i < n; ++i) y[i * inner] = T(std::exp(double(x[i * inner]) - m) / s);
+      });
+    }),
+    .vjp = [](const VjpCtx& c, int) {
+      Value y = c.y();
+      return y * (c.dy - sum(c.dy * y, {c.attrs().axis}, true));
+    }};
+
+  // y = x - max - log(sum(exp(x - max))) along attrs.axis
+  def(Op::LogSoftmax) = {.name = "log_softmax", .arity = 1, .shape = axis_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s) {
+        const T* x = k.x(0) + base;
+        T* y = k.out + base;
+        const double lse = m + std::log(s);
+        for (int64_t i = 0; i < n; ++i) y[i * inner] = T(double(x[i * inner]) - lse);
+      });
+    }),
+    .vjp = [](const VjpCtx& c, int) {
+      return c.dy - exp(c.y()) * sum(c.dy, {c.attrs().axis}, true);
+    }};
+
+  // y = -sum(labels * log_softmax(logits)) along attrs.axis, the axis removed
+  def(Op::SoftmaxCrossEntropy) = {.name = "softmax_cross_entropy", .arity = 2, .shape = xent_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s) {
+        const T* x = k.x(0) + base;
+        const T* lab = k.x(1) + base;
+        const double lse = m + std::log(s);
+        double loss = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const double li = double(lab[i * inner]);
+          if (li != 0) loss += li * (lse - double(x[i * inner]));
+        }
+        // output (o, j) sits at o * inner + j; base = o * n * inner + j
+        const int64_t o = base / (n * inner), j = base % inner;
+        k.out[o * inner + j] = T(loss);
+      });
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      const int64_t ax = c.attrs().axis;
+      Value e = reshape(c.dy, keep_axis(c.shape(0), ax));
+      if (i == 0) return (softmax(c.x(0), ax) * sum(c.x(1), {ax}, true) - c.x(1)) * e;
+      return -log_softmax(c.x(0), ax) * e;
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 4.0 * double(numel(*in[0])); }};
+
+  // y = (u >= rate ? 1 : 0) / (1 - rate), u uniform from (seed, node, run, element);
+  // shape attrs.axes, rate attrs.a
+  def(Op::DropoutMask) = {.name = "dropout_mask", .arity = 0, .shape = mask_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const double rate = k.at().a;
+      const T keep = T(1.0 / (1.0 - rate));
+      const uint64_t s = rng::hash(k.at().seed, k.stream, *k.run);
+      const int64_t n = k.n();
+      for (int64_t i = 0; i < n; ++i) k.out[i] = rng::uniform(s, 0, uint64_t(i)) >= rate ? keep : T(0);
+    }),
+    .no_grad = "a random mask (a source)", .zero_grad = true, .random = true};
+
+  // y = the index i with cdf(i - 1) <= u * sum(p) < cdf(i) along attrs.axis (the axis
+  // removed), u uniform from (seed, node, run, distribution); entries <= 0 never drawn
+  def(Op::SampleCategorical) = {.name = "sample_categorical", .arity = 1, .shape = sample_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const Split p = split_k(k.s(0), k.at());
+      const uint64_t s = rng::hash(k.at().seed, k.stream, *k.run);
+      for (int64_t o = 0; o < p.outer; ++o)
+        for (int64_t j = 0; j < p.inner; ++j) {
+          const T* r = k.x(0) + o * p.n * p.inner + j;
+          const int64_t d = o * p.inner + j;
+          double total = 0;
+          for (int64_t i = 0; i < p.n; ++i)
+            if (r[i * p.inner] > 0) total += double(r[i * p.inner]);
+          const double target = rng::uniform(s, 0, uint64_t(d)) * total;
+          double cum = 0;
+          int64_t pick = -1, last = 0;
+          for (int64_t i = 0; i < p.n; ++i) {
+            const double pi = double(r[i * p.inner]);
+            if (!(pi > 0)) continue;
+            cum += pi;
+            last = i;
+            if (cum > target) {
+              pick = i;
+              break;
+            }
+          }
+          k.out[d] = T(pick >= 0 ? pick : last); // rounding at the top end: the last positive entry
+        }
+    }),
+    .no_grad = "sampling is not differentiable", .random = true,
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return double(numel(*in[0])); }};
+
+  // y[b, t, o] = sum_{k, c} x[b, t * stride + k - pad, c] * w[k, c, o]  (zeros outside x);
+  // stride attrs.n, padding attrs.m (0 valid, 1 same)
+  def(Op::Conv1D) = {.name = "conv1d", .arity = 2, .shape = conv_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const ConvDims d = dims(k.s(0), k.s(1), k.at());
+      const T* x = k.x(0);
+      const T* w = k.x(1);
+      for (int64_t b = 0; b < d.B; ++b)
+        for (int64_t t = 0; t < d.So; ++t) {
+          T* yr = k.out + (b * d.So + t) * d.Co;
+          std::fill(yr, yr + d.Co, T(0));
+          for (int64_t kk = 0; kk < d.K; ++kk) {
+            const int64_t pos = t * d.stride + kk - d.pad;
+            if (pos < 0 || pos >= d.S) continue;
+            const T* xr = x + (b * d.S + pos) * d.Ci;
+            for (int64_t c = 0; c < d.Ci; ++c) {
+              const T xv = xr[c];
+              const T* wr = w + (kk * d.Ci + c) * d.Co;
+              for (int64_t o = 0; o < d.Co; ++o) yr[o] += xv * wr[o];
+            }
+          }
+        }
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      if (i == 0) return make(Op::Conv1DGradInput, {c.dy, c.x(1)}, conv_attrs(c.attrs(), c.shape(0)));
+      return make(Op::Conv1DGradFilter, {c.x(0), c.dy}, conv_attrs(c.attrs(), c.shape(1)));
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs& a) { return conv_cost(*in[0], *in[1], a); }};
+
+  // dx[b, s, c] = sum_{t, k : t * stride + k - pad = s} sum_o dy[b, t, o] * w[k, c, o];
+  // inputs (dy, w), x's shape attrs.axes. Linear in dy and in w.
+  def(Op::Conv1DGradInput) = {.name = "conv1d_grad_input", .arity = 2, .shape = conv_gi_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const ConvDims d = dims(k.at().axes, k.s(1), k.at());
+      const T* dy = k.x(0);
+      const T* w = k.x(1);
+      std::fill(k.out, k.out + k.n(), T(0));
+      for (int64_t b = 0; b < d.B; ++b)
+        for (int64_t t = 0; t < d.So; ++t) {
+          const T* dyr = dy + (b * d.So + t) * d.Co;
+          for (int64_t kk = 0; kk < d.K; ++kk) {
+            const int64_t pos = t * d.stride + kk - d.pad;
+            if (pos < 0 || pos >= d.S) continue;
+            T* dxr = k.out + (b * d.S + pos) * d.Ci;
+            for (int64_t c = 0; c < d.Ci; ++c) {
+              const T* wr = w + (kk * d.Ci + c) * d.Co;
+              T acc = 0;
+              for (int64_t o = 0; o < d.Co; ++o) acc += dyr[o] * wr[o];
+              dxr[c] += acc;
+            }
+          }
+        }
+    }),
+    // <ddx, G(dy, w)> = <conv1d(ddx, w), dy> = <G_filter(ddx, dy), w>
+    .vjp = [](const VjpCtx& c, int i) {
+      if (i == 0) return make(Op::Conv1D, {c.dy, c.x(1)}, conv_attrs(c.attrs()));
+      return make(Op::Conv1DGradFilter, {c.dy, c.x(0)}, conv_attrs(c.attrs(), c.shape(1)));
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs& a) { return conv_cost(a.axes, *in[1], a); }};
+
+  // dw[k, c, o] = sum_{b, t} x[b, t * stride + k - pad, c] * dy[b, t, o];
+  // inputs (x, dy), w's shape attrs.axes. Linear in x and in dy.
+  def(Op::Conv1DGradFilter) = {.name = "conv1d_grad_filter", .arity = 2, .shape = conv_gf_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const ConvDims d = dims(k.s(0), k.at().axes, k.at());
+      const T* x = k.x(0);
+      const T* dy = k.x(1);
+      std::fill(k.out, k.out + k.n(), T(0));
+      for (int64_t b = 0; b < d.B; ++b)
+        for (int64_t t = 0; t < d.So; ++t) {
+          const T* dyr = dy + (b * d.So + t) * d.Co;
+          for (int64_t kk = 0; kk < d.K; ++kk) {
+            const int64_t pos = t * d.stride + kk - d.pad;
+            if (pos < 0 || pos >= d.S) continue;
+            const T* xr = x + (b * d.S + pos) * d.Ci;
+            for (int64_t c = 0; c < d.Ci; ++c) {
+              const T xv = xr[c];
+              T* dwr = k.out + (kk * d.Ci + c) * d.Co;
+              for (int64_t o = 0; o < d.Co; ++o) dwr[o] += xv * dyr[o];
+            }
+          }
+        }
+    }),
+    // <ddw, G(x, dy)> = <conv1d(x, ddw), dy> = <x, G_input(dy, ddw)>
+    .vjp = [](const VjpCtx& c, int i) {
+      if (i == 0) return make(Op::Conv1DGradInput, {c.x(1), c.dy}, conv_attrs(c.attrs(), c.shape(0)));
+      return make(Op::Conv1D, {c.x(0), c.dy}, conv_attrs(c.attrs()));
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs& a) { return conv_cost(*in[0], a.axes, a); }};
+}
+
+} // namespace detail
+
+using detail::make;
+
+Value softmax(Value x, int64_t axis, Loc l) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::Softmax, {x}, a, l);
+}
+
+Value log_softmax(Value x, int64_t axis, Loc l) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::LogSoftmax, {x}, a, l);
+}
+
+Value softmax_cross_entropy(Value logits, Value labels, int64_t axis, Loc l) {
+  Attrs a;
+  a.axis = axis;
+  return make(Op::SoftmaxCrossEntropy, {logits, labels}, a, l);
+}
+
+namespace {
+void check_rate(double rate, Loc l) {
+  if (!(rate >= 0 && rate < 1))
+    throw std::invalid_argument(
+        fmt::format("dropout at {}: rate {} is not in [0, 1)", where(l), rate));
+}
+} // namespace
+
+Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed, Loc l) {
+  check_rate(rate, l);
+  Attrs a;
+  a.axes = std::move(shape);
+  a.a = rate;
+  a.seed = seed ? seed : g.seed;
+  return detail::make_source(g, Op::DropoutMask, a, l);
+}
+
+Value dropout(Value x, double rate, uint64_t seed, Loc l) {
+  check_rate(rate, l);
+  if (rate == 0) return x;
+  return mul(x, dropout_mask(x.graph(), x.shape(), rate, seed, l), l);
+}
+
+Value sample_categorical(Value probs, int64_t axis, uint64_t seed, Loc l) {
+  Attrs a;
+  a.axis = axis;
+  a.seed = seed ? seed : probs.graph().seed;
+  return make(Op::SampleCategorical, {probs}, a, l);
+}
+
+Value conv1d(Value x, Value w, int64_t stride, const std::string& padding, Loc l) {
+  Attrs a;
+  a.n = stride;
+  if (padding == "valid")
+    a.m = 0;
+  else if (padding == "same")
+    a.m = 1;
+  else
+    throw std::invalid_argument(fmt::format(
+        "conv1d at {}: padding '{}' is not \"valid\" or \"same\"", where(l), padding));
+  return make(Op::Conv1D, {x, w}, a, l);
+}
+
+} // namespace sg

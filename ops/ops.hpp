@@ -1,0 +1,124 @@
+// The builder API of every primitive op. Each function adds one node (shape
+// inferred and checked on the spot) and returns its Value; each is defined
+// next to its kernel and gradient in ops/<family>.cpp.
+//
+// Broadcasting is explicit and checked: binary elementwise ops accept two
+// operands of the same rank whose dims are equal or 1 (numpy rules without
+// rank promotion), or a rank-0 scalar; anything else is a ShapeError. The
+// gradient of a broadcast operand is summed back to its shape by a SumTo node.
+#pragma once
+
+#include "graph/graph.hpp"
+
+#include <source_location>
+#include <vector>
+
+namespace sg {
+
+using Loc = std::source_location;
+
+// ---- elementwise (ops/elementwise.cpp)
+Value neg(Value x, Loc l = Loc::current());
+Value exp(Value x, Loc l = Loc::current());
+Value log(Value x, Loc l = Loc::current());
+Value tanh(Value x, Loc l = Loc::current());
+Value sigmoid(Value x, Loc l = Loc::current());
+Value relu(Value x, Loc l = Loc::current());
+Value sqrt(Value x, Loc l = Loc::current());
+Value square(Value x, Loc l = Loc::current());
+Value pow(Value x, double p, Loc l = Loc::current());
+Value clip(Value x, double lo, double hi, Loc l = Loc::current());
+Value add(Value a, Value b, Loc l = Loc::current());
+Value sub(Value a, Value b, Loc l = Loc::current());
+Value mul(Value a, Value b, Loc l = Loc::current());
+Value div(Value a, Value b, Loc l = Loc::current());
+Value maximum(Value a, Value b, Loc l = Loc::current());
+Value minimum(Value a, Value b, Loc l = Loc::current());
+Value pow(Value a, Value b, Loc l = Loc::current()); // a > 0 where b's gradient is needed
+Value add_n(const std::vector<Value>& xs, Loc l = Loc::current());
+Value step(Value x, Loc l = Loc::current());                      // x > 0
+Value in_range(Value x, double lo, double hi, Loc l = Loc::current()); // lo <= x <= hi
+Value greater_equal(Value a, Value b, Loc l = Loc::current());
+
+Value operator-(Value x);
+Value operator+(Value a, Value b);
+Value operator-(Value a, Value b);
+Value operator*(Value a, Value b);
+Value operator/(Value a, Value b);
+Value operator+(Value a, double b);
+Value operator-(Value a, double b);
+Value operator*(Value a, double b);
+Value operator/(Value a, double b);
+Value operator+(double a, Value b);
+Value operator-(double a, Value b);
+Value operator*(double a, Value b);
+Value operator/(double a, Value b);
+
+// The broadcast shape of a and b under the rule above; throws RuleError.
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+
+// ---- linear algebra (ops/linalg.cpp)
+// (m, k) x (k, n) -> (m, n); ta / tb use a or b transposed (no copy: BLAS flags).
+Value matmul(Value a, Value b, bool ta = false, bool tb = false, Loc l = Loc::current());
+// (B, m, k) x (B, k, n) -> (B, m, n), one product per batch entry.
+Value batch_matmul(Value a, Value b, bool ta = false, bool tb = false, Loc l = Loc::current());
+
+// ---- shape (ops/shape.cpp)
+Value transpose(Value x, Loc l = Loc::current()); // rank 2: swap axes
+Value permute(Value x, std::vector<int64_t> perm, Loc l = Loc::current());
+Value reshape(Value x, Shape shape, Loc l = Loc::current()); // one -1 allowed
+Value broadcast_to(Value x, Shape shape, Loc l = Loc::current());
+Value concat(const std::vector<Value>& xs, int64_t axis, Loc l = Loc::current());
+// x[..., begin:end, ...] along axis
+Value slice(Value x, int64_t axis, int64_t begin, int64_t end, Loc l = Loc::current());
+// x[..., i, ...] along axis, the axis removed (slice + reshape)
+Value take(Value x, int64_t axis, int64_t i, Loc l = Loc::current());
+std::vector<Value> split(Value x, int64_t axis, const std::vector<int64_t>& sizes,
+                         Loc l = Loc::current());
+Value stack(const std::vector<Value>& xs, int64_t axis, Loc l = Loc::current());
+// numpy.repeat: each entry along axis repeated n times
+Value repeat(Value x, int64_t n, int64_t axis, Loc l = Loc::current());
+// rows of table (V, d...) picked by integer-valued indices (any shape) -> indices.shape + (d...)
+Value gather(Value table, Value indices, Loc l = Loc::current());
+// one-hot of integer-valued indices, the new axis of size depth at `axis`
+// (-1: last, as Keras; 0: first, as the course's column vectors)
+Value one_hot(Value indices, int64_t depth, int64_t axis = -1, Loc l = Loc::current());
+
+// ---- reductions (ops/reduce.cpp)
+Value sum(Value x, Loc l = Loc::current()); // all axes -> scalar
+Value sum(Value x, std::vector<int64_t> axes, bool keepdims = false, Loc l = Loc::current());
+Value mean(Value x, Loc l = Loc::current());
+Value mean(Value x, std::vector<int64_t> axes, bool keepdims = false, Loc l = Loc::current());
+Value max(Value x, std::vector<int64_t> axes, bool keepdims = false, Loc l = Loc::current());
+// sums x over the axes where `shape` has 1 (same rank) or all axes (shape {})
+Value sum_to(Value x, Shape shape, Loc l = Loc::current());
+Value argmax(Value x, int64_t axis, Loc l = Loc::current()); // indices as values, axis removed
+
+// ---- neural-network ops (ops/nn.cpp)
+Value softmax(Value x, int64_t axis = -1, Loc l = Loc::current());
+Value log_softmax(Value x, int64_t axis = -1, Loc l = Loc::current());
+// -sum(labels * log_softmax(logits)) along axis: the axis removed (fused, stable)
+Value softmax_cross_entropy(Value logits, Value labels, int64_t axis = -1, Loc l = Loc::current());
+// inverted dropout: x * mask / (1 - rate), a new mask every run from (seed, node, run)
+Value dropout(Value x, double rate, uint64_t seed = 0, Loc l = Loc::current());
+Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed = 0, Loc l = Loc::current());
+// one index drawn from each distribution along axis (the axis removed)
+Value sample_categorical(Value probs, int64_t axis, uint64_t seed = 0, Loc l = Loc::current());
+// Keras Conv1D: x (batch, steps, in), w (kernel, in, out) -> (batch, steps', out);
+// padding "valid" or "same"
+Value conv1d(Value x, Value w, int64_t stride = 1, const std::string& padding = "valid",
+             Loc l = Loc::current());
+
+// ---- parameter updates (ops/update.cpp): update nodes mutate their leading
+// inputs in place, after every other reader of them in the same run.
+Value apply_sgd(Value param, Value grad, double lr, Loc l = Loc::current());
+// Keras Adam with legacy decay: lr_t = lr / (1 + decay * t)
+Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, double lr,
+                 double beta1, double beta2, double epsilon, double decay, Loc l = Loc::current());
+Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon,
+                    Loc l = Loc::current());
+// var = momentum * var + (1 - momentum) * value
+Value assign_moving_average(Value var, Value value, double momentum, Loc l = Loc::current());
+Value assign_add(Value var, Value value, Loc l = Loc::current());
+
+} // namespace sg

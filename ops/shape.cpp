@@ -1,0 +1,580 @@
+// Shape ops: moving data without arithmetic (permute, reshape, broadcast,
+// concat / slice / stack / repeat) and indexing by integer-valued tensors
+// (gather, one-hot). Axes are normalised by the builders (negative = from
+// the end), checked again by the shape rules, so every error names its node.
+#include "ops/family.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace sg {
+
+namespace detail {
+namespace {
+
+constexpr size_t kMaxRank = 8; // permute / broadcast_to odometers
+
+int64_t prod(const Shape& s, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to; ++i) p *= s[i];
+  return p;
+}
+
+// An axis already checked by the shape rule, made non-negative.
+size_t axis_of(int64_t axis, size_t rank) {
+  return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
+}
+
+// The axis normalised if it is valid for `rank`, else as given (the shape
+// rule then reports it, with the node's name).
+int64_t norm_or_keep(int64_t axis, int64_t rank) {
+  return axis >= -rank && axis < rank ? (axis < 0 ? axis + rank : axis) : axis;
+}
+
+// The integer an index element holds; out_of_range unless 0 <= v < bound.
+template <class T> int64_t index_value(T v, int64_t bound, const char* op) {
+  if (!(v >= 0 && v < T(bound)) || v != std::floor(v))
+    throw std::out_of_range(fmt::format("{}: index {} is out of range [0, {}){}", op, double(v), bound,
+                                        v == std::floor(v) ? "" : " (not an integer)"));
+  return static_cast<int64_t>(v);
+}
+
+// y[i] = x[sum_ax idx[ax] * st[ax]] over y's shape: the odometer behind
+// permute and broadcast_to (st = the source strides, 0 on broadcast axes).
+template <class T>
+void strided_copy(const T* x, T* y, const Shape& ys, const std::array<int64_t, kMaxRank>& st) {
+  const size_t r = ys.size();
+  const int64_t n = numel(ys);
+  if (r == 0) {
+    if (n) y[0] = x[0];
+    return;
+  }
+  if (n == 0) return;
+  std::array<int64_t, kMaxRank> idx{};
+  const int64_t inner = ys[r - 1], is = st[r - 1];
+  int64_t off = 0;
+  for (int64_t o = 0; o < n; o += inner) {
+    if (is == 1)
+      std::copy(x + off, x + off + inner, y + o);
+    else
+      for (int64_t j = 0; j < inner; ++j) y[o + j] = x[off + j * is];
+    for (size_t ax = r - 1; ax-- > 0;) {
+      off += st[ax];
+      if (++idx[ax] < ys[ax]) break;
+      off -= st[ax] * ys[ax];
+      idx[ax] = 0;
+    }
+  }
+}
+
+// ---- shape rules
+
+Shape permute_rule(Shapes in, const Attrs& at) {
+  const Shape& x = *in[0];
+  const auto& p = at.axes;
+  if (p.size() != x.size())
+    throw RuleError(fmt::format("permutation {} has {} entries but the input has rank {}",
+                                to_string(p), p.size(), x.size()));
+  if (x.size() > kMaxRank)
+    throw RuleError(fmt::format("permute supports rank <= {}, got rank {}", kMaxRank, x.size()));
+  std::vector<bool> seen(x.size(), false);
+  Shape y(x.size());
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] < 0 || p[i] >= int64_t(x.size()) || seen[size_t(p[i])])
+      throw RuleError(fmt::format("{} is not a permutation of the axes 0..{}", to_string(p),
+                                  int64_t(x.size()) - 1));
+    seen[size_t(p[i])] = true;
+    y[i] = x[size_t(p[i])];
+  }
+  return y;
+}
+
+Shape reshape_rule(Shapes in, const Attrs& at) {
+  const Shape& x = *in[0];
+  const Shape& s = at.axes;
+  int64_t known = 1, unknown = 0;
+  for (auto d : s) {
+    if (d == -1)
+      ++unknown;
+    else if (d < 0)
+      throw RuleError(fmt::format("target shape {} has a negative dim", to_string(s)));
+    else
+      known *= d;
+  }
+  if (unknown > 1)
+    throw RuleError(fmt::format("target shape {} has more than one -1", to_string(s)));
+  if (unknown == 1)
+    throw RuleError(fmt::format("cannot reshape {} ({} elements) to {}: no whole dim fits the -1",
+                                to_string(x), numel(x), to_string(s)));
+  if (known != numel(x))
+    throw RuleError(fmt::format("cannot reshape {} ({} elements) to {} ({} elements)", to_string(x),
+                                numel(x), to_string(s), known));
+  return s;
+}
+
+Shape broadcast_to_rule(Shapes in, const Attrs& at) {
+  const Shape& x = *in[0];
+  const Shape& s = at.axes;
+  for (auto d : s)
+    if (d < 0) throw RuleError(fmt::format("target shape {} has a negative dim", to_string(s)));
+  if (s.size() > kMaxRank)
+    throw RuleError(fmt::format("broadcast_to supports rank <= {}, got {}", kMaxRank, to_string(s)));
+  if (x.empty()) return s;
+  if (x.size() != s.size())
+    throw RuleError(fmt::format("cannot broadcast {} to {}: the ranks differ (broadcasting is "
+                                "explicit: reshape to rank {} first)",
+                                to_string(x), to_string(s), s.size()));
+  for (size_t i = 0; i < s.size(); ++i)
+    if (x[i] != s[i] && x[i] != 1)
+      throw RuleError(fmt::format("cannot broadcast {} to {}: axis {} is {} (dims must be equal or 1)",
+                                  to_string(x), to_string(s), i, x[i]));
+  return s;
+}
+
+Shape concat_rule(Shapes in, const Attrs& at) {
+  const Shape& x0 = *in[0];
+  if (x0.empty()) throw RuleError("concat needs inputs of rank >= 1, input 0 is a scalar");
+  const size_t ax = size_t(norm_axis(at.axis, int64_t(x0.size())));
+  Shape y = x0;
+  y[ax] = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const Shape& xi = *in[i];
+    bool ok = xi.size() == x0.size();
+    for (size_t d = 0; ok && d < xi.size(); ++d) ok = d == ax || xi[d] == x0[d];
+    if (!ok)
+      throw RuleError(fmt::format("concat along axis {}: input {} is {} but input 0 is {} (all "
+                                  "dims except axis {} must match)",
+                                  ax, i, to_string(xi), to_string(x0), ax));
+    y[ax] += xi[ax];
+  }
+  return y;
+}
+
+Shape slice_rule(Shapes in, const Attrs& at) {
+  const Shape& x = *in[0];
+  if (x.empty()) throw RuleError("cannot slice a scalar");
+  const size_t ax = size_t(norm_axis(at.axis, int64_t(x.size())));
+  if (!(0 <= at.n && at.n < at.m && at.m <= x[ax]))
+    throw RuleError(fmt::format("slice [{}:{}] of axis {} (size {}) of {} is out of bounds or empty",
+                                at.n, at.m, ax, x[ax], to_string(x)));
+  Shape y = x;
+  y[ax] = at.m - at.n;
+  return y;
+}
+
+// dy has the slice's shape; the output is the full shape attrs.axes.
+Shape slice_grad_rule(Shapes in, const Attrs& at) {
+  const Shape& full = at.axes;
+  Shape expect;
+  try {
+    const Shape* f = &full;
+    expect = slice_rule(Shapes(&f, 1), at);
+  } catch (const RuleError& e) {
+    throw RuleError(fmt::format("slice_grad of full shape {}: {}", to_string(full), e.what()));
+  }
+  if (*in[0] != expect)
+    throw RuleError(fmt::format("slice_grad: the cotangent is {} but slice [{}:{}] of axis {} of {} "
+                                "is {}",
+                                to_string(*in[0]), at.n, at.m, at.axis, to_string(full),
+                                to_string(expect)));
+  return full;
+}
+
+Shape stack_rule(Shapes in, const Attrs& at) {
+  const Shape& x0 = *in[0];
+  const size_t ax = size_t(norm_axis(at.axis, int64_t(x0.size()) + 1));
+  for (size_t i = 1; i < in.size(); ++i)
+    if (*in[i] != x0)
+      throw RuleError(fmt::format("stack needs equal shapes: input {} is {}, input 0 is {}", i,
+                                  to_string(*in[i]), to_string(x0)));
+  Shape y = x0;
+  y.insert(y.begin() + std::ptrdiff_t(ax), int64_t(in.size()));
+  return y;
+}
+
+Shape repeat_rule(Shapes in, const Attrs& at) {
+  const Shape& x = *in[0];
+  if (x.empty()) throw RuleError("cannot repeat a scalar along an axis");
+  const size_t ax = size_t(norm_axis(at.axis, int64_t(x.size())));
+  if (at.n < 1) throw RuleError(fmt::format("repeat count must be >= 1, got {}", at.n));
+  Shape y = x;
+  y[ax] *= at.n;
+  return y;
+}
+
+Shape gather_rule(Shapes in, const Attrs&) {
+  const Shape& table = *in[0];
+  const Shape& idx = *in[1];
+  if (table.empty()) throw RuleError("gather needs a table of rank >= 1 (rows first), got a scalar");
+  Shape y = idx;
+  y.insert(y.end(), table.begin() + 1, table.end());
+  return y;
+}
+
+// dy is indices.shape + (d...); the output is (V, d...), V = attrs.n.
+Shape gather_grad_rule(Shapes in, const Attrs& at) {
+  const Shape& dy = *in[0];
+  const Shape& idx = *in[1];
+  if (at.n < 1) throw RuleError(fmt::format("gather_grad needs a table of >= 1 rows, got {}", at.n));
+  if (dy.size() < idx.size() || !std::equal(idx.begin(), idx.end(), dy.begin()))
+    throw RuleError(fmt::format("gather_grad: the cotangent {} does not start with the indices' "
+                                "shape {}",
+                                to_string(dy), to_string(idx)));
+  Shape y{at.n};
+  y.insert(y.end(), dy.begin() + std::ptrdiff_t(idx.size()), dy.end());
+  return y;
+}
+
+Shape one_hot_rule(Shapes in, const Attrs& at) {
+  const Shape& idx = *in[0];
+  if (at.n < 1) throw RuleError(fmt::format("one_hot depth must be >= 1, got {}", at.n));
+  const size_t ax = size_t(norm_axis(at.axis, int64_t(idx.size()) + 1));
+  Shape y = idx;
+  y.insert(y.begin() + std::ptrdiff_t(ax), at.n);
+  return y;
+}
+
+// ---- kernels
+
+template <class T> void permute_kernel(const KernelArgs<T>& k) {
+  const Shape& x = k.s(0);
+  const auto& p = k.at().axes;
+  const auto xs = strides_of(x);
+  std::array<int64_t, kMaxRank> st{};
+  for (size_t i = 0; i < p.size(); ++i) st[i] = xs[size_t(p[i])];
+  strided_copy(k.x(0), k.out, *k.out_shape, st);
+}
+
+template <class T> void copy_kernel(const KernelArgs<T>& k) {
+  std::copy(k.x(0), k.x(0) + k.n(), k.out);
+}
+
+template <class T> void broadcast_to_kernel(const KernelArgs<T>& k) {
+  const Shape& x = k.s(0);
+  const Shape& y = *k.out_shape;
+  std::array<int64_t, kMaxRank> st{};
+  if (!x.empty()) {
+    const auto xs = strides_of(x);
+    for (size_t i = 0; i < x.size(); ++i) st[i] = x[i] == 1 && y[i] != 1 ? 0 : xs[i];
+  }
+  strided_copy(k.x(0), k.out, y, st);
+}
+
+// Output = the inputs' blocks side by side along the axis.
+template <class T> void concat_kernel(const KernelArgs<T>& k) {
+  const Shape& y = *k.out_shape;
+  const size_t ax = axis_of(k.at().axis, y.size());
+  const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
+  const int64_t row = y[ax] * inner;
+  int64_t off = 0;
+  for (int i = 0; i < k.n_in; ++i) {
+    const int64_t len = k.s(i)[ax] * inner;
+    const T* x = k.x(i);
+    for (int64_t o = 0; o < outer; ++o) std::copy(x + o * len, x + (o + 1) * len, k.out + o * row + off);
+    off += len;
+  }
+}
+
+template <class T> void slice_kernel(const KernelArgs<T>& k) {
+  const Shape& x = k.s(0);
+  const Attrs& at = k.at();
+  const size_t ax = axis_of(at.axis, x.size());
+  const int64_t outer = prod(x, 0, ax), inner = prod(x, ax + 1, x.size());
+  const int64_t row = x[ax] * inner, len = (at.m - at.n) * inner, begin = at.n * inner;
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy(k.x(0) + o * row + begin, k.x(0) + o * row + begin + len, k.out + o * len);
+}
+
+template <class T> void slice_grad_kernel(const KernelArgs<T>& k) {
+  const Shape& y = *k.out_shape;
+  const Attrs& at = k.at();
+  const size_t ax = axis_of(at.axis, y.size());
+  const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
+  const int64_t row = y[ax] * inner, len = (at.m - at.n) * inner, begin = at.n * inner;
+  std::fill(k.out, k.out + k.n(), T(0));
+  for (int64_t o = 0; o < outer; ++o)
+    std::copy(k.x(0) + o * len, k.x(0) + (o + 1) * len, k.out + o * row + begin);
+}
+
+template <class T> void stack_kernel(const KernelArgs<T>& k) {
+  const Shape& y = *k.out_shape;
+  const size_t ax = axis_of(k.at().axis, y.size());
+  const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
+  const int64_t row = int64_t(k.n_in) * inner;
+  for (int i = 0; i < k.n_in; ++i) {
+    const T* x = k.x(i);
+    for (int64_t o = 0; o < outer; ++o)
+      std::copy(x + o * inner, x + (o + 1) * inner, k.out + o * row + i * inner);
+  }
+}
+
+template <class T> void repeat_kernel(const KernelArgs<T>& k) {
+  const Shape& x = k.s(0);
+  const Attrs& at = k.at();
+  const size_t ax = axis_of(at.axis, x.size());
+  const int64_t outer = prod(x, 0, ax), len = x[ax], inner = prod(x, ax + 1, x.size());
+  const T* src = k.x(0);
+  T* dst = k.out;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < len; ++j, src += inner)
+      for (int64_t r = 0; r < at.n; ++r, dst += inner) std::copy(src, src + inner, dst);
+}
+
+template <class T> void gather_kernel(const KernelArgs<T>& k) {
+  const Shape& table = k.s(0);
+  const int64_t rows = table[0], row = prod(table, 1, table.size());
+  const int64_t n = k.size(1);
+  const T* idx = k.x(1);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = index_value(idx[i], rows, "gather");
+    std::copy(k.x(0) + v * row, k.x(0) + (v + 1) * row, k.out + i * row);
+  }
+}
+
+// Rows added in index order: deterministic.
+template <class T> void gather_grad_kernel(const KernelArgs<T>& k) {
+  const Shape& y = *k.out_shape;
+  const int64_t rows = y[0], row = prod(y, 1, y.size());
+  const int64_t n = k.size(1);
+  const T* idx = k.x(1);
+  std::fill(k.out, k.out + k.n(), T(0));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = index_value(idx[i], rows, "gather_grad");
+    const T* src = k.x(0) + i * row;
+    T* dst = k.out + v * row;
+    for (int64_t j = 0; j < row; ++j) dst[j] += src[j];
+  }
+}
+
+template <class T> void one_hot_kernel(const KernelArgs<T>& k) {
+  const Shape& idx = k.s(0);
+  const Attrs& at = k.at();
+  const size_t ax = axis_of(at.axis, idx.size() + 1);
+  const int64_t outer = prod(idx, 0, ax), inner = prod(idx, ax, idx.size()), depth = at.n;
+  std::fill(k.out, k.out + k.n(), T(0));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      const int64_t v = index_value(k.x(0)[o * inner + j], depth, "one_hot");
+      k.out[(o * depth + v) * inner + j] = T(1);
+    }
+}
+
+// The cotangent of x[..., begin:end, ...] embedded into zeros of `full`.
+Value slice_grad(Value dy, const Shape& full, int64_t axis, int64_t begin, int64_t end) {
+  Attrs at;
+  at.axes = full;
+  at.axis = axis;
+  at.n = begin;
+  at.m = end;
+  return make(Op::SliceGrad, {dy}, std::move(at));
+}
+
+Value gather_grad(Value dy, Value indices, int64_t rows) {
+  Attrs at;
+  at.n = rows;
+  return make(Op::GatherGrad, {dy, indices}, std::move(at));
+}
+
+} // namespace
+
+void define_shape(OpTable& t) {
+  auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
+
+  // y[i_0, ..., i_r] = x[j], j[p[a]] = i[a]  (p = attrs.axes)
+  def(Op::Transpose) = {.name = "transpose", .arity = 1, .shape = permute_rule,
+    .kernel = kernels([](const auto& k) { permute_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int) {
+      const std::vector<int64_t> p = c.attrs().axes;
+      std::vector<int64_t> inv(p.size());
+      for (size_t i = 0; i < p.size(); ++i) inv[size_t(p[i])] = int64_t(i);
+      return permute(c.dy, inv);
+    }};
+
+  // y = x with shape attrs.axes (same elements, row-major order)
+  def(Op::Reshape) = {.name = "reshape", .arity = 1, .shape = reshape_rule,
+    .kernel = kernels([](const auto& k) { copy_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int) { return reshape(c.dy, c.shape(0)); }};
+
+  // y[i] = x[i with 0 on the axes where x has 1]; x a scalar: y = x everywhere
+  def(Op::BroadcastTo) = {.name = "broadcast_to", .arity = 1, .shape = broadcast_to_rule,
+    .kernel = kernels([](const auto& k) { broadcast_to_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int) { return sum_to(c.dy, c.shape(0)); }};
+
+  // y = [x_0, x_1, ...] along attrs.axis
+  def(Op::Concat) = {.name = "concat", .arity = -1, .shape = concat_rule,
+    .kernel = kernels([](const auto& k) { concat_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int i) {
+      const int64_t ax = int64_t(axis_of(c.attrs().axis, c.shape(0).size()));
+      int64_t begin = 0;
+      for (int j = 0; j < i; ++j) begin += c.shape(j)[size_t(ax)];
+      return slice(c.dy, ax, begin, begin + c.shape(i)[size_t(ax)]);
+    }};
+
+  // y = x[..., n:m, ...] along attrs.axis
+  def(Op::Slice) = {.name = "slice", .arity = 1, .shape = slice_rule,
+    .kernel = kernels([](const auto& k) { slice_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int) {
+      const Attrs& at = c.attrs();
+      return slice_grad(c.dy, c.shape(0), at.axis, at.n, at.m);
+    }};
+
+  // y = zeros(attrs.axes); y[..., n:m, ...] = dy
+  def(Op::SliceGrad) = {.name = "slice_grad", .arity = 1, .shape = slice_grad_rule,
+    .kernel = kernels([](const auto& k) { slice_grad_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int) {
+      const Attrs& at = c.attrs();
+      return slice(c.dy, at.axis, at.n, at.m);
+    }};
+
+  // y[..., i, ...] = x_i, the new axis at attrs.axis
+  def(Op::Stack) = {.name = "stack", .arity = -1, .shape = stack_rule,
+    .kernel = kernels([](const auto& k) { stack_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return take(c.dy, int64_t(axis_of(c.attrs().axis, c.shape(0).size() + 1)), i);
+    }};
+
+  // y[..., j * n + r, ...] = x[..., j, ...], r < n = attrs.n (numpy.repeat)
+  def(Op::Repeat) = {.name = "repeat", .arity = 1, .shape = repeat_rule,
+    .kernel = kernels([](const auto& k) { repeat_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int) {
+      if (c.attrs().n == 1) return c.dy;
+      const Shape& x = c.shape(0);
+      const size_t ax = axis_of(c.attrs().axis, x.size());
+      Shape pairs = x; // (..., len, n, ...)
+      pairs.insert(pairs.begin() + std::ptrdiff_t(ax) + 1, c.attrs().n);
+      return sum(reshape(c.dy, pairs), {int64_t(ax) + 1});
+    }};
+
+  // y[i..., :] = table[idx[i...], :]
+  def(Op::Gather) = {.name = "gather", .arity = 2, .shape = gather_rule,
+    .kernel = kernels([](const auto& k) { gather_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int i) {
+      if (i == 1) return Value(); // integer-valued indices: no gradient
+      return gather_grad(c.dy, c.x(1), c.shape(0)[0]);
+    }};
+
+  // y = zeros(attrs.n, d...); y[idx[i...], :] += dy[i..., :]
+  def(Op::GatherGrad) = {.name = "gather_grad", .arity = 2, .shape = gather_grad_rule,
+    .kernel = kernels([](const auto& k) { gather_grad_kernel(k); }),
+    .vjp = [](const VjpCtx& c, int i) {
+      if (i == 1) return Value(); // integer-valued indices: no gradient
+      return gather(c.dy, c.x(1));
+    }};
+
+  // y[..., v, ...] = 1 where v = idx[...], the new axis (size attrs.n) at attrs.axis
+  def(Op::OneHot) = {.name = "one_hot", .arity = 1, .shape = one_hot_rule,
+    .kernel = kernels([](const auto& k) { one_hot_kernel(k); }),
+    .no_grad = "integer-valued input", .zero_grad = true};
+}
+
+} // namespace detail
+
+using detail::make;
+using detail::norm_or_keep;
+
+Value transpose(Value x, Loc l) { return permute(x, {1, 0}, l); }
+
+Value permute(Value x, std::vector<int64_t> perm, Loc l) {
+  for (auto& p : perm) p = norm_or_keep(p, x.rank());
+  Attrs at;
+  at.axes = std::move(perm);
+  return make(Op::Transpose, {x}, std::move(at), l);
+}
+
+Value reshape(Value x, Shape shape, Loc l) {
+  // Resolve one -1 here, so the node holds the full shape; anything
+  // unresolvable is left for the shape rule to report.
+  if (std::count(shape.begin(), shape.end(), -1) == 1) {
+    int64_t known = 1;
+    for (auto d : shape)
+      if (d != -1) known *= d;
+    if (known > 0 && numel(x.shape()) % known == 0)
+      *std::find(shape.begin(), shape.end(), -1) = numel(x.shape()) / known;
+  }
+  if (shape == x.shape()) return x;
+  Attrs at;
+  at.axes = std::move(shape);
+  return make(Op::Reshape, {x}, std::move(at), l);
+}
+
+Value broadcast_to(Value x, Shape shape, Loc l) {
+  if (shape == x.shape()) return x;
+  Attrs at;
+  at.axes = std::move(shape);
+  return make(Op::BroadcastTo, {x}, std::move(at), l);
+}
+
+Value concat(const std::vector<Value>& xs, int64_t axis, Loc l) {
+  if (xs.empty()) throw std::invalid_argument(fmt::format("concat at {}: no inputs", where(l)));
+  Attrs at;
+  at.axis = norm_or_keep(axis, xs[0].rank());
+  return make(Op::Concat, xs, std::move(at), l);
+}
+
+Value slice(Value x, int64_t axis, int64_t begin, int64_t end, Loc l) {
+  Attrs at;
+  at.axis = norm_or_keep(axis, x.rank());
+  // negative bounds count from the end, as in Python
+  if (at.axis >= 0 && at.axis < x.rank()) {
+    const int64_t d = x.shape()[size_t(at.axis)];
+    if (begin < 0) begin += d;
+    if (end < 0) end += d;
+  }
+  at.n = begin;
+  at.m = end;
+  return make(Op::Slice, {x}, std::move(at), l);
+}
+
+Value take(Value x, int64_t axis, int64_t i, Loc l) {
+  const int64_t ax = norm_or_keep(axis, x.rank());
+  if (ax >= 0 && ax < x.rank() && i < 0) i += x.shape()[size_t(ax)];
+  Value s = slice(x, ax, i, i + 1, l);
+  Shape dropped = s.shape();
+  dropped.erase(dropped.begin() + std::ptrdiff_t(ax));
+  return reshape(s, dropped, l);
+}
+
+std::vector<Value> split(Value x, int64_t axis, const std::vector<int64_t>& sizes, Loc l) {
+  const int64_t ax = norm_or_keep(axis, x.rank());
+  if (ax >= 0 && ax < x.rank()) {
+    const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t(0));
+    if (total != x.shape()[size_t(ax)])
+      throw ShapeError(fmt::format("shape error at split of '{}' {} ({}): sizes {} sum to {} but axis "
+                                   "{} has {}",
+                                   x.name(), to_string(x.shape()), where(l), to_string(sizes), total,
+                                   ax, x.shape()[size_t(ax)]));
+  }
+  std::vector<Value> parts;
+  int64_t begin = 0;
+  for (auto s : sizes) {
+    parts.push_back(slice(x, ax, begin, begin + s, l));
+    begin += s;
+  }
+  return parts;
+}
+
+Value stack(const std::vector<Value>& xs, int64_t axis, Loc l) {
+  if (xs.empty()) throw std::invalid_argument(fmt::format("stack at {}: no inputs", where(l)));
+  Attrs at;
+  at.axis = norm_or_keep(axis, xs[0].rank() + 1);
+  return make(Op::Stack, xs, std::move(at), l);
+}
+
+Value repeat(Value x, int64_t n, int64_t axis, Loc l) {
+  Attrs at;
+  at.n = n;
+  at.axis = norm_or_keep(axis, x.rank());
+  return make(Op::Repeat, {x}, std::move(at), l);
+}
+
+Value gather(Value table, Value indices, Loc l) { return make(Op::Gather, {table, indices}, {}, l); }
+
+Value one_hot(Value indices, int64_t depth, int64_t axis, Loc l) {
+  Attrs at;
+  at.n = depth;
+  at.axis = norm_or_keep(axis, indices.rank() + 1);
+  return make(Op::OneHot, {indices}, std::move(at), l);
+}
+
+} // namespace sg

@@ -1,0 +1,191 @@
+// Parameter updates: ops that mutate their leading inputs (Variables) in
+// place. They have no output buffer (k.out is nullptr, shape {}); the plan
+// runs each after every other reader of the variables it updates, so a run
+// reads the old values everywhere and leaves the new ones in the ParamStore.
+// Each op: the formula, the definition (shape rule, kernel), the builder.
+#include "ops/family.hpp"
+
+#include <cmath>
+#include <type_traits>
+#include <utility>
+
+namespace sg {
+
+namespace detail {
+namespace {
+
+// RuleError unless inputs i and j have the same shape.
+void expect_same(Shapes in, size_t i, const char* what_i, size_t j, const char* what_j) {
+  if (*in[i] != *in[j])
+    throw RuleError(fmt::format("{} has shape {} but {} has shape {}; they must match", what_i,
+                                to_string(*in[i]), what_j, to_string(*in[j])));
+}
+
+void expect_scalar(Shapes in, size_t i, const char* what) {
+  if (!in[i]->empty())
+    throw RuleError(fmt::format("{} must be a scalar (shape ()), got shape {}", what,
+                                to_string(*in[i])));
+}
+
+template <class K> using elem_t = std::remove_pointer_t<decltype(std::declval<K>().out)>;
+
+// Cost of an update: `flops` ns per element of the updated variable.
+template <int flops> double per_element(Shapes in, const Shape&, const Attrs&) {
+  return double(flops) * double(numel(*in[0]));
+}
+
+} // namespace
+
+void define_update(OpTable& t) {
+  auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
+
+  // p -= lr * g                                   (lr = attrs.a)
+  def(Op::ApplySGD) = {.name = "apply_sgd", .arity = 2,
+    .shape = [](Shapes in, const Attrs&) {
+      expect_same(in, 1, "grad", 0, "param");
+      return Shape{};
+    },
+    .kernel = kernels([](const auto& k) {
+      using T = elem_t<decltype(k)>;
+      T* p = k.in[0];
+      const T* g = k.x(1);
+      const T lr = static_cast<T>(k.at().a);
+      const int64_t n = k.size(0);
+      for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
+    }),
+    .no_grad = "parameter update", .mutates = 1, .cost = per_element<1>};
+
+  // Keras 2 Adam (legacy decay), inputs (p, m, v, iterations, g),
+  // hyper = {lr, beta1, beta2, epsilon, decay}, t = iterations + 1:
+  //   lr_t = lr / (1 + decay * iterations) * sqrt(1 - beta2^t) / (1 - beta1^t)
+  //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+  //   p -= lr_t * m / (sqrt(v) + epsilon)
+  // `iterations` is only read; the optimizer increments it with AssignAdd.
+  def(Op::ApplyAdam) = {.name = "apply_adam", .arity = 5,
+    .shape = [](Shapes in, const Attrs& a) {
+      if (a.hyper.size() != 5)
+        throw RuleError(fmt::format("apply_adam needs hyper = {{lr, beta1, beta2, epsilon, decay}}, "
+                                    "got {} values", a.hyper.size()));
+      expect_same(in, 1, "m", 0, "param");
+      expect_same(in, 2, "v", 0, "param");
+      expect_scalar(in, 3, "iterations");
+      expect_same(in, 4, "grad", 0, "param");
+      return Shape{};
+    },
+    .kernel = kernels([](const auto& k) {
+      using T = elem_t<decltype(k)>;
+      const auto& h = k.at().hyper;
+      const double iterations = static_cast<double>(k.x(3)[0]);
+      double lr = h[0];
+      if (h[4] > 0) lr = lr * (1.0 / (1.0 + h[4] * iterations));
+      const double t = iterations + 1.0;
+      const double lr_t = lr * (std::sqrt(1.0 - std::pow(h[2], t)) / (1.0 - std::pow(h[1], t)));
+      T* p = k.in[0];
+      T* m = k.in[1];
+      T* v = k.in[2];
+      const T* g = k.x(4);
+      const T b1 = static_cast<T>(h[1]), b2 = static_cast<T>(h[2]);
+      const T c1 = static_cast<T>(1.0 - h[1]), c2 = static_cast<T>(1.0 - h[2]);
+      const T eps = static_cast<T>(h[3]), step = static_cast<T>(lr_t);
+      const int64_t n = k.size(0);
+      for (int64_t i = 0; i < n; ++i) {
+        const T gi = g[i];
+        m[i] = b1 * m[i] + c1 * gi;
+        v[i] = b2 * v[i] + c2 * (gi * gi);
+        p[i] -= step * m[i] / (std::sqrt(v[i]) + eps);
+      }
+    }),
+    .no_grad = "parameter update", .mutates = 3, .cost = per_element<6>};
+
+  // a += g^2;  p -= lr * g / (sqrt(a) + epsilon)     (lr = attrs.a, epsilon = attrs.b)
+  def(Op::ApplyAdaGrad) = {.name = "apply_adagrad", .arity = 3,
+    .shape = [](Shapes in, const Attrs&) {
+      expect_same(in, 1, "accum", 0, "param");
+      expect_same(in, 2, "grad", 0, "param");
+      return Shape{};
+    },
+    .kernel = kernels([](const auto& k) {
+      using T = elem_t<decltype(k)>;
+      T* p = k.in[0];
+      T* a = k.in[1];
+      const T* g = k.x(2);
+      const T lr = static_cast<T>(k.at().a), eps = static_cast<T>(k.at().b);
+      const int64_t n = k.size(0);
+      for (int64_t i = 0; i < n; ++i) {
+        const T gi = g[i];
+        a[i] += gi * gi;
+        p[i] -= lr * gi / (std::sqrt(a[i]) + eps);
+      }
+    }),
+    .no_grad = "parameter update", .mutates = 2, .cost = per_element<4>};
+
+  // var = momentum * var + (1 - momentum) * value     (momentum = attrs.a)
+  def(Op::AssignMovingAverage) = {.name = "assign_moving_average", .arity = 2,
+    .shape = [](Shapes in, const Attrs&) {
+      expect_same(in, 1, "value", 0, "var");
+      return Shape{};
+    },
+    .kernel = kernels([](const auto& k) {
+      using T = elem_t<decltype(k)>;
+      T* var = k.in[0];
+      const T* x = k.x(1);
+      const T mo = static_cast<T>(k.at().a), rest = static_cast<T>(1.0 - k.at().a);
+      const int64_t n = k.size(0);
+      for (int64_t i = 0; i < n; ++i) var[i] = mo * var[i] + rest * x[i];
+    }),
+    .no_grad = "parameter update", .mutates = 1, .cost = per_element<2>};
+
+  // var += value       (value: var's shape, or a scalar added to every element)
+  def(Op::AssignAdd) = {.name = "assign_add", .arity = 2,
+    .shape = [](Shapes in, const Attrs&) {
+      if (!in[1]->empty()) expect_same(in, 1, "value", 0, "var");
+      return Shape{};
+    },
+    .kernel = kernels([](const auto& k) {
+      using T = elem_t<decltype(k)>;
+      T* var = k.in[0];
+      const T* x = k.x(1);
+      const int64_t n = k.size(0);
+      if (k.size(1) == n && !k.s(1).empty()) {
+        for (int64_t i = 0; i < n; ++i) var[i] += x[i];
+      } else {
+        const T x0 = x[0];
+        for (int64_t i = 0; i < n; ++i) var[i] += x0;
+      }
+    }),
+    .no_grad = "parameter update", .mutates = 1, .cost = per_element<1>};
+}
+
+} // namespace detail
+
+using detail::make;
+
+Value apply_sgd(Value param, Value grad, double lr, Loc l) {
+  Attrs a;
+  a.a = lr;
+  return make(Op::ApplySGD, {param, grad}, std::move(a), l);
+}
+
+Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, double lr,
+                 double beta1, double beta2, double epsilon, double decay, Loc l) {
+  Attrs a;
+  a.hyper = {lr, beta1, beta2, epsilon, decay};
+  return make(Op::ApplyAdam, {param, m, v, iterations, grad}, std::move(a), l);
+}
+
+Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon, Loc l) {
+  Attrs a;
+  a.a = lr;
+  a.b = epsilon;
+  return make(Op::ApplyAdaGrad, {param, accum, grad}, std::move(a), l);
+}
+
+Value assign_moving_average(Value var, Value value, double momentum, Loc l) {
+  Attrs a;
+  a.a = momentum;
+  return make(Op::AssignMovingAverage, {var, value}, std::move(a), l);
+}
+
+Value assign_add(Value var, Value value, Loc l) { return make(Op::AssignAdd, {var, value}, {}, l); }
+
+} // namespace sg

@@ -1,0 +1,150 @@
+// Reverse mode as a graph transform: fan-in sums, shared weights, pruning
+// to the requested values, seeds, errors, and gradients of gradients.
+#include "autodiff/autodiff.hpp"
+#include "autodiff/gradcheck.hpp"
+#include "graph/plan.hpp"
+#include "ops/ops.hpp"
+
+#include <cmath>
+#include <doctest/doctest.h>
+
+using namespace sg;
+
+namespace {
+Tensor vec(std::vector<double> v) {
+  int64_t n = int64_t(v.size());
+  return Tensor::from({n}, v, DType::f64);
+}
+Tensor run1(Graph& g, Value out, const std::map<std::string, Tensor>& feeds) {
+  ParamStore ps;
+  Plan p(g, ps, std::vector<Value>{out}, {}, {DType::f64});
+  for (auto& [k, v] : feeds) p.feed(k, v);
+  p.run();
+  return p.fetch(out);
+}
+int count_kind(const Graph& g, NodeKind k, Op op) {
+  int n = 0;
+  for (NodeId i = 0; i < g.size(); ++i) n += g.node(i).kind == k && g.node(i).op == op;
+  return n;
+}
+} // namespace
+
+TEST_CASE("Autodiff.FanInIsAnExplicitAdd") {
+  Graph g;
+  Value x = input(g, "x", {3});
+  Value y = x * x + tanh(x); // x used three times
+  Value dx = gradients({y}, {}, {x})[0];
+  CHECK(dx.node().kind == NodeKind::gradient);
+  CHECK(dx.node().op == Op::AddN);
+  CHECK(dx.node().inputs.size() == 3);
+  Tensor xv = vec({0.3, -1.2, 2.0});
+  Tensor d = run1(g, dx, {{"x", xv}});
+  for (int i = 0; i < 3; ++i) {
+    double v = xv.at(i), t = std::tanh(v);
+    CHECK(d.at(i) == doctest::Approx(2 * v + 1 - t * t).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("Autodiff.SharedWeightsSumOverUses") {
+  // h_{t+1} = tanh(W h_t), three steps: dW is one add_n over the three uses.
+  Graph g;
+  Value W = input(g, "W", {2, 2});
+  Value h = input(g, "h0", {2, 1});
+  for (int t = 0; t < 3; ++t) h = tanh(matmul(W, h));
+  Value loss = sum(h);
+  Value dW = gradients(loss, {W})[0];
+  CHECK(dW.node().op == Op::AddN);
+  CHECK(dW.node().inputs.size() == 3);
+  for (auto& r : gradcheck(g, loss, {W, Value(g, g.at("h0"))})) {
+    INFO(r.name);
+    CHECK(r.max_rel < 1e-7);
+  }
+}
+
+TEST_CASE("Autodiff.OnlyPathsToRequestedValues") {
+  Graph g;
+  Value a = input(g, "a", {4});
+  Value b = input(g, "b", {4});
+  Value eb = exp(b);
+  Value loss = sum(tanh(a)) + sum(eb);
+  size_t before = g.size();
+  Value da = gradients(loss, {a})[0];
+  // No gradient node reads the b branch: its gradient was not requested.
+  for (NodeId i = before; i < g.size(); ++i)
+    for (NodeId in : g.node(i).inputs) {
+      INFO(g.node(i).name);
+      CHECK(in != eb.id());
+      CHECK(in != b.id());
+    }
+  CHECK(count_kind(g, NodeKind::gradient, Op::Exp) == 0);
+  // A value the output does not depend on gets zeros.
+  Value c = input(g, "c", {2, 2});
+  Value dc = gradients(loss, {c})[0];
+  Tensor z = run1(g, dc, {});
+  CHECK(z.shape() == Shape{2, 2});
+  CHECK(z.values() == std::vector<double>(4, 0.0));
+  (void)da;
+}
+
+TEST_CASE("Autodiff.SeedsAreCotangents") {
+  Graph g;
+  Value x = input(g, "x", {3});
+  Value dy = input(g, "dy", {3});
+  Value y = x * x;
+  Value dx = gradients({y}, {dy}, {x})[0];
+  Tensor d = run1(g, dx, {{"x", vec({1, 2, 3})}, {"dy", vec({10, 20, 30})}});
+  CHECK(d.values() == std::vector<double>{20, 80, 180});
+  Value bad = input(g, "bad", {2});
+  CHECK_THROWS_WITH_AS(gradients({y}, {bad}, {x}), doctest::Contains("seed 'bad'"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(gradients(y, {x}), doctest::Contains("give a seed"), std::invalid_argument);
+}
+
+TEST_CASE("Autodiff.NonDifferentiablePathIsAnError") {
+  Graph g;
+  Value p = input(g, "p", {3, 1});
+  Value s = sample_categorical(softmax(p, 0), 0);
+  Value loss = sum(s * 2.0);
+  CHECK_THROWS_WITH_AS(gradients(loss, {p}), doctest::Contains("sampling"), std::invalid_argument);
+  // Piecewise-constant ops pass no gradient, without error: relu'(x) = step(x).
+  Value x = input(g, "x", {3});
+  Value y = sum(step(x) * x);
+  Tensor d = run1(g, gradients(y, {x})[0], {{"x", vec({-1, 0.5, 2})}});
+  CHECK(d.values() == std::vector<double>{0, 1, 1});
+}
+
+TEST_CASE("Autodiff.SecondOrderElementwise") {
+  Graph g;
+  Value x = input(g, "x", {5});
+  Value y = input(g, "y", {5});
+  Value f = sum(tanh(x) * y * y / (x * x + 1.0) + exp(x * 0.5) - sigmoid(y) + sqrt(x * x + 2.0));
+  std::vector<Value> d = gradients(f, {x, y});
+  // Check d(<r, df/dx>)/d{x, y} (second derivatives) against finite differences.
+  for (int k = 0; k < 2; ++k)
+    for (auto& r : gradcheck(g, d[size_t(k)], {x, y})) {
+      INFO("d/d", r.name, " of grad ", k);
+      CHECK(r.max_rel < 1e-6);
+    }
+}
+
+TEST_CASE("Autodiff.SecondOrderMatmul") {
+  Graph g;
+  Value W = input(g, "W", {3, 4});
+  Value x = input(g, "x", {4, 2});
+  Value f = sum(tanh(matmul(W, x)) * matmul(W, x, false, false));
+  std::vector<Value> d = gradients(f, {W, x});
+  for (int k = 0; k < 2; ++k)
+    for (auto& r : gradcheck(g, d[size_t(k)], {W, x})) {
+      INFO("d/d", r.name, " of grad ", k);
+      CHECK(r.max_rel < 1e-6);
+    }
+  // the transposed flags too
+  Graph h;
+  Value A = input(h, "A", {4, 3});
+  Value B = input(h, "B", {2, 4});
+  Value f2 = sum(square(matmul(A, B, true, true)));
+  for (auto& r : gradcheck(h, gradients(f2, {A, B})[0], {A, B})) {
+    INFO("d/d", r.name);
+    CHECK(r.max_rel < 1e-6);
+  }
+}

@@ -1,0 +1,88 @@
+// The graph IR and builder: names and scopes, shape inference, shape errors
+// that name the node, the op, the shapes and the call site; the op registry.
+#include "graph/graph.hpp"
+#include "ops/ops.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sg;
+
+TEST_CASE("Graph.NamesAndScopes") {
+  Graph g;
+  Value x = input(g, "x", {4, 3});
+  Value w;
+  {
+    auto s = g.scope("lstm");
+    w = param(g, "Wf", {5, 4}, Initializer::glorot_uniform());
+    auto inner = g.scope("gate");
+    Value t = tanh(x);
+    CHECK(t.name() == "lstm/gate/tanh");
+    Value t2 = tanh(x);
+    CHECK(t2.name() == "lstm/gate/tanh_1");
+    CHECK(t2.named("h").name() == "lstm/gate/h");
+  }
+  CHECK(w.name() == "lstm/Wf");
+  CHECK(w.node().scope() == "lstm");
+  CHECK(g.at("lstm/Wf") == w.id());
+  CHECK_THROWS_WITH_AS(g.at("lstm/Wq"), doctest::Contains("lstm/Wf"), std::out_of_range);
+  CHECK_THROWS_AS(input(g, "x", {1}), ShapeError); // duplicate name
+  CHECK(x.node().kind == NodeKind::forward);
+  // Node ids are a topological order and edges mirror inputs.
+  Value y = x * x;
+  CHECK(y.node().inputs == std::vector<NodeId>{x.id(), x.id()});
+  CHECK(boost::in_degree(y.id(), g.boost()) == 2);
+  CHECK(g.consumers(x.id()).size() == 3);
+}
+
+TEST_CASE("Graph.ShapeInference") {
+  Graph g;
+  Value a = input(g, "a", {5, 10});
+  Value b = input(g, "b", {5, 1});
+  Value s = input(g, "s", {});
+  CHECK((a + b).shape() == Shape{5, 10});
+  CHECK((b * a).shape() == Shape{5, 10});
+  CHECK((a * s).shape() == Shape{5, 10});
+  CHECK((a * 2.0).shape() == Shape{5, 10});
+  CHECK(tanh(b).shape() == Shape{5, 1});
+  CHECK(add_n({a, a, a}).shape() == Shape{5, 10});
+}
+
+TEST_CASE("Graph.ShapeErrorsNameNodeOpShapesAndRule") {
+  Graph g;
+  Value a = input(g, "a", {5, 10});
+  Value c = input(g, "c", {3, 10});
+  Value v = input(g, "v", {10});
+  try {
+    (void)add(a, c); // the line of this call is reported
+    FAIL("no error for (5, 10) + (3, 10)");
+  } catch (const ShapeError& e) {
+    std::string m = e.what();
+    CHECK(m.find("'add'") != std::string::npos);        // the node
+    CHECK(m.find("op add") != std::string::npos);       // the op
+    CHECK(m.find("(5, 10)") != std::string::npos);      // the shapes
+    CHECK(m.find("(3, 10)") != std::string::npos);
+    CHECK(m.find("'a'") != std::string::npos);          // the inputs by name
+    CHECK(m.find("axis 0 is 5 vs 3") != std::string::npos); // the rule
+    CHECK(m.find("tests/test_graph.cpp:") != std::string::npos); // the call site
+  }
+  // Rank promotion is not silent: the user must reshape.
+  CHECK_THROWS_WITH_AS(mul(a, v), doctest::Contains("different ranks"), ShapeError);
+  CHECK_THROWS_WITH_AS(add_n({a, c}), doctest::Contains("add_n needs equal shapes"), ShapeError);
+  CHECK_THROWS_AS(clip(a, 1.0, -1.0), std::invalid_argument);
+  Graph other;
+  Value o = input(other, "o", {5, 10});
+  CHECK_THROWS_WITH_AS(add(a, o), doctest::Contains("different graphs"), std::invalid_argument);
+}
+
+TEST_CASE("Graph.RegistryDefinesEveryListedOp") {
+  for (size_t i = 0; i < kOpCount; ++i) {
+    Op op = static_cast<Op>(i);
+    INFO("op #", i, " of ops/op_list.def");
+    REQUIRE(op_defined(op));
+    const OpDef& d = op_def(op);
+    CHECK(bool(d.shape));
+    CHECK(bool(d.kernel.f32));
+    CHECK(bool(d.kernel.f64));
+    CHECK((bool(d.vjp) || d.no_grad)); // a VJP, or a reason why not
+  }
+}

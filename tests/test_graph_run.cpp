@@ -1,0 +1,241 @@
+// The graph-run binary, run as a user would (its path comes from meson as
+// SEQGRAPH_GRAPH_RUN), mostly against the example_affine model.
+#include "graph/npy.hpp"
+#include "graph/tensor.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SEQGRAPH_GRAPH_RUN
+#error "SEQGRAPH_GRAPH_RUN (the path of the graph-run binary) must be defined by the build"
+#endif
+
+using namespace sg;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out; // stdout and stderr together
+};
+
+Result graph_run(const std::string& args) {
+  std::string cmd = std::string("'") + SEQGRAPH_GRAPH_RUN + "' " + args + " 2>&1";
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return r;
+}
+
+bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int k = 0;
+    path = fs::temp_directory_path() /
+           ("seqgraph-test-graph-run-" + std::to_string(::getpid()) + "-" + std::to_string(k++));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+Tensor iota(Shape s, double scale, double offset) {
+  Tensor t(s, DType::f64);
+  for (int64_t i = 0; i < t.size(); ++i) t.set(i, scale * double(i) + offset);
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("GraphRun.List") {
+  Result r = graph_run("list");
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "rnn_step_by_step"));
+  CHECK(has(r.out, "example_affine"));
+  CHECK(has(r.out, "forward, backward"));
+  CHECK(has(r.out, "eval, dot, gradcheck"));
+}
+
+TEST_CASE("GraphRun.UnknownModelListsModels") {
+  Result r = graph_run("eval no_such_model");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "graph-run: error: unknown model 'no_such_model'"));
+  CHECK(has(r.out, "example_affine"));
+
+  r = graph_run("no_such_model eval");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "example_affine"));
+
+  r = graph_run("");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "graph-run: error:"));
+}
+
+TEST_CASE("GraphRun.Help") {
+  Result r = graph_run("eval example_affine --help");
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "--threads"));
+  CHECK(has(r.out, "--input"));
+  CHECK(has(r.out, "--graph"));
+  CHECK(has(r.out, "y = tanh(W x + b)"));
+  CHECK(!has(r.out, "--tolerance")); // gradcheck's, not eval's
+
+  // Both orders work.
+  Result r2 = graph_run("example_affine eval --help");
+  CHECK(r2.rc == 0);
+  CHECK(r2.out == r.out);
+
+  r = graph_run("example_affine --help");
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "forward"));
+  CHECK(has(r.out, "backward"));
+  CHECK(has(r.out, "gradcheck"));
+  CHECK(has(r.out, "--threads"));
+
+  r = graph_run("--help");
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "graph-run list"));
+  CHECK(has(r.out, "example_affine"));
+
+  r = graph_run("gradcheck example_affine --help");
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "--tolerance"));
+}
+
+TEST_CASE("GraphRun.UsageErrors") {
+  Result r = graph_run("sample example_affine");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "model example_affine has no sample command; it has: eval, dot, gradcheck"));
+
+  r = graph_run("eval example_affine --threads 0");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "graph-run: error:"));
+  CHECK(has(r.out, "--threads"));
+
+  r = graph_run("eval example_affine --no-such-option");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "--no-such-option"));
+
+  r = graph_run("eval example_affine --graph sideways");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "sideways"));
+
+  r = graph_run("eval example_affine --input W");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "NAME=FILE.npy"));
+
+  r = graph_run("dot example_affine");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "--output"));
+}
+
+TEST_CASE("GraphRun.EvalMissingAndUnknownInputs") {
+  TempDir d;
+  save_npy(d / "W.npy", iota({3, 4}, 0.1, -0.5));
+  Result r = graph_run("eval example_affine --input W=" + d / "W.npy");
+  CHECK(r.rc == 2);
+  // All the missing inputs at once, with their expected shapes.
+  CHECK(has(r.out, "b (3, 1)"));
+  CHECK(has(r.out, "x (4, 5)"));
+  CHECK(has(r.out, "--input"));
+
+  r = graph_run("eval example_affine --input W=" + d / "W.npy" + " --input Wx=" + d / "W.npy");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "Wx"));
+  CHECK(has(r.out, "W (3, 4)")); // the accepted names
+  CHECK(has(r.out, "x (4, 5)"));
+
+  r = graph_run("eval example_affine --input x=" + d / "missing.npy");
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "missing.npy"));
+}
+
+TEST_CASE("GraphRun.Eval") {
+  TempDir d;
+  Tensor W = iota({3, 4}, 0.1, -0.5), b = iota({3, 1}, 0.2, -0.1), x = iota({4, 2}, -0.15, 0.6);
+  save_npy(d / "W.npy", W);
+  save_npy(d / "b.npy", b);
+  save_npy(d / "x.npy", x);
+  Result r = graph_run("example_affine eval --input W=" + d / "W.npy" + " --input b=" + d / "b.npy" +
+                       " --input x=" + d / "x.npy" + " --output-dir " + d / "out");
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  CHECK(has(r.out, "y "));
+  CHECK(has(r.out, "(3, 2)"));
+  CHECK(has(r.out, "mean"));
+  Tensor y = load_npy(d / "out/y.npy");
+  REQUIRE(y.shape() == Shape{3, 2});
+  CHECK(y.dtype() == DType::f64); // every input was float64
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      double z = b({i, 0});
+      for (int64_t k = 0; k < 4; ++k) z += W({i, k}) * x({k, j});
+      CHECK(y({i, j}) == doctest::Approx(std::tanh(z)).epsilon(1e-12));
+    }
+
+  // --dtype f32 overrides; the backward graph writes all its outputs.
+  save_npy(d / "dy.npy", iota({3, 2}, 0.3, -0.7));
+  r = graph_run("eval example_affine --graph backward --dtype f32 --quiet --input W=" + d / "W.npy" +
+                " --input b=" + d / "b.npy" + " --input x=" + d / "x.npy" + " --input dy=" +
+                d / "dy.npy" + " --output-dir " + d / "bw");
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.empty());
+  for (const char* f : {"y", "dW", "db", "dx"}) CHECK(fs::exists(d / (std::string("bw/") + f + ".npy")));
+  CHECK(load_npy(d / "bw/dW.npy").shape() == Shape{3, 4});
+  CHECK(load_npy(d / "bw/dW.npy").dtype() == DType::f32);
+}
+
+TEST_CASE("GraphRun.Dot") {
+  TempDir d;
+  Result r = graph_run("dot example_affine --backward -o " + d / "a.dot");
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  CHECK(has(r.out, "gradient"));
+  std::ifstream in(d / "a.dot");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  CHECK(has(ss.str(), "subgraph cluster_"));
+  CHECK(has(ss.str(), "#ffd8a8")); // gradient nodes
+
+  r = graph_run("dot example_affine -o " + d / "a.svg");
+  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
+    CHECK(r.rc == 0);
+    CHECK(fs::exists(d / "a.svg"));
+  } else {
+    CHECK(r.rc == 1);
+    CHECK(has(r.out, "graphviz"));
+  }
+}
+
+TEST_CASE("GraphRun.Gradcheck") {
+  Result r = graph_run("gradcheck example_affine --graph backward");
+  INFO(r.out);
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "max rel err"));
+  CHECK(has(r.out, "dW"));
+  CHECK(has(r.out, "all 16 checks within tolerance"));
+
+  // An impossible tolerance fails with exit status 1.
+  r = graph_run("gradcheck example_affine --tolerance 1e-300");
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "FAIL"));
+}

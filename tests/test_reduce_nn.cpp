@@ -1,0 +1,566 @@
+// Reductions (ops/reduce.cpp) and neural-network ops (ops/nn.cpp): forward
+// values against numbers computed here by plain index loops, the random ops'
+// statistics and determinism, second derivatives, and build-time errors.
+#include "autodiff/autodiff.hpp"
+#include "autodiff/gradcheck.hpp"
+#include "graph/plan.hpp"
+#include "ops/ops.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <doctest/doctest.h>
+#include <functional>
+#include <limits>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace sg;
+
+namespace {
+
+// Distinct, non-integer values with both signs.
+Tensor seq(Shape s, double offset = 0) {
+  Tensor t(std::move(s), DType::f64);
+  for (int64_t i = 0; i < t.size(); ++i)
+    t.set(i, offset + 0.1 * double(i + 1) * (i % 3 == 1 ? -1 : 1) + 0.01 * double(i % 7));
+  return t;
+}
+
+Tensor vals(Shape s, std::vector<double> v) { return Tensor::from(std::move(s), v, DType::f64); }
+
+Tensor eval(Graph& g, Value y, const std::map<std::string, Tensor>& feeds, DType dtype = DType::f64) {
+  ParamStore ps;
+  Plan p(g, ps, std::vector<Value>{y}, {}, {dtype});
+  for (auto& [name, t] : feeds) p.feed(name, t);
+  p.run();
+  return p.fetch(y).to(DType::f64);
+}
+
+void check_close(const Tensor& got, const Tensor& want, double tol = 1e-12) {
+  REQUIRE(got.shape() == want.shape());
+  for (int64_t i = 0; i < got.size(); ++i) {
+    INFO("element ", i, " got ", got.at(i), " want ", want.at(i));
+    CHECK(std::abs(got.at(i) - want.at(i)) <= tol * std::max(1.0, std::abs(want.at(i))));
+  }
+}
+
+// Multi-index of a flat index.
+std::vector<int64_t> unravel(int64_t flat, const Shape& s) {
+  std::vector<int64_t> idx(s.size());
+  for (size_t i = s.size(); i-- > 0;) {
+    idx[i] = flat % s[i];
+    flat /= s[i];
+  }
+  return idx;
+}
+int64_t ravel(const std::vector<int64_t>& idx, const Shape& s) {
+  int64_t f = 0;
+  for (size_t i = 0; i < s.size(); ++i) f = f * s[i] + idx[i];
+  return f;
+}
+
+enum class Red { sum, mean, max };
+
+// Reduction by brute force: every element goes to its output slot.
+Tensor hand_reduce(const Tensor& x, std::vector<int64_t> axes, bool keep, Red op) {
+  const Shape& xs = x.shape();
+  Shape ks = xs, out;
+  for (auto a : axes) ks[size_t(a)] = 1;
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (keep || std::find(axes.begin(), axes.end(), int64_t(i)) == axes.end()) out.push_back(ks[i]);
+  std::vector<double> acc(size_t(numel(ks)), op == Red::max ? -1e300 : 0.0);
+  std::vector<int> cnt(acc.size(), 0);
+  for (int64_t f = 0; f < x.size(); ++f) {
+    auto idx = unravel(f, xs);
+    for (auto a : axes) idx[size_t(a)] = 0;
+    auto o = size_t(ravel(idx, ks));
+    acc[o] = op == Red::max ? std::max(acc[o], x.at(f)) : acc[o] + x.at(f);
+    ++cnt[o];
+  }
+  if (op == Red::mean)
+    for (size_t i = 0; i < acc.size(); ++i) acc[i] /= cnt[i];
+  return Tensor::from(out, acc, DType::f64);
+}
+
+std::string shape_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ShapeError& e) {
+    return e.what();
+  }
+  FAIL("no ShapeError");
+  return {};
+}
+
+// Keras Conv1D by its definition (zero padding on both sides for 'same').
+Tensor hand_conv(const Tensor& x, const Tensor& w, int64_t stride, bool same) {
+  const int64_t B = x.dim(0), S = x.dim(1), Ci = x.dim(2), K = w.dim(0), Co = w.dim(2);
+  int64_t So, pad = 0;
+  if (same) {
+    So = (S + stride - 1) / stride;
+    pad = std::max<int64_t>((So - 1) * stride + K - S, 0) / 2;
+  } else {
+    So = (S - K) / stride + 1;
+  }
+  Tensor y({B, So, Co}, DType::f64);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < So; ++t)
+      for (int64_t o = 0; o < Co; ++o) {
+        double s = 0;
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t c = 0; c < Ci; ++c) {
+            int64_t p = t * stride + k - pad;
+            if (p >= 0 && p < S) s += x({b, p, c}) * w({k, c, o});
+          }
+        y.set(y.offset({b, t, o}), s);
+      }
+  return y;
+}
+
+// Gradcheck of a first derivative: checks the ops' VJPs are themselves differentiable.
+void check_second_order(Graph& g, Value y, Value x, const std::map<std::string, Tensor>& values = {}) {
+  Value r = input(g, "r2_" + std::to_string(g.size()), y.shape());
+  Value dx = gradients(sum(y * r), {x})[0];
+  for (const auto& res : gradcheck(g, dx, {x}, values)) {
+    INFO("d/d", res.name, ": analytic ", res.analytic, " numeric ", res.numeric);
+    CHECK(res.max_rel < 1e-6);
+  }
+}
+
+} // namespace
+
+// ---- reductions
+
+TEST_CASE("Reduce.SumMeanMaxEveryAxis") {
+  const Tensor xv = seq({2, 3, 4});
+  const std::vector<std::vector<int64_t>> axes_sets = {{0}, {1}, {2}, {0, 2}, {0, 1}, {1, 2}, {0, 1, 2}};
+  for (DType dt : {DType::f64, DType::f32}) {
+    const double tol = dt == DType::f64 ? 1e-12 : 1e-6;
+    for (const auto& axes : axes_sets)
+      for (bool keep : {false, true})
+        for (Red op : {Red::sum, Red::mean, Red::max}) {
+          Graph g;
+          Value x = input(g, "x", {2, 3, 4});
+          Value y = op == Red::sum ? sum(x, axes, keep) : op == Red::mean ? mean(x, axes, keep) : max(x, axes, keep);
+          INFO("axes ", to_string(axes), " keepdims ", keep, " op ", int(op), " dtype ", to_string(dt));
+          check_close(eval(g, y, {{"x", xv}}, dt), hand_reduce(xv, axes, keep, op), tol);
+        }
+  }
+}
+
+TEST_CASE("Reduce.NegativeAxesAndAll") {
+  const Tensor xv = seq({3, 5});
+  Graph g;
+  Value x = input(g, "x", {3, 5});
+  Value a = sum(x, {-1});
+  Value b = sum(x);
+  Value c = mean(x);
+  Value d = max(x, {-2, -1}, true);
+  CHECK(a.shape() == Shape{3});
+  CHECK(b.shape() == Shape{});
+  CHECK(d.shape() == Shape{1, 1});
+  CHECK(a.node().attrs.axes == std::vector<int64_t>{1});
+  check_close(eval(g, a, {{"x", xv}}), hand_reduce(xv, {1}, false, Red::sum));
+  check_close(eval(g, b, {{"x", xv}}), hand_reduce(xv, {0, 1}, false, Red::sum));
+  check_close(eval(g, c, {{"x", xv}}), hand_reduce(xv, {0, 1}, false, Red::mean));
+  check_close(eval(g, d, {{"x", xv}}), hand_reduce(xv, {0, 1}, true, Red::max));
+}
+
+TEST_CASE("Reduce.WideRowsAndLanes") {
+  // more than 16 contiguous outputs (several lane blocks) and long reduced runs
+  const Tensor xv = seq({5, 37, 3});
+  for (const std::vector<int64_t>& axes : {std::vector<int64_t>{0}, {1}, {2}, {0, 2}}) {
+    Graph g;
+    Value x = input(g, "x", {5, 37, 3});
+    INFO("axes ", to_string(axes));
+    check_close(eval(g, sum(x, axes), {{"x", xv}}), hand_reduce(xv, axes, false, Red::sum));
+    check_close(eval(g, max(x, axes), {{"x", xv}}), hand_reduce(xv, axes, false, Red::max));
+  }
+}
+
+TEST_CASE("Reduce.SumFloatAccumulatesInDouble") {
+  // 2^20 * 0.1 summed in float would drift by ~1%; a double accumulator does not.
+  Graph g;
+  Value x = input(g, "x", {1024, 1024});
+  Tensor xv({1024, 1024}, DType::f32);
+  for (int64_t i = 0; i < xv.size(); ++i) xv.set(i, 0.1);
+  Tensor s = eval(g, sum(x), {{"x", xv}}, DType::f32);
+  CHECK(s.at(0) == doctest::Approx(double(0.1f) * 1024 * 1024).epsilon(1e-6));
+}
+
+TEST_CASE("Reduce.SumTo") {
+  const Tensor xv = seq({2, 3, 4});
+  Graph g;
+  Value x = input(g, "x", {2, 3, 4});
+  Value a = sum_to(x, {1, 3, 1});
+  Value b = sum_to(x, {2, 1, 4});
+  Value c = sum_to(x, {});
+  Value d = sum_to(x, {2, 3, 4});
+  Value e = sum_to(x, {1, 1, 1});
+  check_close(eval(g, a, {{"x", xv}}), hand_reduce(xv, {0, 2}, true, Red::sum));
+  check_close(eval(g, b, {{"x", xv}}), hand_reduce(xv, {1}, true, Red::sum));
+  check_close(eval(g, c, {{"x", xv}}), hand_reduce(xv, {0, 1, 2}, false, Red::sum));
+  check_close(eval(g, d, {{"x", xv}}), xv);
+  check_close(eval(g, e, {{"x", xv}}), hand_reduce(xv, {0, 1, 2}, true, Red::sum));
+}
+
+TEST_CASE("Reduce.ArgMax") {
+  // ties pick the first index
+  const Tensor xv = vals({2, 3, 4}, {1, 5, 2, 5,  0, 9, 9, 1,  3, 3, 3, 3,
+                                     -1, -2, -3, -4,  7, 0, 8, 0,  2, 6, 6, 1});
+  Graph g;
+  Value x = input(g, "x", {2, 3, 4});
+  Value a0 = argmax(x, 0), a1 = argmax(x, 1), a2 = argmax(x, -1);
+  CHECK(a0.shape() == Shape{3, 4});
+  CHECK(a1.shape() == Shape{2, 4});
+  CHECK(a2.shape() == Shape{2, 3});
+  for (auto [v, axis] : {std::pair{a0, 0}, {a1, 1}, {a2, 2}}) {
+    Shape os = v.shape();
+    Tensor want(os, DType::f64);
+    for (int64_t f = 0; f < want.size(); ++f) {
+      auto idx = unravel(f, os);
+      idx.insert(idx.begin() + axis, 0);
+      int64_t best = 0;
+      double bv = -1e300;
+      for (int64_t i = 0; i < xv.dim(axis); ++i) {
+        idx[size_t(axis)] = i;
+        if (xv.at(ravel(idx, xv.shape())) > bv) bv = xv.at(ravel(idx, xv.shape())), best = i;
+      }
+      want.set(f, double(best));
+    }
+    INFO("axis ", axis);
+    check_close(eval(g, v, {{"x", xv}}), want);
+    check_close(eval(g, v, {{"x", xv}}, DType::f32), want);
+  }
+  CHECK(eval(g, a2, {{"x", xv}}).at(0) == 1); // (1, 5, 2, 5): the first 5
+}
+
+TEST_CASE("Reduce.MaxGradientTies") {
+  // documented: every element equal to the max gets the full dy
+  Graph h;
+  Value hx = input(h, "x", {2, 3});
+  Value hy = max(hx, {1});
+  Value w = constant(h, vals({2}, {1.0, 10.0}));
+  Value hdx = gradients(sum(hy * w), {hx})[0];
+  check_close(eval(h, hdx, {{"x", vals({2, 3}, {3, 1, 3, 0, 2, -1})}}), vals({2, 3}, {1, 0, 1, 0, 10, 0}));
+}
+
+TEST_CASE("Reduce.Errors") {
+  Graph g;
+  Value x = input(g, "x", {2, 3});
+  CHECK(shape_error([&] { sum(x, {2}); }).find("out of range") != std::string::npos);
+  CHECK(shape_error([&] { mean(x, {-3}); }).find("out of range") != std::string::npos);
+  CHECK(shape_error([&] { max(x, {1, -1}); }).find("twice") != std::string::npos);
+  CHECK(shape_error([&] { sum_to(x, {3, 1}); }).find("cannot sum") != std::string::npos);
+  CHECK(shape_error([&] { sum_to(x, {2}); }).find("cannot sum") != std::string::npos);
+  CHECK(shape_error([&] { argmax(x, 2); }).find("out of range") != std::string::npos);
+  // the message names the op and the call site
+  std::string m = shape_error([&] { sum(x, {5}); });
+  CHECK(m.find("sum") != std::string::npos);
+  CHECK(m.find("test_reduce_nn.cpp") != std::string::npos);
+}
+
+// ---- neural-network ops
+
+TEST_CASE("Nn.Softmax") {
+  const Tensor xv = seq({3, 4, 5}, 0.3);
+  for (int64_t axis : {0, 1, -1}) {
+    Graph g;
+    Value x = input(g, "x", {3, 4, 5});
+    Value y = softmax(x, axis);
+    Value ly = log_softmax(x, axis);
+    const int64_t ax = axis < 0 ? axis + 3 : axis;
+    // exp(x) / sum(exp(x)) along the axis, by hand
+    Tensor want({3, 4, 5}, DType::f64), lwant({3, 4, 5}, DType::f64);
+    for (int64_t f = 0; f < xv.size(); ++f) {
+      auto idx = unravel(f, xv.shape());
+      double s = 0;
+      for (int64_t i = 0; i < xv.dim(int(ax)); ++i) {
+        auto j = idx;
+        j[size_t(ax)] = i;
+        s += std::exp(xv.at(ravel(j, xv.shape())));
+      }
+      want.set(f, std::exp(xv.at(f)) / s);
+      lwant.set(f, xv.at(f) - std::log(s));
+    }
+    INFO("axis ", axis);
+    Tensor got = eval(g, y, {{"x", xv}});
+    check_close(got, want);
+    check_close(eval(g, ly, {{"x", xv}}), lwant);
+    check_close(eval(g, y, {{"x", xv}}, DType::f32), want, 1e-6);
+    // sums to 1 along the axis
+    Graph h;
+    Value hx = input(h, "x", {3, 4, 5});
+    Tensor s = eval(h, sum(softmax(hx, axis), {axis}), {{"x", xv}});
+    for (int64_t i = 0; i < s.size(); ++i) CHECK(s.at(i) == doctest::Approx(1.0).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("Nn.SoftmaxStableAtLargeLogits") {
+  Graph g;
+  Value x = input(g, "x", {2, 3});
+  Value y = softmax(x), ly = log_softmax(x);
+  const Tensor xv = vals({2, 3}, {1000, 1001, 1002, -1000, -1001, -1002});
+  // shifting by a constant changes nothing: compare with (0, 1, 2) and (0, -1, -2)
+  const double s1 = 1 + std::exp(1.0) + std::exp(2.0);
+  const double s2 = 1 + std::exp(-1.0) + std::exp(-2.0);
+  const Tensor lwant = vals({2, 3}, {-std::log(s1), 1 - std::log(s1), 2 - std::log(s1),
+                                     -std::log(s2), -1 - std::log(s2), -2 - std::log(s2)});
+  for (DType dt : {DType::f64, DType::f32}) {
+    Tensor l = eval(g, ly, {{"x", xv}}, dt);
+    Tensor p = eval(g, y, {{"x", xv}}, dt);
+    for (int64_t i = 0; i < l.size(); ++i) {
+      CHECK(std::isfinite(l.at(i)));
+      CHECK(std::isfinite(p.at(i)));
+    }
+    check_close(l, lwant, dt == DType::f64 ? 1e-12 : 1e-5);
+    CHECK(p.at(2) == doctest::Approx(std::exp(2.0) / s1).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("Nn.SoftmaxCrossEntropy") {
+  const Tensor logits = seq({3, 4}, 0.2);
+  Tensor labels({3, 4}, DType::f64);
+  for (int64_t i = 0; i < 12; ++i) labels.set(i, 0.05 * double(i % 5) + 0.02);
+  for (int64_t axis : {-1, 0}) {
+    Graph g;
+    Value x = input(g, "x", {3, 4});
+    Value t = input(g, "t", {3, 4});
+    Value y = softmax_cross_entropy(x, t, axis);
+    const int64_t ax = axis < 0 ? 1 : 0;
+    Shape os = ax == 1 ? Shape{3} : Shape{4};
+    CHECK(y.shape() == os);
+    Tensor want(os, DType::f64);
+    for (int64_t o = 0; o < want.size(); ++o) {
+      auto at = [&](const Tensor& v, int64_t i) { return ax == 1 ? v({o, i}) : v({i, o}); };
+      const int64_t n = logits.dim(int(ax));
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += std::exp(at(logits, i));
+      double loss = 0;
+      for (int64_t i = 0; i < n; ++i) loss -= at(labels, i) * (at(logits, i) - std::log(s));
+      want.set(o, loss);
+    }
+    INFO("axis ", axis);
+    check_close(eval(g, y, {{"x", logits}, {"t", labels}}), want);
+    check_close(eval(g, y, {{"x", logits}, {"t", labels}}, DType::f32), want, 1e-5);
+  }
+  // one-hot labels at huge logits: finite, equals the log-sum-exp gap
+  Graph g;
+  Value x = input(g, "x", {1, 3});
+  Value t = input(g, "t", {1, 3});
+  Value y = softmax_cross_entropy(x, t);
+  const Tensor big = vals({1, 3}, {1000, 1002, 999});
+  const Tensor oh = vals({1, 3}, {1, 0, 0});
+  const double want = std::log(1 + std::exp(2.0) + std::exp(-1.0)); // -log_softmax[0]
+  for (DType dt : {DType::f64, DType::f32}) {
+    Tensor l = eval(g, y, {{"x", big}, {"t", oh}}, dt);
+    CHECK(std::isfinite(l.at(0)));
+    CHECK(l.at(0) == doctest::Approx(want).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("Nn.Dropout") {
+  const double rate = 0.3;
+  Graph g;
+  Value x = input(g, "x", {200, 500});
+  Value y = dropout(x, rate, 7);
+  Tensor ones({200, 500}, DType::f64);
+  for (int64_t i = 0; i < ones.size(); ++i) ones.set(i, 1.0);
+
+  ParamStore ps;
+  Plan p1(g, ps, std::vector<Value>{y}, {}, {DType::f64});
+  Plan p2(g, ps, std::vector<Value>{y}, {}, {DType::f64});
+  p1.feed("x", ones);
+  p2.feed("x", ones);
+  p1.run();
+  Tensor r1 = p1.fetch(y);
+  p1.run();
+  Tensor r2 = p1.fetch(y);
+  p2.run();
+  Tensor q1 = p2.fetch(y);
+
+  int64_t kept = 0, differ = 0;
+  for (int64_t i = 0; i < r1.size(); ++i) {
+    const double v = r1.at(i);
+    CHECK((v == 0 || v == doctest::Approx(1 / (1 - rate)).epsilon(1e-15)));
+    kept += v != 0;
+    differ += (v != 0) != (r2.at(i) != 0);
+  }
+  const double frac = double(kept) / double(r1.size());
+  CHECK(frac == doctest::Approx(1 - rate).epsilon(0.02));
+  CHECK(differ > r1.size() / 10); // a new mask every run
+  CHECK(max_abs_diff(r1, q1) == 0); // same graph, fresh plan: the same first mask
+
+  // float32 mask: the same draws
+  Plan pf(g, ps, std::vector<Value>{y}, {}, {DType::f32});
+  pf.feed("x", ones);
+  pf.run();
+  Tensor f1 = pf.fetch(y).to(DType::f64);
+  for (int64_t i = 0; i < r1.size(); i += 997) CHECK((f1.at(i) != 0) == (r1.at(i) != 0));
+
+  // rate 0 is the identity; rates outside [0, 1) are errors
+  CHECK(dropout(x, 0.0).id() == x.id());
+  CHECK_THROWS_AS(dropout(x, 1.0), std::invalid_argument);
+  CHECK_THROWS_AS(dropout(x, -0.1), std::invalid_argument);
+  CHECK_THROWS_AS(dropout_mask(g, {3}, 1.5), std::invalid_argument);
+
+  // a differently seeded mask differs
+  Graph h;
+  Value hx = input(h, "x", {200, 500});
+  Value hy = dropout(hx, rate, 8);
+  int64_t d2 = 0;
+  Tensor o = eval(h, hy, {{"x", ones}});
+  for (int64_t i = 0; i < o.size(); ++i) d2 += (o.at(i) != 0) != (r1.at(i) != 0);
+  CHECK(d2 > r1.size() / 10);
+}
+
+TEST_CASE("Nn.DropoutGradient") {
+  // d(x * mask)/dx = mask: the mask itself needs no gradient
+  Graph g;
+  Value x = input(g, "x", {4, 5});
+  Value m = dropout_mask(g, {4, 5}, 0.5, 3);
+  Value y = x * m;
+  Value dx = gradients(sum(y), {x})[0];
+  ParamStore ps;
+  Plan p(g, ps, std::vector<Value>{m, dx}, {}, {DType::f64});
+  p.feed("x", seq({4, 5}));
+  p.run();
+  CHECK(max_abs_diff(p.fetch(m), p.fetch(dx)) == 0);
+}
+
+TEST_CASE("Nn.SampleCategorical") {
+  const int64_t n = 20000;
+  // axis -1: n rows of (0.1, 0, 0.9); axis 0: the same distributions as columns
+  Tensor rows({n, 3}, DType::f64), cols({3, n}, DType::f64);
+  const double p[3] = {0.1, 0.0, 0.9};
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < 3; ++j) {
+      rows.set(i * 3 + j, p[j]);
+      cols.set(j * n + i, p[j]);
+    }
+  for (int64_t axis : {-1, 0}) {
+    Graph g;
+    Value pr = input(g, "p", axis == 0 ? Shape{3, n} : Shape{n, 3});
+    Value s = sample_categorical(pr, axis, 11);
+    CHECK(s.shape() == Shape{n});
+    ParamStore ps;
+    Plan plan(g, ps, std::vector<Value>{s}, {}, {DType::f64});
+    plan.feed("p", axis == 0 ? cols : rows);
+    std::array<int64_t, 3> count{};
+    Tensor first;
+    for (int run = 0; run < 3; ++run) {
+      plan.run();
+      Tensor d = plan.fetch(s);
+      if (run == 0) first = d;
+      else CHECK(max_abs_diff(first, d) > 0); // new draws each run
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = d.at(i);
+        REQUIRE((v == 0 || v == 1 || v == 2));
+        ++count[size_t(v)];
+      }
+    }
+    INFO("axis ", axis);
+    CHECK(count[1] == 0); // a zero-probability entry is never drawn
+    CHECK(double(count[0]) / (3.0 * n) == doctest::Approx(0.1).epsilon(0.05));
+    CHECK(double(count[2]) / (3.0 * n) == doctest::Approx(0.9).epsilon(0.01));
+  }
+  // one-hot distributions always give their index
+  Graph g;
+  Value pr = input(g, "p", {4, 5});
+  Value s = sample_categorical(pr, 1, 5);
+  Tensor oh({4, 5}, DType::f64);
+  const int64_t hot[4] = {3, 0, 4, 1};
+  for (int64_t i = 0; i < 4; ++i) oh.set(i * 5 + hot[i], 1.0);
+  for (DType dt : {DType::f64, DType::f32}) {
+    ParamStore ps;
+    Plan plan(g, ps, std::vector<Value>{s}, {}, {dt});
+    plan.feed("p", oh);
+    for (int run = 0; run < 50; ++run) {
+      plan.run();
+      Tensor d = plan.fetch(s).to(DType::f64);
+      for (int64_t i = 0; i < 4; ++i) CHECK(d.at(i) == double(hot[i]));
+    }
+  }
+  // not differentiable: autodiff refuses to go through it
+  Graph h;
+  Value hp = input(h, "p", {2, 3});
+  CHECK_THROWS_AS(gradients(sum(sample_categorical(hp, -1)), {hp}), std::invalid_argument);
+}
+
+TEST_CASE("Nn.Conv1D") {
+  struct Case {
+    int64_t steps, kernel, stride;
+    bool same;
+    int64_t want_steps;
+  };
+  const Case cs[] = {{7, 3, 1, false, 5}, {7, 3, 2, false, 3}, {7, 3, 1, true, 7}, {7, 3, 2, true, 4},
+                     {8, 4, 1, true, 8},  {8, 4, 2, true, 4},  {8, 4, 3, false, 2}, {5, 1, 2, true, 3}};
+  for (const Case& c : cs) {
+    Graph g;
+    Value x = input(g, "x", {2, c.steps, 3});
+    Value w = input(g, "w", {c.kernel, 3, 4});
+    Value y = conv1d(x, w, c.stride, c.same ? "same" : "valid");
+    INFO("steps ", c.steps, " kernel ", c.kernel, " stride ", c.stride, " same ", c.same);
+    CHECK(y.shape() == Shape{2, c.want_steps, 4});
+    const Tensor xv = seq({2, c.steps, 3}), wv = seq({c.kernel, 3, 4}, -0.2);
+    check_close(eval(g, y, {{"x", xv}, {"w", wv}}), hand_conv(xv, wv, c.stride, c.same));
+    check_close(eval(g, y, {{"x", xv}, {"w", wv}}, DType::f32), hand_conv(xv, wv, c.stride, c.same), 1e-5);
+  }
+}
+
+TEST_CASE("Nn.SecondOrder") {
+  SUBCASE("softmax") {
+    Graph g;
+    Value x = input(g, "x", {3, 4});
+    check_second_order(g, softmax(x, 0), x);
+  }
+  SUBCASE("log_softmax") {
+    Graph g;
+    Value x = input(g, "x", {3, 4});
+    check_second_order(g, log_softmax(x), x);
+  }
+  SUBCASE("softmax_cross_entropy") {
+    Graph g;
+    Value x = input(g, "x", {3, 4});
+    Value t = input(g, "t", {3, 4});
+    check_second_order(g, softmax_cross_entropy(x, t), x);
+  }
+  SUBCASE("mean and sum_to") {
+    Graph g;
+    Value x = input(g, "x", {3, 4});
+    check_second_order(g, square(mean(x, {1}, true)) + sum_to(x * x, {1, 4}), x);
+  }
+  SUBCASE("conv1d") {
+    Graph g;
+    Value x = input(g, "x", {2, 6, 3});
+    Value w = input(g, "w", {3, 3, 2});
+    Value y = conv1d(x, w, 2, "same");
+    check_second_order(g, y * y, x);
+    check_second_order(g, y * y, w);
+  }
+}
+
+TEST_CASE("Nn.Errors") {
+  Graph g;
+  Value x = input(g, "x", {2, 5, 3});
+  Value w = input(g, "w", {3, 3, 4});
+  CHECK_THROWS_AS(conv1d(x, w, 1, "causal"), std::invalid_argument);
+  CHECK_THROWS_AS(conv1d(x, w, 1, "SAME"), std::invalid_argument);
+  CHECK(shape_error([&] { conv1d(x, w, 0); }).find("stride") != std::string::npos);
+  Value w2 = input(g, "w2", {3, 2, 4});
+  CHECK(shape_error([&] { conv1d(x, w2); }).find("channels") != std::string::npos);
+  Value w3 = input(g, "w3", {6, 3, 4});
+  CHECK(shape_error([&] { conv1d(x, w3, 1, "valid"); }).find("fewer") != std::string::npos);
+  CHECK(conv1d(x, w3, 1, "same").shape() == Shape{2, 5, 4});
+  CHECK(shape_error([&] { softmax(x, 3); }).find("out of range") != std::string::npos);
+  CHECK(shape_error([&] { log_softmax(x, -4); }).find("out of range") != std::string::npos);
+  Value t = input(g, "t", {2, 5, 4});
+  CHECK(shape_error([&] { softmax_cross_entropy(x, t); }).find("same shape") != std::string::npos);
+  CHECK(shape_error([&] { sample_categorical(x, 3); }).find("out of range") != std::string::npos);
+  CHECK_THROWS_AS(dropout(x, 1.0), std::invalid_argument);
+  CHECK_THROWS_AS(dropout(x, std::nan("")), std::invalid_argument);
+}

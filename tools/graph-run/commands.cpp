@@ -1,0 +1,444 @@
+#include "tools/graph-run/commands.hpp"
+
+#include "autodiff/gradcheck.hpp"
+#include "graph/checkpoint.hpp"
+#include "graph/dot.hpp"
+#include "graph/npy.hpp"
+#include "graph/plan.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fmt/format.h>
+#include <limits>
+#include <set>
+
+namespace graph_run {
+
+namespace fs = std::filesystem;
+using sg::DType;
+using sg::Graph;
+using sg::Model;
+using sg::Node;
+using sg::NodeId;
+using sg::Op;
+using sg::Tensor;
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string r;
+  for (size_t i = 0; i < v.size(); ++i) r += (i ? sep : "") + v[i];
+  return r;
+}
+
+const std::string& graph_or_default(const Model& m, const std::string& g) {
+  if (!g.empty()) {
+    if (std::find(m.graphs.begin(), m.graphs.end(), g) == m.graphs.end())
+      throw UsageError(fmt::format("model {} has no graph '{}'; it has: {}", m.name, g,
+                                   join(m.graphs)));
+    return g;
+  }
+  if (m.graphs.empty()) throw std::logic_error(fmt::format("model {} declares no graphs", m.name));
+  return m.graphs.front();
+}
+
+// --input NAME=FILE.npy, loaded.
+std::map<std::string, Tensor> load_inputs(const std::vector<std::string>& specs) {
+  std::map<std::string, Tensor> r;
+  for (const std::string& s : specs) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
+      throw UsageError(fmt::format("--input '{}': expected NAME=FILE.npy", s));
+    std::string name = s.substr(0, eq), path = s.substr(eq + 1);
+    if (r.count(name)) throw UsageError(fmt::format("--input {} is given twice", name));
+    try {
+      r.emplace(name, sg::load_npy(path));
+    } catch (const std::exception& e) {
+      throw sg::IoError(fmt::format("--input {}: {}", name, e.what()));
+    }
+  }
+  return r;
+}
+
+// The nodes `targets` depend on (data inputs and ordering edges).
+std::vector<char> needed_by(const Graph& g, const std::vector<NodeId>& targets) {
+  std::vector<char> need(g.size(), 0);
+  std::vector<NodeId> stack(targets.begin(), targets.end());
+  while (!stack.empty()) {
+    NodeId n = stack.back();
+    stack.pop_back();
+    if (need[n]) continue;
+    need[n] = 1;
+    for (NodeId i : g.node(n).inputs) stack.push_back(i);
+    for (NodeId i : g.node(n).after) stack.push_back(i);
+  }
+  return need;
+}
+
+// --input names must be inputs or parameters of the graph.
+void check_input_names(const Model& m, const std::string& graph, const Graph& g,
+                       const std::map<std::string, Tensor>& inputs) {
+  std::vector<std::string> unknown;
+  for (auto& [name, t] : inputs) {
+    auto id = g.find(name);
+    if (!id || (g.node(*id).op != Op::Input && g.node(*id).op != Op::Variable))
+      unknown.push_back(name);
+  }
+  if (unknown.empty()) return;
+  std::vector<std::string> ins, params;
+  for (NodeId id = 0; id < g.size(); ++id) {
+    const Node& n = g.node(id);
+    if (n.op == Op::Input) ins.push_back(fmt::format("{} {}", n.name, sg::to_string(n.shape)));
+    if (n.op == Op::Variable) params.push_back(fmt::format("{} {}", n.name, sg::to_string(n.shape)));
+  }
+  throw UsageError(fmt::format(
+      "graph '{}' of {} has no input named {}; it accepts --input for its inputs: {}{}{}",
+      graph, m.name, join(unknown), ins.empty() ? "(none)" : join(ins),
+      params.empty() ? "" : "; and its parameters: ", join(params)));
+}
+
+struct Stats {
+  double mean = 0, min = 0, max = 0;
+  int64_t nonfinite = 0;
+};
+
+Stats stats_of(const Tensor& t) {
+  Stats s;
+  const int64_t n = t.size();
+  if (n == 0) return s;
+  double sum = 0;
+  s.min = std::numeric_limits<double>::infinity();
+  s.max = -s.min;
+  int64_t finite = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = t.at(i);
+    if (!std::isfinite(v)) {
+      ++s.nonfinite;
+      continue;
+    }
+    ++finite;
+    sum += v;
+    s.min = std::min(s.min, v);
+    s.max = std::max(s.max, v);
+  }
+  if (finite == 0) {
+    s.min = s.max = s.mean = std::numeric_limits<double>::quiet_NaN();
+    return s;
+  }
+  s.mean = sum / double(finite);
+  return s;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// --- eval --------------------------------------------------------------------
+
+int cmd_eval(const Model& m, const CliArgs& a) {
+  const std::string& graph = graph_or_default(m, a.graph);
+  std::map<std::string, Tensor> inputs = load_inputs(a.inputs);
+  DType dtype = DType::f32;
+  if (a.dtype == "f64") dtype = DType::f64;
+  else if (a.dtype.empty() && !inputs.empty() &&
+           std::all_of(inputs.begin(), inputs.end(),
+                       [](const auto& kv) { return kv.second.dtype() == DType::f64; }))
+    dtype = DType::f64;
+  else if (!a.dtype.empty() && a.dtype != "f32")
+    throw UsageError(fmt::format("--dtype must be f32 or f64, not '{}'", a.dtype));
+
+  sg::BuiltGraph built = m.build(graph, inputs, false);
+  if (!built.graph) throw std::logic_error(fmt::format("model {} built no graph", m.name));
+  const Graph& g = *built.graph;
+  if (built.outputs.empty())
+    throw std::runtime_error(fmt::format("graph '{}' of {} has no outputs to evaluate", graph, m.name));
+  check_input_names(m, graph, g, inputs);
+
+  std::vector<NodeId> fetch;
+  for (auto& [name, v] : built.outputs) fetch.push_back(v.id());
+  const std::vector<char> need = needed_by(g, fetch);
+
+  // Every input the outputs need must be given; say all that are missing at once.
+  std::vector<std::string> missing;
+  for (NodeId id = 0; id < g.size(); ++id) {
+    const Node& n = g.node(id);
+    if (n.op == Op::Input && need[id] && !inputs.count(n.name))
+      missing.push_back(fmt::format("{} {}", n.name, sg::to_string(n.shape)));
+  }
+  if (!missing.empty())
+    throw UsageError(fmt::format(
+        "graph '{}' of {} needs {} more input(s): {}; give each with --input NAME=FILE.npy", graph,
+        m.name, missing.size(), join(missing)));
+  for (auto& [name, t] : inputs) {
+    const Node& n = g.node(*g.find(name));
+    if (t.shape() != n.shape)
+      throw UsageError(fmt::format("--input {} has shape {}, but graph '{}' of {} expects {}", name,
+                                   sg::to_string(t.shape()), graph, m.name, sg::to_string(n.shape)));
+  }
+
+  // Parameters: from the checkpoint, then from --input (by parameter name).
+  sg::ParamStore params;
+  if (!a.checkpoint.empty()) {
+    sg::Checkpoint ck = sg::load_checkpoint(a.checkpoint, m.name);
+    sg::restore_params(ck, params, false);
+  }
+  for (auto& [name, t] : inputs)
+    if (g.node(*g.find(name)).op == Op::Variable) params.set(name, t);
+  for (auto& [name, t] : params.all())
+    if (t.dtype() != dtype) t = t.to(dtype);
+
+  auto t0 = std::chrono::steady_clock::now();
+  sg::Plan plan(g, params, fetch, {}, {dtype, a.seed});
+  const double compile_ms = ms_since(t0);
+  for (auto& [name, t] : inputs) {
+    NodeId id = *g.find(name);
+    if (g.node(id).op == Op::Input) plan.feed(id, t);
+  }
+  t0 = std::chrono::steady_clock::now();
+  plan.run();
+  const double run_ms = ms_since(t0);
+
+  fs::path dir = a.output_dir.empty() ? fs::path(".") : fs::path(a.output_dir);
+  size_t w = 0;
+  for (auto& [name, v] : built.outputs) w = std::max(w, name.size());
+  for (auto& [name, v] : built.outputs) {
+    Tensor t = plan.fetch(v);
+    fs::path file = dir / (name + ".npy");
+    fs::create_directories(file.parent_path());
+    sg::save_npy(file.string(), t);
+    if (a.quiet) continue;
+    Stats s = stats_of(t);
+    std::string nonfinite = s.nonfinite ? fmt::format("  non-finite {}", s.nonfinite) : "";
+    fmt::print("{:<{}}  {:<14} mean {:<12.6g} min {:<12.6g} max {:<12.6g}{}  -> {}\n", name, w,
+               sg::to_string(t.shape()), s.mean, s.min, s.max, nonfinite, file.string());
+  }
+  if (!a.quiet)
+    fmt::print("eval: {} graph '{}', {} nodes run, {}, {} thread(s): compile {:.3g} ms, run {:.3g} ms\n",
+               m.name, graph, plan.stats().nodes, sg::to_string(dtype), sg::threads(), compile_ms,
+               run_ms);
+  return 0;
+}
+
+// --- dot ---------------------------------------------------------------------
+
+int cmd_dot(const Model& m, const CliArgs& a) {
+  const std::string& graph = graph_or_default(m, a.graph);
+  if (a.output.empty())
+    throw UsageError("dot needs -o FILE (.dot, .svg, .png or .pdf)");
+  std::map<std::string, Tensor> inputs = load_inputs(a.inputs);
+  sg::BuiltGraph built = m.build(graph, inputs, a.backward);
+  if (!built.graph) throw std::logic_error(fmt::format("model {} built no graph", m.name));
+  const Graph& g = *built.graph;
+  check_input_names(m, graph, g, inputs);
+
+  sg::DotOptions opt;
+  opt.title = fmt::format("{}: graph '{}'{}", m.name, graph, a.backward ? " with gradients" : "");
+  opt.clusters = a.clusters;
+  opt.legend = a.legend;
+  auto t0 = std::chrono::steady_clock::now();
+  sg::write_graph_image(g, a.output, opt);
+  const double ms = ms_since(t0);
+
+  size_t by_kind[3] = {0, 0, 0};
+  for (NodeId id = 0; id < g.size(); ++id) ++by_kind[static_cast<int>(g.node(id).kind)];
+  if (!a.quiet)
+    fmt::print("dot: wrote {} ({:.3g} ms): {} nodes: {} forward, {} gradient, {} update; {} edges\n",
+               a.output, ms, g.size(), by_kind[0], by_kind[1], by_kind[2],
+               boost::num_edges(g.boost()));
+  return 0;
+}
+
+// --- gradcheck -----------------------------------------------------------------
+
+int cmd_gradcheck(const Model& m, const CliArgs& a) {
+  const std::string& graph = graph_or_default(m, a.graph);
+  sg::BuiltGraph built = m.build(graph, {}, false);
+  if (!built.graph) throw std::logic_error(fmt::format("model {} built no graph", m.name));
+  Graph& g = *built.graph;
+  if (built.differentiable.empty())
+    throw UsageError(fmt::format("graph '{}' of {} declares no values to differentiate", graph,
+                                 m.name));
+  if (built.outputs.empty())
+    throw UsageError(fmt::format("graph '{}' of {} has no outputs", graph, m.name));
+
+  std::map<std::string, Tensor> values;
+  if (!a.checkpoint.empty()) {
+    sg::Checkpoint ck = sg::load_checkpoint(a.checkpoint, m.name);
+    for (auto& [name, t] : ck.params.all()) values.emplace(name, t.to(DType::f64));
+  }
+  sg::GradCheckOptions opt;
+  opt.eps = a.eps;
+  opt.seed = a.seed;
+  opt.max_elements = a.max_elements;
+
+  struct Row {
+    std::string output, wrt, abs, rel, status;
+  };
+  std::vector<Row> rows;
+  int failed = 0, checked = 0, errors = 0;
+  for (auto& [name, v] : built.outputs) {
+    try {
+      auto res = sg::gradcheck(g, v, built.differentiable, values, opt);
+      for (auto& r : res) {
+        ++checked;
+        bool bad = !(r.max_rel <= a.tolerance); // NaN fails
+        failed += bad;
+        rows.push_back({name, r.name, fmt::format("{:.3e}", r.max_abs), fmt::format("{:.3e}", r.max_rel),
+                        bad ? fmt::format("FAIL (worst at [{}]: analytic {:.6g}, numeric {:.6g})",
+                                          r.worst, r.analytic, r.numeric)
+                            : "ok"});
+      }
+    } catch (const std::exception& e) {
+      ++errors;
+      rows.push_back({name, "-", "-", "-", fmt::format("error: {}", e.what())});
+    }
+  }
+  const bool ok = failed == 0 && errors == 0;
+  if (!a.quiet || !ok) {
+    size_t w[4] = {6, 3, 11, 11};
+    for (auto& r : rows) {
+      w[0] = std::max(w[0], r.output.size());
+      w[1] = std::max(w[1], r.wrt.size());
+    }
+    fmt::print("{:<{}}  {:<{}}  {:>{}}  {:>{}}  {}\n", "output", w[0], "wrt", w[1], "max abs err",
+               w[2], "max rel err", w[3], "status");
+    for (auto& r : rows)
+      fmt::print("{:<{}}  {:<{}}  {:>{}}  {:>{}}  {}\n", r.output, w[0], r.wrt, w[1], r.abs, w[2],
+                 r.rel, w[3], r.status);
+    if (ok)
+      fmt::print("gradcheck: {} graph '{}': all {} checks within tolerance {:g}\n", m.name, graph,
+                 checked, a.tolerance);
+    else
+      fmt::print("gradcheck: {} graph '{}': FAILED: {} of {} checks above tolerance {:g}{}\n", m.name,
+                 graph, failed, checked, a.tolerance,
+                 errors ? fmt::format(", {} output(s) could not be checked", errors) : "");
+  }
+  return ok ? 0 : 1;
+}
+
+// --- train / sample --------------------------------------------------------------
+
+int cmd_model(const Model& m, const CliArgs& a) {
+  sg::RunArgs r;
+  r.command = a.command;
+  r.options = a.options;
+  for (auto& o : m.options)
+    if (!r.options.count(o.name)) r.options[o.name] = o.default_value;
+  r.inputs = load_inputs(a.inputs);
+  r.checkpoint = a.checkpoint;
+  r.output = a.output;
+  r.output_dir = a.output_dir;
+  r.data_dir = a.data_dir;
+  r.seed = a.seed;
+  r.threads = a.threads;
+  r.quiet = a.quiet;
+  return a.command == "train" ? m.train(r) : m.sample(r);
+}
+
+} // namespace
+
+const char* command_summary(const std::string& c) {
+  if (c == "list") return "the registered models, their graphs and commands";
+  if (c == "eval") return "run a graph on --input .npy files; write each output as <name>.npy";
+  if (c == "dot") return "export a graph (optionally with its gradient nodes) as .dot/.svg/.png/.pdf";
+  if (c == "gradcheck") return "check the graph's gradients against finite differences";
+  if (c == "train") return "train the model (models that have it)";
+  if (c == "sample") return "sample from a trained model (models that have it)";
+  return "";
+}
+
+std::vector<std::string> commands_of(const Model& m) {
+  std::vector<std::string> c{"eval", "dot", "gradcheck"};
+  if (m.train) c.push_back("train");
+  if (m.sample) c.push_back("sample");
+  return c;
+}
+
+void check_command(const Model& m, const std::string& command) {
+  auto c = commands_of(m);
+  if (std::find(c.begin(), c.end(), command) == c.end())
+    throw UsageError(fmt::format("model {} has no {} command; it has: {}", m.name, command, join(c)));
+}
+
+std::string model_names() {
+  std::vector<std::string> n;
+  for (auto& m : sg::models()) n.push_back(m.name);
+  return n.empty() ? "(none registered)" : join(n);
+}
+
+void unknown_model(const std::string& name) {
+  throw UsageError(fmt::format("unknown model '{}'; known models: {}", name, model_names()));
+}
+
+int list_models() {
+  if (sg::models().empty()) {
+    fmt::print("no models are registered\n");
+    return 0;
+  }
+  size_t w = 0;
+  for (auto& m : sg::models()) w = std::max(w, m.name.size());
+  for (auto& m : sg::models()) {
+    fmt::print("{:<{}}  {}\n", m.name, w, m.summary);
+    fmt::print("{:<{}}  graphs:   {}\n", "", w, join(m.graphs));
+    fmt::print("{:<{}}  commands: {}\n", "", w, join(commands_of(m)));
+  }
+  return 0;
+}
+
+std::string general_help() {
+  std::string s =
+      "graph-run: build, evaluate, check, export, train and sample seqgraph models\n\n"
+      "usage:\n"
+      "  graph-run list\n"
+      "  graph-run <command> <model> [options]    (or: graph-run <model> <command> [options])\n"
+      "  graph-run <model> --help                 a model's graphs, commands and options\n"
+      "  graph-run <command> <model> --help       a command's options\n\n"
+      "commands:\n";
+  s += fmt::format("  {:<10} {}\n", "list", command_summary("list"));
+  for (auto& c : all_commands()) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
+  s += "\nmodels: " + model_names() + "\n";
+  s += "\nexit status: 0 success, 1 failure (or a failed gradcheck), 2 command-line error\n";
+  return s;
+}
+
+std::string model_help(const Model& m) {
+  std::string s = fmt::format("{}: {}\n\n", m.name, m.summary);
+  s += fmt::format("usage: graph-run <command> {} [options]\n", m.name);
+  s += fmt::format("       graph-run <command> {} --help    (the command's options)\n\n", m.name);
+  s += "commands:\n";
+  for (auto& c : commands_of(m)) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
+  s += "\ngraphs (--graph, for eval, dot and gradcheck):\n";
+  for (size_t i = 0; i < m.graphs.size(); ++i)
+    s += fmt::format("  {}{}\n", m.graphs[i], i == 0 ? "  (default)" : "");
+  if (m.train || m.sample) {
+    s += "\nmodel options (train, sample):\n";
+    if (m.options.empty()) s += "  (none)\n";
+    for (auto& o : m.options) {
+      std::string extra;
+      if (!o.default_value.empty()) extra += "default: " + o.default_value;
+      if (!o.choices.empty()) extra += (extra.empty() ? "" : "; ") + std::string("one of: ") + join(o.choices);
+      s += fmt::format("  --{:<18} {}{}\n", o.name, o.help, extra.empty() ? "" : " (" + extra + ")");
+    }
+  } else if (!m.options.empty()) {
+    s += "\nmodel options: (none used by its commands)\n";
+  }
+  s += "\ncommon options: --threads N (default 1), --seed S, --quiet, --checkpoint PATH,\n"
+       "  --input NAME=FILE.npy, -o/--output PATH, --output-dir DIR, --data-dir DIR;\n"
+       "  which a command takes: graph-run <command> " + m.name + " --help\n";
+  return s;
+}
+
+int run(const Model& m, const CliArgs& a) {
+  check_command(m, a.command);
+  sg::set_threads(a.threads);
+  if (a.command == "eval") return cmd_eval(m, a);
+  if (a.command == "dot") return cmd_dot(m, a);
+  if (a.command == "gradcheck") return cmd_gradcheck(m, a);
+  if (a.command == "train" || a.command == "sample") return cmd_model(m, a);
+  throw UsageError(fmt::format("unknown command '{}'", a.command));
+}
+
+} // namespace graph_run

@@ -1,0 +1,57 @@
+// graph-run's commands on plain structs: main.cpp parses the command line
+// with CLI11 (slow to compile, so only there) and fills a CliArgs; the
+// commands here do the work.
+#pragma once
+
+#include "models/model.hpp"
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace graph_run {
+
+// A mistake on the command line: reported as "graph-run: error: ..." with exit status 2.
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// The commands graph-run knows, in the order help lists them.
+inline const std::vector<std::string>& all_commands() {
+  static const std::vector<std::string> c{"eval", "dot", "gradcheck", "train", "sample"};
+  return c;
+}
+// One line on what each command does.
+const char* command_summary(const std::string& command);
+// The commands `m` offers: eval, dot, gradcheck, plus train / sample where it has them.
+std::vector<std::string> commands_of(const sg::Model& m);
+// Throws UsageError if `m` does not have `command`.
+void check_command(const sg::Model& m, const std::string& command);
+// Throws UsageError listing the known models.
+[[noreturn]] void unknown_model(const std::string& name);
+std::string model_names();
+
+struct CliArgs {
+  std::string command; // eval | dot | gradcheck | train | sample
+  std::string model;
+  std::string graph;   // eval, dot, gradcheck: "" = the model's first graph
+  int threads = 1;
+  uint64_t seed = 0;
+  std::string checkpoint, data_dir, output, output_dir = ".";
+  bool quiet = false;
+  std::vector<std::string> inputs; // "name=file.npy"
+  std::string dtype;               // eval: "f32", "f64" or "" (from the inputs)
+  bool backward = false;           // dot
+  bool clusters = true, legend = true; // dot
+  double tolerance = 1e-5, eps = 1e-6; // gradcheck
+  long long max_elements = 64;         // gradcheck
+  std::map<std::string, std::string> options; // train / sample: model options
+};
+
+int list_models();                             // `graph-run list`
+std::string general_help();                    // `graph-run --help`
+std::string model_help(const sg::Model& m);    // `graph-run <model> --help`
+int run(const sg::Model& m, const CliArgs& a); // one command; returns the exit status
+
+} // namespace graph_run

@@ -1,0 +1,234 @@
+// graph-run: the runner CLI. This file only parses the command line (CLI11
+// is slow to compile, so it stays here); tools/graph-run/commands.cpp does
+// the work on a plain CliArgs.
+//
+//   graph-run list
+//   graph-run <command> <model> [options]   (or graph-run <model> <command> [options])
+//   graph-run <model> --help
+//   graph-run <command> <model> --help
+//
+// Every error ends as "graph-run: error: <message>" on stderr: exit status 2
+// for command-line mistakes, 1 for everything else.
+#include "tools/graph-run/commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <set>
+
+namespace {
+
+using graph_run::CliArgs;
+using graph_run::UsageError;
+
+bool is_help(const std::string& s) { return s == "-h" || s == "--help" || s == "help"; }
+
+bool is_command(const std::string& s) {
+  for (auto& c : graph_run::all_commands())
+    if (c == s) return true;
+  return false;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string r;
+  for (size_t i = 0; i < v.size(); ++i) r += (i ? ", " : "") + v[i];
+  return r;
+}
+
+// Parses the options of `graph-run <command> <model> ...` (rest = what follows the model).
+int run_command(const sg::Model& m, const std::string& cmd, const std::vector<std::string>& rest) {
+  graph_run::check_command(m, cmd);
+  const bool model_cmd = cmd == "train" || cmd == "sample";
+  CliArgs a;
+  a.command = cmd;
+  a.model = m.name;
+
+  CLI::App app{fmt::format("{}: {}\n\n{}: {}", m.name, m.summary, cmd, graph_run::command_summary(cmd)),
+               fmt::format("graph-run {} {}", cmd, m.name)};
+  app.set_help_flag("-h,--help", "Print this help and exit");
+  app.get_formatter()->column_width(34);
+  std::string footer;
+  if (!model_cmd) {
+    footer += "Graphs: ";
+    for (size_t i = 0; i < m.graphs.size(); ++i)
+      footer += (i ? ", " : "") + m.graphs[i] + (i == 0 ? " (default)" : "");
+    footer += "\n";
+  }
+  footer += fmt::format("Commands of {}: {}\nAll of {}: graph-run {} --help",
+                        m.name, join(graph_run::commands_of(m)), m.name, m.name);
+  app.footer(footer);
+
+  // Options by command; each appears only where it does something.
+  const bool eval = cmd == "eval", dot = cmd == "dot", gc = cmd == "gradcheck";
+  if (!model_cmd)
+    app.add_option("--graph", a.graph, "Which graph to build")
+        ->check(CLI::IsMember(m.graphs))
+        ->default_str(m.graphs.empty() ? "" : m.graphs.front());
+  if (!dot)
+    app.add_option("--threads", a.threads, "Worker threads (results do not depend on it)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 4096));
+  if (!dot)
+    app.add_option("--seed", a.seed,
+                   gc ? "Seed of the random inputs, parameters and cotangents"
+                      : eval ? "Seed of parameters that are not in --checkpoint or --input"
+                             : "Random seed")
+        ->capture_default_str();
+  if (!dot)
+    app.add_option("--checkpoint", a.checkpoint,
+                   eval ? "Parameters to load (a graph-run checkpoint)"
+                   : gc ? "Check gradients at these parameters (else random ones)"
+                        : "Checkpoint file");
+  if (model_cmd) app.add_option("--data-dir", a.data_dir, "Course data directory (default: ./data, then ../shared/data)");
+  app.add_flag("--quiet", a.quiet, gc ? "Print the table only if a check fails" : "Print less");
+  if (dot)
+    app.add_option("-o,--output", a.output, "Output file: .dot, .svg, .png or .pdf (these need Graphviz)")
+        ->required();
+  if (model_cmd) app.add_option("-o,--output", a.output, "Output file");
+  if (eval)
+    app.add_option("--output-dir", a.output_dir, "Directory for the <output>.npy files (created if missing)")
+        ->capture_default_str();
+  if (model_cmd) {
+    a.output_dir.clear(); // "": the model's own default
+    app.add_option("--output-dir", a.output_dir, "Output directory (default: the model's)");
+  }
+  if (!gc)
+    app.add_option("--input", a.inputs,
+                   eval ? "An input (or parameter) of the graph from a .npy file; repeat for each"
+                   : dot ? "An input from a .npy file (sets its shape); repeatable"
+                         : "An input from a .npy file; repeatable")
+        ->type_name("NAME=FILE.npy")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->expected(1);
+  if (eval)
+    app.add_option("--dtype", a.dtype, "Compute in f32 or f64 (default: f64 if every --input is float64, else f32)")
+        ->check(CLI::IsMember({"f32", "f64"}));
+  if (dot) {
+    app.add_flag("--backward", a.backward, "Include the gradient nodes");
+    app.add_flag_callback("--no-clusters", [&a] { a.clusters = false; }, "Do not draw name scopes as clusters");
+    app.add_flag_callback("--no-legend", [&a] { a.legend = false; }, "Leave out the legend");
+  }
+  if (gc) {
+    app.add_option("--tolerance", a.tolerance, "Largest max relative error that passes")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--eps", a.eps, "Finite-difference step")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--max-elements", a.max_elements, "Elements checked per value (spread evenly)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+  }
+  if (model_cmd) {
+    static const std::set<std::string> taken{"threads", "seed", "checkpoint", "data-dir", "quiet",
+                                             "output", "output-dir", "input", "help"};
+    for (auto& o : m.options) {
+      if (taken.count(o.name))
+        throw std::logic_error(fmt::format(
+            "model {} declares option --{}, which graph-run already defines", m.name, o.name));
+      std::string& target = a.options[o.name];
+      target = o.default_value;
+      CLI::Option* opt = app.add_option("--" + o.name, target, o.help)->group("Model options");
+      if (!o.default_value.empty()) opt->default_str(o.default_value);
+      if (!o.choices.empty()) opt->check(CLI::IsMember(o.choices));
+    }
+  }
+
+  std::vector<const char*> argv{"graph-run"};
+  for (auto& s : rest) argv.push_back(s.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(fmt::format("{}\nRun 'graph-run {} {} --help' for the options.", e.what(), cmd,
+                                 m.name));
+  }
+  return graph_run::run(m, a);
+}
+
+const sg::Model& model_or_throw(const std::string& name) {
+  const sg::Model* m = sg::find_model(name);
+  if (!m) graph_run::unknown_model(name);
+  return *m;
+}
+
+int dispatch(std::vector<std::string> args) {
+  if (args.empty()) {
+    std::fputs(graph_run::general_help().c_str(), stderr);
+    throw UsageError("no command given");
+  }
+  const std::string first = args[0];
+  if (is_help(first)) {
+    if (args.size() > 1 && sg::find_model(args[1]))
+      std::fputs(graph_run::model_help(*sg::find_model(args[1])).c_str(), stdout);
+    else
+      std::fputs(graph_run::general_help().c_str(), stdout);
+    return 0;
+  }
+  if (first == "list") {
+    if (args.size() > 1 && !is_help(args[1]))
+      throw UsageError(fmt::format("list takes no arguments (got '{}')", args[1]));
+    if (args.size() > 1) {
+      std::fputs(fmt::format("usage: graph-run list\n{}\n", graph_run::command_summary("list")).c_str(),
+                 stdout);
+      return 0;
+    }
+    return graph_run::list_models();
+  }
+  // graph-run <model> <command> ... is graph-run <command> <model> ...
+  if (args.size() > 1 && sg::find_model(first) && is_command(args[1])) std::swap(args[0], args[1]);
+
+  if (const sg::Model* m = sg::find_model(args[0])) {
+    if (args.size() > 1 && is_help(args[1])) {
+      std::fputs(graph_run::model_help(*m).c_str(), stdout);
+      return 0;
+    }
+    if (args.size() == 1)
+      throw UsageError(fmt::format("no command given for model {}; its commands: {} "
+                                   "(graph-run {} --help for more)",
+                                   m->name, join(graph_run::commands_of(*m)), m->name));
+    throw UsageError(fmt::format("'{}' is not a command; model {} has: {}", args[1], m->name,
+                                 join(graph_run::commands_of(*m))));
+  }
+  const std::string cmd = args[0];
+  if (!is_command(cmd))
+    throw UsageError(fmt::format("unknown command or model '{}'; commands: list, {}; models: {}", cmd,
+                                 join(graph_run::all_commands()), graph_run::model_names()));
+  if (args.size() == 1 || args[1].starts_with("-")) {
+    if (args.size() > 1 && is_help(args[1])) {
+      std::fputs(fmt::format("usage: graph-run {} <model> [options]\n{}\n\nmodels: {}\n"
+                             "The options depend on the model: graph-run {} <model> --help\n",
+                             cmd, graph_run::command_summary(cmd), graph_run::model_names(), cmd)
+                     .c_str(),
+                 stdout);
+      return 0;
+    }
+    throw UsageError(fmt::format("{} needs a model: graph-run {} <model> [options]; models: {}", cmd,
+                                 cmd, graph_run::model_names()));
+  }
+  const sg::Model& m = model_or_throw(args[1]);
+  return run_command(m, cmd, std::vector<std::string>(args.begin() + 2, args.end()));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "graph-run: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "graph-run: error: {}\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fflush(stdout);
+    fmt::print(stderr, "graph-run: error: unknown exception\n");
+    return 1;
+  }
+}
