@@ -204,6 +204,34 @@ TEST_CASE("GraphRun.Eval") {
   CHECK(load_npy(d / "bw/dW.npy").dtype() == DType::f32);
 }
 
+TEST_CASE("GraphRun.EvalRandomInputs") {
+  // Inputs not given are drawn, saved beside the outputs, and are what was used.
+  TempDir d;
+  save_npy(d / "x.npy", iota({4, 2}, -0.15, 0.6));
+  Result r = graph_run("eval example_affine --random-inputs --seed 5 --input x=" + d / "x.npy" +
+                       " --output-dir " + d / "out");
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  CHECK(has(r.out, "drew the inputs not given"));
+  CHECK(!fs::exists(d / "out/inputs/x.npy")); // given, not drawn
+  Tensor W = load_npy(d / "out/inputs/W.npy"), b = load_npy(d / "out/inputs/b.npy");
+  Tensor x = load_npy(d / "x.npy"), y = load_npy(d / "out/y.npy");
+  REQUIRE(W.shape() == Shape{3, 4});
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      double z = b({i, 0});
+      for (int64_t k = 0; k < 4; ++k) z += W({i, k}) * x({k, j});
+      CHECK(y({i, j}) == doctest::Approx(std::tanh(z)).epsilon(1e-12));
+    }
+  // The same seed draws the same inputs; another seed, others.
+  Result again = graph_run("eval example_affine --quiet --random-inputs --seed 5 --output-dir " + d / "again");
+  REQUIRE(again.rc == 0);
+  CHECK(max_abs_diff(W, load_npy(d / "again/inputs/W.npy")) == 0);
+  Result other = graph_run("eval example_affine --quiet --random-inputs --seed 6 --output-dir " + d / "other");
+  REQUIRE(other.rc == 0);
+  CHECK(max_abs_diff(W, load_npy(d / "other/inputs/W.npy")) > 0);
+}
+
 TEST_CASE("GraphRun.Dot") {
   TempDir d;
   Result r = graph_run("dot example_affine --backward -o " + d / "a.dot");

@@ -5,6 +5,7 @@
 #include "graph/dot.hpp"
 #include "graph/npy.hpp"
 #include "graph/plan.hpp"
+#include "graph/random.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -141,13 +142,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 int cmd_eval(const Model& m, const CliArgs& a) {
   const std::string& graph = graph_or_default(m, a.graph);
   std::map<std::string, Tensor> inputs = load_inputs(a.inputs);
-  DType dtype = DType::f32;
-  if (a.dtype == "f64") dtype = DType::f64;
-  else if (a.dtype.empty() && !inputs.empty() &&
-           std::all_of(inputs.begin(), inputs.end(),
-                       [](const auto& kv) { return kv.second.dtype() == DType::f64; }))
-    dtype = DType::f64;
-  else if (!a.dtype.empty() && a.dtype != "f32")
+  if (!a.dtype.empty() && a.dtype != "f32" && a.dtype != "f64")
     throw UsageError(fmt::format("--dtype must be f32 or f64, not '{}'", a.dtype));
 
   sg::BuiltGraph built = m.build(graph, inputs, false);
@@ -168,9 +163,30 @@ int cmd_eval(const Model& m, const CliArgs& a) {
     if (n.op == Op::Input && need[id] && !inputs.count(n.name))
       missing.push_back(fmt::format("{} {}", n.name, sg::to_string(n.shape)));
   }
+  // --random-inputs: draw what was not given, N(0, 1) float64 from (seed, name),
+  // and save the draws beside the outputs so the run can be repeated elsewhere.
+  fs::path dir = a.output_dir.empty() ? fs::path(".") : fs::path(a.output_dir);
+  if (a.random_inputs && !missing.empty()) {
+    missing.clear();
+    for (NodeId id = 0; id < g.size(); ++id) {
+      const Node& n = g.node(id);
+      if (n.op != Op::Input || !need[id] || inputs.count(n.name)) continue;
+      Tensor t(n.shape, DType::f64);
+      sg::rng::Stream r{a.seed, sg::rng::hash_name(n.name)};
+      for (int64_t i = 0; i < t.size(); ++i) t.set(i, r.normal());
+      fs::path file = dir / "inputs" / (n.name + ".npy");
+      fs::create_directories(file.parent_path());
+      sg::save_npy(file.string(), t);
+      inputs[n.name] = std::move(t);
+    }
+    if (!a.quiet)
+      fmt::print("eval: drew the inputs not given from N(0, 1) with seed {}; saved in {}\n", a.seed,
+                 (dir / "inputs").string());
+  }
   if (!missing.empty())
     throw UsageError(fmt::format(
-        "graph '{}' of {} needs {} more input(s): {}; give each with --input NAME=FILE.npy", graph,
+        "graph '{}' of {} needs {} more input(s): {}; give each with --input NAME=FILE.npy "
+        "(or --random-inputs)", graph,
         m.name, missing.size(), join(missing)));
   for (auto& [name, t] : inputs) {
     const Node& n = g.node(*g.find(name));
@@ -178,6 +194,13 @@ int cmd_eval(const Model& m, const CliArgs& a) {
       throw UsageError(fmt::format("--input {} has shape {}, but graph '{}' of {} expects {}", name,
                                    sg::to_string(t.shape()), graph, m.name, sg::to_string(n.shape)));
   }
+
+  DType dtype = DType::f32;
+  if (a.dtype == "f64" ||
+      (a.dtype.empty() && !inputs.empty() &&
+       std::all_of(inputs.begin(), inputs.end(),
+                   [](const auto& kv) { return kv.second.dtype() == DType::f64; })))
+    dtype = DType::f64;
 
   // Parameters: from the checkpoint, then from --input (by parameter name).
   sg::ParamStore params;
@@ -201,7 +224,6 @@ int cmd_eval(const Model& m, const CliArgs& a) {
   plan.run();
   const double run_ms = ms_since(t0);
 
-  fs::path dir = a.output_dir.empty() ? fs::path(".") : fs::path(a.output_dir);
   size_t w = 0;
   for (auto& [name, v] : built.outputs) w = std::max(w, name.size());
   for (auto& [name, v] : built.outputs) {

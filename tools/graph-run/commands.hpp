@@ -42,6 +42,7 @@ struct CliArgs {
   bool quiet = false;
   std::vector<std::string> inputs; // "name=file.npy"
   std::string dtype;               // eval: "f32", "f64" or "" (from the inputs)
+  bool random_inputs = false;      // eval: draw inputs not given, N(0, 1) from --seed
   bool backward = false;           // dot
   bool clusters = true, legend = true; // dot
   double tolerance = 1e-5, eps = 1e-6; // gradcheck

@@ -71,7 +71,7 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   if (!dot)
     app.add_option("--seed", a.seed,
                    gc ? "Seed of the random inputs, parameters and cotangents"
-                      : eval ? "Seed of parameters that are not in --checkpoint or --input"
+                      : eval ? "Seed of --random-inputs and of parameters not in --checkpoint or --input"
                              : "Random seed")
         ->capture_default_str();
   if (!dot)
@@ -100,9 +100,13 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
         ->type_name("NAME=FILE.npy")
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->expected(1);
-  if (eval)
+  if (eval) {
     app.add_option("--dtype", a.dtype, "Compute in f32 or f64 (default: f64 if every --input is float64, else f32)")
         ->check(CLI::IsMember({"f32", "f64"}));
+    app.add_flag("--random-inputs", a.random_inputs,
+                 "Draw every input not given from N(0, 1) (float64, from --seed) and save the draws "
+                 "in <output-dir>/inputs/");
+  }
   if (dot) {
     app.add_flag("--backward", a.backward, "Include the gradient nodes");
     app.add_flag_callback("--no-clusters", [&a] { a.clusters = false; }, "Do not draw name scopes as clusters");
