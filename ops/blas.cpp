@@ -43,4 +43,6 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, in
               1.0, a, to_int(lda, "lda"), b, to_int(ldb, "ldb"), beta, c, to_int(ldc, "ldc"));
 }
 
+bool threaded() { return openblas_get_parallel() != 0; }
+
 } // namespace sg::blas

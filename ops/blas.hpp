@@ -14,4 +14,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
           const double* b, int64_t ldb, double* c, int64_t ldc, double beta = 0);
 
+// True if the BLAS linked in runs its own threads (a pthread or OpenMP
+// OpenBLAS). seqgraph links the serial build so TBB owns the cores.
+bool threaded();
+
 } // namespace sg::blas

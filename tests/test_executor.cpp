@@ -4,6 +4,7 @@
 #include "autodiff/autodiff.hpp"
 #include "graph/plan.hpp"
 #include "graph/random.hpp"
+#include "ops/blas.hpp"
 #include "ops/ops.hpp"
 
 #include <atomic>
@@ -187,4 +188,9 @@ TEST_CASE("Executor.ParametersLiveInTheStore") {
   other.set("w", Tensor({3}, DType::f32));
   CHECK_THROWS_WITH_AS(Plan(g, other, std::vector<Value>{y}, {}, {DType::f64}),
                        doctest::Contains("parameter 'w' is held as float32"), std::invalid_argument);
+}
+
+TEST_CASE("Executor.BlasIsSerial") {
+  // TBB owns the cores: the BLAS linked in must not start threads of its own.
+  CHECK_FALSE(blas::threaded());
 }
