@@ -4,6 +4,9 @@
 #include "ops/family.hpp"
 
 #include <cmath>
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 
 namespace sg {
 
@@ -17,6 +20,17 @@ template <class T, class F> void unary(const KernelArgs<T>& k, F f) {
   T* y = k.out;
   const int64_t n = k.n();
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+// y = f(x) as an xtensor expression over the flat buffers: transcendental
+// functions vectorised by xsimd (3-10x faster than std::tanh / std::exp
+// element by element), no temporaries, no allocation.
+template <class T, class F> void unary_simd(const KernelArgs<T>& k, F f) {
+  const size_t n = static_cast<size_t>(k.n());
+  const std::array<size_t, 1> shape{n};
+  auto x = xt::adapt(const_cast<T*>(k.x(0)), n, xt::no_ownership(), shape);
+  auto y = xt::adapt(k.out, n, xt::no_ownership(), shape);
+  xt::noalias(y) = f(x);
 }
 
 // z = f(a, b) with a, b broadcast to z's shape (same rank, dims equal or 1,
@@ -98,28 +112,24 @@ void define_elementwise(OpTable& t) {
 
   // y = exp(x)
   def(Op::Exp) = {.name = "exp", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary(k, [](auto x) { return std::exp(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::exp(x); }); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * c.y(); }};
 
   // y = log(x)
   def(Op::Log) = {.name = "log", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary(k, [](auto x) { return std::log(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::log(x); }); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy / c.x(0); }};
 
   // y = tanh(x)
   def(Op::Tanh) = {.name = "tanh", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary(k, [](auto x) { return std::tanh(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::tanh(x); }); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * (1.0 - square(c.y())); }};
 
-  // y = 1 / (1 + exp(-x)), evaluated without overflow for large |x|
+  // y = 1 / (1 + exp(-x))   (exp(-x) = inf for very negative x gives y = 0, no NaN)
   def(Op::Sigmoid) = {.name = "sigmoid", .arity = 1, .shape = same_as_first,
     .kernel = kernels([](const auto& k) {
-      unary(k, [](auto x) {
-        using T = decltype(x);
-        if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-        T e = std::exp(x);
-        return e / (T(1) + e);
-      });
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      unary_simd(k, [](const auto& x) { return T(1) / (T(1) + xt::exp(-x)); });
     }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * c.y() * (1.0 - c.y()); }};
 
@@ -130,7 +140,7 @@ void define_elementwise(OpTable& t) {
 
   // y = sqrt(x)
   def(Op::Sqrt) = {.name = "sqrt", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary(k, [](auto x) { return std::sqrt(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::sqrt(x); }); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * 0.5 / c.y(); }};
 
   // y = x^2
