@@ -124,6 +124,24 @@ void Graph::rename(NodeId id, const std::string& name) {
   by_name_.emplace(name, id);
 }
 
+std::vector<char> Graph::needed_by(const std::vector<NodeId>& targets) const {
+  std::vector<char> need(size(), 0);
+  std::vector<NodeId> stack;
+  for (NodeId t : targets) {
+    if (t >= size()) throw std::out_of_range(fmt::format("node id {} is not in the graph", t));
+    stack.push_back(t);
+  }
+  while (!stack.empty()) {
+    NodeId n = stack.back();
+    stack.pop_back();
+    if (need[n]) continue;
+    need[n] = 1;
+    for (NodeId i : g_[n].inputs) stack.push_back(i);
+    for (NodeId i : g_[n].after) stack.push_back(i);
+  }
+  return need;
+}
+
 void Graph::add_order(NodeId before, NodeId id) {
   g_[id].after.push_back(before);
   boost::add_edge(before, id, EdgeInfo{-1}, g_);

@@ -74,6 +74,9 @@ public:
   std::vector<NodeId> nodes_of(Op op) const;
   // Renames a node (the current scope is not applied); names stay unique.
   void rename(NodeId id, const std::string& name);
+  // Flags (by id) of `targets` and every node they depend on, through data
+  // inputs and ordering edges.
+  std::vector<char> needed_by(const std::vector<NodeId>& targets) const;
   // `id` runs after `before`, with no data flowing between them.
   void add_order(NodeId before, NodeId id);
 

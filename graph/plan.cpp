@@ -110,24 +110,9 @@ Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
   const size_t esize = dtype_size(opt.dtype);
 
   // 1. The nodes the targets need.
-  std::vector<char> needed(g.size(), 0);
-  std::vector<NodeId> stack;
-  for (auto v : fetch) {
-    if (v >= g.size()) throw std::out_of_range(fmt::format("fetch: node id {} not in graph", v));
-    stack.push_back(v);
-  }
-  for (auto v : effects) {
-    if (v >= g.size()) throw std::out_of_range(fmt::format("effects: node id {} not in graph", v));
-    stack.push_back(v);
-  }
-  while (!stack.empty()) {
-    NodeId n = stack.back();
-    stack.pop_back();
-    if (needed[n]) continue;
-    needed[n] = 1;
-    for (NodeId i : g.node(n).inputs) stack.push_back(i);
-    for (NodeId i : g.node(n).after) stack.push_back(i);
-  }
+  std::vector<NodeId> targets = fetch;
+  targets.insert(targets.end(), effects.begin(), effects.end());
+  const std::vector<char> needed = g.needed_by(targets);
   std::vector<NodeId> members;
   for (NodeId n = 0; n < g.size(); ++n)
     if (needed[n]) members.push_back(n);

@@ -33,6 +33,13 @@ Shape same_as_first(Shapes in, const Attrs&);
 // Resolves a possibly negative axis against `rank`; RuleError if out of range.
 int64_t norm_axis(int64_t axis, int64_t rank);
 
+// A tensor seen as (outer, n, inner) around one axis: element (o, i, j) is at
+// (o * n + i) * inner + j. Softmax, argmax and friends work on this view.
+struct AxisSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+AxisSplit split_at(const Shape& s, int64_t axis);
+
 // Row-major strides of a shape (rank <= 8), without heap allocation: kernels
 // call it on every run.
 struct Strides {

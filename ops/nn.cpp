@@ -16,21 +16,7 @@ namespace sg {
 namespace detail {
 namespace {
 
-// A tensor seen as (outer, n, inner) around one axis: element (o, i, j) is at
-// (o * n + i) * inner + j.
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-Split split_at(const Shape& s, int64_t axis) {
-  Split p;
-  for (int64_t i = 0; i < int64_t(s.size()); ++i) {
-    if (i < axis) p.outer *= s[size_t(i)];
-    else if (i == axis) p.n = s[size_t(i)];
-    else p.inner *= s[size_t(i)];
-  }
-  return p;
-}
-Split split_k(const Shape& s, const Attrs& a) { return split_at(s, norm_axis(a.axis, int64_t(s.size()))); }
+AxisSplit split_k(const Shape& s, const Attrs& a) { return split_at(s, norm_axis(a.axis, int64_t(s.size()))); }
 
 Shape without_axis(const Shape& s, int64_t axis) {
   Shape r = s;
@@ -51,7 +37,7 @@ Shape axis_rule(Shapes in, const Attrs& a) {
 // For each row (o, j) along the axis: m = max, lse = m + log(sum exp(x - m)),
 // in double. f(row pointer, m, sum) consumes it.
 template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
-  const Split p = split_k(k.s(0), k.at());
+  const AxisSplit p = split_k(k.s(0), k.at());
   const T* x = k.x(0);
   for (int64_t o = 0; o < p.outer; ++o)
     for (int64_t j = 0; j < p.inner; ++j) {
@@ -250,7 +236,7 @@ void define_nn(OpTable& t) {
   def(Op::SampleCategorical) = {.name = "sample_categorical", .arity = 1, .shape = sample_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const Split p = split_k(k.s(0), k.at());
+      const AxisSplit p = split_k(k.s(0), k.at());
       const uint64_t s = rng::hash(k.at().seed, k.stream, *k.run);
       for (int64_t o = 0; o < p.outer; ++o)
         for (int64_t j = 0; j < p.inner; ++j) {

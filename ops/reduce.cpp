@@ -215,20 +215,6 @@ std::vector<int64_t> sum_to_axes(const Shape& x, const Shape& t) {
   return axes;
 }
 
-// ArgMax / Softmax-style axis split: (outer, n, inner) around one axis.
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-Split split_at(const Shape& s, int64_t axis) {
-  Split p;
-  for (int64_t i = 0; i < int64_t(s.size()); ++i) {
-    if (i < axis) p.outer *= s[size_t(i)];
-    else if (i == axis) p.n = s[size_t(i)];
-    else p.inner *= s[size_t(i)];
-  }
-  return p;
-}
-
 Shape argmax_rule(Shapes in, const Attrs& a) {
   const Shape& x = *in[0];
   const int64_t ax = norm_axis(a.axis, int64_t(x.size()));
@@ -305,7 +291,7 @@ void define_reduce(OpTable& t) {
   def(Op::ArgMax) = {.name = "argmax", .arity = 1, .shape = argmax_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const Split p = split_at(k.s(0), norm_axis(k.at().axis, int64_t(k.s(0).size())));
+      const AxisSplit p = split_at(k.s(0), norm_axis(k.at().axis, int64_t(k.s(0).size())));
       const T* x = k.x(0);
       for (int64_t o = 0; o < p.outer; ++o)
         for (int64_t j = 0; j < p.inner; ++j) {

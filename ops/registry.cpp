@@ -86,6 +86,19 @@ int64_t norm_axis(int64_t axis, int64_t rank) {
   return a;
 }
 
+AxisSplit split_at(const Shape& s, int64_t axis) {
+  AxisSplit p;
+  for (int64_t i = 0; i < int64_t(s.size()); ++i) {
+    if (i < axis)
+      p.outer *= s[size_t(i)];
+    else if (i == axis)
+      p.n = s[size_t(i)];
+    else
+      p.inner *= s[size_t(i)];
+  }
+  return p;
+}
+
 Strides strides_of(const Shape& s) {
   Strides st;
   if (s.size() > st.v.size())

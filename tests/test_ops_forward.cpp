@@ -4,6 +4,7 @@
 #include "autodiff/autodiff.hpp"
 #include "graph/plan.hpp"
 #include "ops/ops.hpp"
+#include "tests/helpers.hpp"
 
 #include <doctest/doctest.h>
 #include <map>
@@ -12,6 +13,7 @@
 #include <utility>
 
 using namespace sg;
+using namespace sg::test;
 
 namespace {
 
@@ -20,25 +22,6 @@ Tensor seq(Shape s, double offset = 0) {
   Tensor t(std::move(s), DType::f64);
   for (int64_t i = 0; i < t.size(); ++i) t.set(i, offset + 0.1 * double(i + 1) * (i % 2 ? -1 : 1));
   return t;
-}
-
-Tensor vals(Shape s, std::vector<double> v) { return Tensor::from(std::move(s), v, DType::f64); }
-
-// Runs `g` once in `dtype` with the given feeds, returns the value of y.
-Tensor eval(Graph& g, Value y, const std::map<std::string, Tensor>& feeds, DType dtype = DType::f64) {
-  ParamStore ps;
-  Plan p(g, ps, std::vector<Value>{y}, {}, {dtype});
-  for (auto& [name, t] : feeds) p.feed(name, t);
-  p.run();
-  return p.fetch(y).to(DType::f64);
-}
-
-void check_close(const Tensor& got, const Tensor& want, double tol = 1e-12) {
-  REQUIRE(got.shape() == want.shape());
-  for (int64_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i);
-    CHECK(got.at(i) == doctest::Approx(want.at(i)).epsilon(tol));
-  }
 }
 
 // The message of the ShapeError thrown by `f` (fails the test if none).

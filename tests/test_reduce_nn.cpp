@@ -5,6 +5,7 @@
 #include "autodiff/gradcheck.hpp"
 #include "graph/plan.hpp"
 #include "ops/ops.hpp"
+#include "tests/helpers.hpp"
 
 #include <algorithm>
 #include <array>
@@ -19,6 +20,7 @@
 #include <vector>
 
 using namespace sg;
+using namespace sg::test;
 
 namespace {
 
@@ -28,24 +30,6 @@ Tensor seq(Shape s, double offset = 0) {
   for (int64_t i = 0; i < t.size(); ++i)
     t.set(i, offset + 0.1 * double(i + 1) * (i % 3 == 1 ? -1 : 1) + 0.01 * double(i % 7));
   return t;
-}
-
-Tensor vals(Shape s, std::vector<double> v) { return Tensor::from(std::move(s), v, DType::f64); }
-
-Tensor eval(Graph& g, Value y, const std::map<std::string, Tensor>& feeds, DType dtype = DType::f64) {
-  ParamStore ps;
-  Plan p(g, ps, std::vector<Value>{y}, {}, {dtype});
-  for (auto& [name, t] : feeds) p.feed(name, t);
-  p.run();
-  return p.fetch(y).to(DType::f64);
-}
-
-void check_close(const Tensor& got, const Tensor& want, double tol = 1e-12) {
-  REQUIRE(got.shape() == want.shape());
-  for (int64_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i, " got ", got.at(i), " want ", want.at(i));
-    CHECK(std::abs(got.at(i) - want.at(i)) <= tol * std::max(1.0, std::abs(want.at(i))));
-  }
 }
 
 // Multi-index of a flat index.

@@ -64,22 +64,6 @@ std::map<std::string, Tensor> load_inputs(const std::vector<std::string>& specs)
   return r;
 }
 
-// The nodes `targets` depend on (data inputs and ordering edges).
-std::vector<char> needed_by(const Graph& g, const std::vector<NodeId>& targets) {
-  std::vector<char> need(g.size(), 0);
-  std::vector<NodeId> stack(targets.begin(), targets.end());
-  while (!stack.empty()) {
-    NodeId n = stack.back();
-    stack.pop_back();
-    if (need[n]) continue;
-    need[n] = 1;
-    for (NodeId i : g.node(n).inputs) stack.push_back(i);
-    for (NodeId i : g.node(n).after) stack.push_back(i);
-  }
-  return need;
-}
-
-// --input names must be inputs or parameters of the graph.
 void check_input_names(const Model& m, const std::string& graph, const Graph& g,
                        const std::map<std::string, Tensor>& inputs) {
   std::vector<std::string> unknown;
@@ -154,7 +138,7 @@ int cmd_eval(const Model& m, const CliArgs& a) {
 
   std::vector<NodeId> fetch;
   for (auto& [name, v] : built.outputs) fetch.push_back(v.id());
-  const std::vector<char> need = needed_by(g, fetch);
+  const std::vector<char> need = g.needed_by(fetch);
 
   // Every input the outputs need must be given; say all that are missing at once.
   std::vector<std::string> missing;

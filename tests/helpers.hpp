@@ -1,0 +1,36 @@
+// Small helpers shared by the op tests: literal tensors, running a graph
+// once, and elementwise comparison.
+#pragma once
+
+#include "graph/plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <doctest/doctest.h>
+#include <map>
+#include <string>
+
+namespace sg::test {
+
+inline Tensor vals(Shape s, std::vector<double> v) { return Tensor::from(std::move(s), v, DType::f64); }
+
+// Runs `g` once in `dtype` with the given feeds and returns y (as float64).
+inline Tensor eval(Graph& g, Value y, const std::map<std::string, Tensor>& feeds,
+                   DType dtype = DType::f64) {
+  ParamStore ps;
+  Plan p(g, ps, std::vector<Value>{y}, {}, {dtype});
+  for (auto& [name, t] : feeds) p.feed(name, t);
+  p.run();
+  return p.fetch(y).to(DType::f64);
+}
+
+// |got - want| <= tol * max(1, |want|) for every element, shapes equal.
+inline void check_close(const Tensor& got, const Tensor& want, double tol = 1e-12) {
+  REQUIRE(got.shape() == want.shape());
+  for (int64_t i = 0; i < got.size(); ++i) {
+    INFO("element ", i, " got ", got.at(i), " want ", want.at(i));
+    CHECK(std::abs(got.at(i) - want.at(i)) <= tol * std::max(1.0, std::abs(want.at(i))));
+  }
+}
+
+} // namespace sg::test
