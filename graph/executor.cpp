@@ -76,14 +76,22 @@ template <class T> void PlanImpl::execute() {
   pl.arena->execute([&] {
     tbb::task_group tg;
     Runner<T> r{*this, st, tg, pl.n > 1};
-    for (size_t i = 0; i < roots.size(); ++i) {
-      uint32_t root = roots[i];
-      if (r.parallel && st[root].heavy && i + 1 < roots.size())
-        tg.run([&r, root] { r.drain(root); });
-      else
-        r.drain(root);
+    try {
+      for (size_t i = 0; i < roots.size(); ++i) {
+        uint32_t root = roots[i];
+        if (r.parallel && st[root].heavy && i + 1 < roots.size())
+          tg.run([&r, root] { r.drain(root); });
+        else
+          r.drain(root);
+      }
+    } catch (...) {
+      // A kernel threw (a bad index, say): stop what is queued, let what is
+      // running finish, then report. The next run starts from fresh counters.
+      tg.cancel();
+      tg.wait();
+      throw;
     }
-    tg.wait();
+    tg.wait(); // rethrows an exception from a task
   });
 }
 

@@ -8,6 +8,7 @@
 #include "ops/ops.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <doctest/doctest.h>
@@ -193,4 +194,26 @@ TEST_CASE("Executor.ParametersLiveInTheStore") {
 TEST_CASE("Executor.BlasIsSerial") {
   // TBB owns the cores: the BLAS linked in must not start threads of its own.
   CHECK_FALSE(blas::threaded());
+}
+
+TEST_CASE("Executor.KernelErrorLeavesThePlanUsable") {
+  // A run-time error (an index out of range) surfaces as an exception, at
+  // any thread count, and the next run with good data works.
+  Graph g;
+  Value table = input(g, "table", {4, 3});
+  Value idx = input(g, "idx", {2});
+  Value y = sum(gather(table, idx) * 2.0) + sum(tanh(table));
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    ParamStore ps;
+    Plan p(g, ps, std::vector<Value>{y}, {}, {DType::f64});
+    p.feed("table", random_tensor({4, 3}, 3, DType::f64));
+    p.feed("idx", Tensor::from({2}, {1, 7}, DType::f64));
+    CHECK_THROWS_WITH_AS(p.run(), doctest::Contains("out of range"), std::out_of_range);
+    p.feed("idx", Tensor::from({2}, {1, 3}, DType::f64));
+    p.run();
+    CHECK(std::isfinite(p.fetch(y).at(0)));
+    CHECK(p.runs() == 1); // the failed run does not count
+  }
+  set_threads(1);
 }
