@@ -49,8 +49,16 @@ std::vector<GradCheckResult> gradcheck(Graph& g, Value output, const std::vector
   auto feed_all = [&] {
     for (auto& [id, t] : fed) plan.feed(id, t);
   };
+  // A parameter the output does not depend on is not in the plan's store: it
+  // gets a tensor of its own, whose perturbations the loss never sees
+  // (numeric gradient 0, as the analytic one must be).
+  std::map<NodeId, Tensor> unread;
   auto value_of = [&](const Value& w) -> Tensor& {
-    return w.node().op == Op::Input ? fed.at(w.id()) : params.at(w.name());
+    if (w.node().op == Op::Input) return fed.at(w.id());
+    if (params.contains(w.name())) return params.at(w.name());
+    auto it = unread.find(w.id());
+    if (it == unread.end()) it = unread.emplace(w.id(), draw(w.node())).first;
+    return it->second;
   };
   auto loss_now = [&] {
     feed_all();

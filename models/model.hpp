@@ -14,11 +14,18 @@
 
 namespace sg {
 
+// A model option of train / sample: `--name VALUE`, or `-n VALUE` for a
+// one-letter name; a flag takes no value (RunArgs holds "true" or "false").
 struct ModelOption {
-  std::string name;          // without dashes: "graph", "iterations"
+  std::string name;          // without dashes: "graph", "iterations", "n"
   std::string help;
   std::string default_value; // "" = no default
   std::vector<std::string> choices = {}; // empty = free text
+  std::vector<std::string> commands = {}; // where it applies ("train", "sample"); empty = both
+  bool flag = false;
+
+  bool applies_to(const std::string& command) const;
+  std::string spelling() const { return (name.size() == 1 ? "-" : "--") + name; }
 };
 
 // A built graph and what graph-run does with it.
@@ -30,16 +37,18 @@ struct BuiltGraph {
   std::vector<Value> differentiable;
 };
 
-// The command line as a model sees it.
+// The command line of train / sample as a model sees it. Files a model reads
+// or writes besides the checkpoint are model options of its own.
 struct RunArgs {
-  std::string command;                          // train | sample | eval | gradcheck | dot
-  std::map<std::string, std::string> options;   // model options, defaults filled in
-  std::map<std::string, Tensor> inputs;         // --input name=file.npy, loaded
-  std::string checkpoint, output, output_dir, data_dir;
+  std::string command;                          // train | sample
+  std::map<std::string, std::string> options;   // the command's model options, defaults filled in
+  std::string checkpoint;                       // default: <model>.ckpt
+  std::string data_dir;                         // --data-dir as given ("" = look, see data_dir())
   uint64_t seed = 0;
   int threads = 1;
   bool quiet = false;
   const std::string& opt(const std::string& name) const;
+  bool opt_flag(const std::string& name) const { return opt(name) == "true"; }
   long long opt_int(const std::string& name) const;
   double opt_double(const std::string& name) const;
 };

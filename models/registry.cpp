@@ -29,6 +29,10 @@ const Model* find_model(const std::string& name) {
   return nullptr;
 }
 
+bool ModelOption::applies_to(const std::string& command) const {
+  return commands.empty() || std::find(commands.begin(), commands.end(), command) != commands.end();
+}
+
 const std::string& RunArgs::opt(const std::string& name) const {
   auto it = options.find(name);
   if (it == options.end()) throw std::invalid_argument("no option --" + name);
@@ -65,11 +69,11 @@ std::string data_dir(const std::string& given) {
   }
   for (const char* c : {"data", "../shared/data", "../../shared/data"})
     if (fs::exists(fs::path(c) / "README.md") || fs::exists(fs::path(c) / "dinos.txt")) return c;
-#ifdef SEQGRAPH_DATA_DIR
-  if (fs::is_directory(SEQGRAPH_DATA_DIR)) return SEQGRAPH_DATA_DIR;
-#endif
-  throw std::invalid_argument(
-      "cannot find the course data: looked in ./data and ../shared/data; pass --data-dir DIR");
+  const fs::path beside_checkout = SEQGRAPH_DATA_DIR;
+  if (fs::is_directory(beside_checkout)) return beside_checkout.lexically_normal().string();
+  throw std::invalid_argument(fmt::format(
+      "cannot find the course data: looked in ./data, ../shared/data and {}; pass --data-dir DIR",
+      beside_checkout.lexically_normal().string()));
 }
 
 } // namespace sg

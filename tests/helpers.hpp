@@ -1,5 +1,5 @@
-// Small helpers shared by the op tests: literal tensors, running a graph
-// once, and elementwise comparison.
+// Small helpers shared by the tests: literal tensors, running a graph once,
+// elementwise comparison, the message of an expected exception, a file's bytes.
 #pragma once
 
 #include "graph/plan.hpp"
@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <doctest/doctest.h>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 namespace sg::test {
@@ -31,6 +33,25 @@ inline void check_close(const Tensor& got, const Tensor& want, double tol = 1e-1
     INFO("element ", i, " got ", got.at(i), " want ", want.at(i));
     CHECK(std::abs(got.at(i) - want.at(i)) <= tol * std::max(1.0, std::abs(want.at(i))));
   }
+}
+
+// The message of the exception of type E that `f` throws (fails the test if none).
+template <class E, class F> std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  FAIL("no exception of the expected type thrown");
+  return {};
+}
+
+// A whole file's bytes ("" if it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 } // namespace sg::test

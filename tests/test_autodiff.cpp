@@ -148,3 +148,20 @@ TEST_CASE("Autodiff.SecondOrderMatmul") {
     CHECK(r.max_rel < 1e-6);
   }
 }
+
+TEST_CASE("Autodiff.GradcheckParameterTheOutputDoesNotRead") {
+  // y reads W but not V (as an RNN's hidden state does not read the output
+  // weights): V's gradient is zero, and gradcheck says so instead of failing.
+  Graph g;
+  Value x = input(g, "x", {3, 1});
+  Value W = param(g, "W", {2, 3});
+  Value V = param(g, "V", {4, 2});
+  Value y = tanh(matmul(W, x));
+  (void)matmul(V, y); // another output, not checked here
+  auto res = gradcheck(g, y, {W, V});
+  REQUIRE(res.size() == 2);
+  CHECK(res[0].name == "W");
+  CHECK(res[0].max_rel < 1e-7);
+  CHECK(res[1].name == "V");
+  CHECK(res[1].max_abs == 0);
+}

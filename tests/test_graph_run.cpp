@@ -2,6 +2,7 @@
 // SEQGRAPH_GRAPH_RUN), mostly against the example_affine model.
 #include "graph/npy.hpp"
 #include "graph/tensor.hpp"
+#include "tests/cli_helpers.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -10,52 +11,13 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#ifndef SEQGRAPH_GRAPH_RUN
-#error "SEQGRAPH_GRAPH_RUN (the path of the graph-run binary) must be defined by the build"
-#endif
 
 using namespace sg;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int rc = -1;
-  std::string out; // stdout and stderr together
-};
-
-Result graph_run(const std::string& args) {
-  std::string cmd = std::string("'") + SEQGRAPH_GRAPH_RUN + "' " + args + " 2>&1";
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  return r;
-}
-
-bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int k = 0;
-    path = fs::temp_directory_path() /
-           ("seqgraph-test-graph-run-" + std::to_string(::getpid()) + "-" + std::to_string(k++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
+using namespace sg::test;
 
 Tensor iota(Shape s, double scale, double offset) {
   Tensor t(s, DType::f64);

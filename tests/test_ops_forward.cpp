@@ -25,15 +25,7 @@ Tensor seq(Shape s, double offset = 0) {
 }
 
 // The message of the ShapeError thrown by `f` (fails the test if none).
-template <class F> std::string shape_error(F f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL("no ShapeError thrown");
-  return {};
-}
+template <class F> std::string shape_error(F f) { return error_of<ShapeError>(f); }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -70,15 +70,7 @@ Tensor hand_reduce(const Tensor& x, std::vector<int64_t> axes, bool keep, Red op
   return Tensor::from(out, acc, DType::f64);
 }
 
-std::string shape_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ShapeError& e) {
-    return e.what();
-  }
-  FAIL("no ShapeError");
-  return {};
-}
+std::string shape_error(const std::function<void()>& f) { return error_of<ShapeError>(f); }
 
 // Keras Conv1D by its definition (zero padding on both sides for 'same').
 Tensor hand_conv(const Tensor& x, const Tensor& w, int64_t stride, bool same) {

@@ -330,13 +330,12 @@ int cmd_gradcheck(const Model& m, const CliArgs& a) {
 int cmd_model(const Model& m, const CliArgs& a) {
   sg::RunArgs r;
   r.command = a.command;
-  r.options = a.options;
-  for (auto& o : m.options)
-    if (!r.options.count(o.name)) r.options[o.name] = o.default_value;
-  r.inputs = load_inputs(a.inputs);
-  r.checkpoint = a.checkpoint;
-  r.output = a.output;
-  r.output_dir = a.output_dir;
+  for (auto& o : m.options) {
+    if (!o.applies_to(a.command)) continue;
+    auto it = a.options.find(o.name);
+    r.options[o.name] = it != a.options.end() ? it->second : o.flag ? "false" : o.default_value;
+  }
+  r.checkpoint = a.checkpoint.empty() ? default_checkpoint(m) : a.checkpoint;
   r.data_dir = a.data_dir;
   r.seed = a.seed;
   r.threads = a.threads;
@@ -355,6 +354,8 @@ const char* command_summary(const std::string& c) {
   if (c == "sample") return "sample from a trained model (models that have it)";
   return "";
 }
+
+std::string default_checkpoint(const Model& m) { return m.name + ".ckpt"; }
 
 std::vector<std::string> commands_of(const Model& m) {
   std::vector<std::string> c{"eval", "dot", "gradcheck"};
@@ -420,20 +421,27 @@ std::string model_help(const Model& m) {
   for (size_t i = 0; i < m.graphs.size(); ++i)
     s += fmt::format("  {}{}\n", m.graphs[i], i == 0 ? "  (default)" : "");
   if (m.train || m.sample) {
-    s += "\nmodel options (train, sample):\n";
+    std::vector<std::string> cmds;
+    if (m.train) cmds.push_back("train");
+    if (m.sample) cmds.push_back("sample");
+    s += fmt::format("\nmodel options ({}):\n", join(cmds));
     if (m.options.empty()) s += "  (none)\n";
     for (auto& o : m.options) {
       std::string extra;
-      if (!o.default_value.empty()) extra += "default: " + o.default_value;
+      if (!o.commands.empty()) extra += join(o.commands) + " only";
+      if (!o.flag && !o.default_value.empty())
+        extra += (extra.empty() ? "" : "; ") + std::string("default: ") + o.default_value;
       if (!o.choices.empty()) extra += (extra.empty() ? "" : "; ") + std::string("one of: ") + join(o.choices);
-      s += fmt::format("  --{:<18} {}{}\n", o.name, o.help, extra.empty() ? "" : " (" + extra + ")");
+      s += fmt::format("  {:<20} {}{}\n", o.spelling(), o.help, extra.empty() ? "" : " (" + extra + ")");
     }
+    s += fmt::format("  --checkpoint PATH    train writes it, sample reads it (default: {})\n",
+                     default_checkpoint(m));
   } else if (!m.options.empty()) {
     s += "\nmodel options: (none used by its commands)\n";
   }
   s += "\ncommon options: --threads N (default 1), --seed S, --quiet, --checkpoint PATH,\n"
-       "  --input NAME=FILE.npy, -o/--output PATH, --output-dir DIR, --data-dir DIR;\n"
-       "  which a command takes: graph-run <command> " + m.name + " --help\n";
+       "  --data-dir DIR (train, sample); --input NAME=FILE.npy (eval, dot); -o/--output PATH (dot);\n"
+       "  --output-dir DIR (eval); which a command takes: graph-run <command> " + m.name + " --help\n";
   return s;
 }
 

@@ -38,7 +38,7 @@ struct CliArgs {
   std::string graph;   // eval, dot, gradcheck: "" = the model's first graph
   int threads = 1;
   uint64_t seed = 0;
-  std::string checkpoint, data_dir, output, output_dir = ".";
+  std::string checkpoint, data_dir, output, output_dir = "."; // output: dot; output_dir: eval
   bool quiet = false;
   std::vector<std::string> inputs; // "name=file.npy"
   std::string dtype;               // eval: "f32", "f64" or "" (from the inputs)
@@ -49,6 +49,9 @@ struct CliArgs {
   long long max_elements = 64;         // gradcheck
   std::map<std::string, std::string> options; // train / sample: model options
 };
+
+// train / sample without --checkpoint: "<model>.ckpt" in the current directory.
+std::string default_checkpoint(const sg::Model& m);
 
 int list_models();                             // `graph-run list`
 std::string general_help();                    // `graph-run --help`

@@ -74,29 +74,27 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
                       : eval ? "Seed of --random-inputs and of parameters not in --checkpoint or --input"
                              : "Random seed")
         ->capture_default_str();
-  if (!dot)
+  if (!dot && !model_cmd)
     app.add_option("--checkpoint", a.checkpoint,
                    eval ? "Parameters to load (a graph-run checkpoint)"
-                   : gc ? "Check gradients at these parameters (else random ones)"
-                        : "Checkpoint file");
+                        : "Check gradients at these parameters (else random ones)");
+  if (model_cmd)
+    app.add_option("--checkpoint", a.checkpoint,
+                   cmd == "train" ? "Where to save the parameters (with --resume: the run to continue)"
+                                  : "The trained parameters to sample from")
+        ->default_str(graph_run::default_checkpoint(m));
   if (model_cmd) app.add_option("--data-dir", a.data_dir, "Course data directory (default: ./data, then ../shared/data)");
   app.add_flag("--quiet", a.quiet, gc ? "Print the table only if a check fails" : "Print less");
   if (dot)
     app.add_option("-o,--output", a.output, "Output file: .dot, .svg, .png or .pdf (these need Graphviz)")
         ->required();
-  if (model_cmd) app.add_option("-o,--output", a.output, "Output file");
   if (eval)
     app.add_option("--output-dir", a.output_dir, "Directory for the <output>.npy files (created if missing)")
         ->capture_default_str();
-  if (model_cmd) {
-    a.output_dir.clear(); // "": the model's own default
-    app.add_option("--output-dir", a.output_dir, "Output directory (default: the model's)");
-  }
-  if (!gc)
+  if (!gc && !model_cmd)
     app.add_option("--input", a.inputs,
                    eval ? "An input (or parameter) of the graph from a .npy file; repeat for each"
-                   : dot ? "An input from a .npy file (sets its shape); repeatable"
-                         : "An input from a .npy file; repeatable")
+                        : "An input from a .npy file (sets its shape); repeatable")
         ->type_name("NAME=FILE.npy")
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->expected(1);
@@ -123,15 +121,19 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   }
   if (model_cmd) {
     static const std::set<std::string> taken{"threads", "seed", "checkpoint", "data-dir", "quiet",
-                                             "output", "output-dir", "input", "help"};
+                                             "help", "h"};
     for (auto& o : m.options) {
       if (taken.count(o.name))
         throw std::logic_error(fmt::format(
-            "model {} declares option --{}, which graph-run already defines", m.name, o.name));
+            "model {} declares option {}, which graph-run already defines", m.name, o.spelling()));
+      if (!o.applies_to(cmd)) continue;
       std::string& target = a.options[o.name];
-      target = o.default_value;
-      CLI::Option* opt = app.add_option("--" + o.name, target, o.help)->group("Model options");
-      if (!o.default_value.empty()) opt->default_str(o.default_value);
+      target = o.flag ? "false" : o.default_value;
+      CLI::Option* opt =
+          o.flag ? app.add_flag_callback(o.spelling(), [&target] { target = "true"; }, o.help)
+                 : app.add_option(o.spelling(), target, o.help);
+      opt->group("Model options");
+      if (!o.flag && !o.default_value.empty()) opt->default_str(o.default_value);
       if (!o.choices.empty()) opt->check(CLI::IsMember(o.choices));
     }
   }

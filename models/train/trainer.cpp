@@ -1,0 +1,222 @@
+#include "models/train/trainer.hpp"
+
+#include "graph/errors.hpp"
+#include "graph/op.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <stdexcept>
+#include <string_view>
+
+namespace sg::train {
+
+namespace {
+
+constexpr std::string_view kLoopPrefix = "loop/"; // loop tensors among the parameters
+constexpr std::string_view kValuePrefix = "loop."; // loop values among the metadata
+
+std::string capitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+const std::string& meta_at(const std::map<std::string, std::string>& m, const std::string& key,
+                           const char* what) {
+  auto it = m.find(key);
+  if (it == m.end())
+    throw IoError(fmt::format("the checkpoint holds no {} '{}' to resume from", what, key));
+  return it->second;
+}
+
+} // namespace
+
+std::vector<ModelOption> loop_model_options(const std::string& steps_name, const std::string& unit,
+                                            const std::string& steps, const std::string& save_every) {
+  return {
+      {.name = steps_name,
+       .help = fmt::format("Train until this many {}s are done (a resumed run counts those before it)",
+                           unit),
+       .default_value = steps,
+       .commands = {"train"}},
+      {.name = "history",
+       .help = fmt::format("Write the loss after every {} to this CSV file ({},loss)", unit, unit),
+       .default_value = "",
+       .commands = {"train"}},
+      {.name = "save-every",
+       .help = fmt::format("Save the checkpoint every N {}s too (0: only at the end)", unit),
+       .default_value = save_every,
+       .commands = {"train"}},
+      {.name = "resume",
+       .help = "Continue the run saved in --checkpoint: same result as not stopping",
+       .default_value = "false",
+       .commands = {"train"},
+       .flag = true},
+  };
+}
+
+LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const std::string& unit,
+                              const std::string& steps_name) {
+  LoopOptions o;
+  o.model = model;
+  o.unit = unit;
+  o.steps = a.opt_int(steps_name);
+  o.save_every = a.opt_int("save-every");
+  o.checkpoint = a.checkpoint;
+  o.history = a.opt("history");
+  o.resume = a.opt_flag("resume");
+  o.quiet = a.quiet;
+  o.seed = a.seed;
+  if (o.steps < 1)
+    throw std::invalid_argument(fmt::format("--{} must be at least 1, got {}", steps_name, o.steps));
+  if (o.save_every < 0)
+    throw std::invalid_argument(fmt::format("--save-every must be >= 0, got {}", o.save_every));
+  if (o.resume && o.checkpoint.empty())
+    throw std::invalid_argument("--resume needs --checkpoint PATH, the run to continue");
+  return o;
+}
+
+void LoopState::set(const std::string& key, double v) { values[key] = fmt::format("{:a}", v); }
+void LoopState::set_u64(const std::string& key, uint64_t v) { values[key] = std::to_string(v); }
+
+double LoopState::get_double(const std::string& key) const {
+  const std::string& s = meta_at(values, key, "value");
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0')
+    throw IoError(fmt::format("the checkpoint's loop value '{}' is '{}', not a number", key, s));
+  return v;
+}
+
+uint64_t LoopState::get_u64(const std::string& key) const {
+  const std::string& s = meta_at(values, key, "value");
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || s[0] == '-')
+    throw IoError(fmt::format("the checkpoint's loop value '{}' is '{}', not a count", key, s));
+  return v;
+}
+
+const Tensor& LoopState::tensor(const std::string& name) const {
+  auto it = tensors.find(name);
+  if (it == tensors.end())
+    throw IoError(fmt::format("the checkpoint holds no loop tensor '{}{}' to resume from",
+                              kLoopPrefix, name));
+  return it->second;
+}
+
+Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), params_(params) {
+  // Say now, not after hours of training, that the checkpoint cannot be written there.
+  if (!opt_.checkpoint.empty()) {
+    const auto dir = std::filesystem::path(opt_.checkpoint).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      throw IoError(fmt::format("cannot save the checkpoint '{}': there is no directory '{}'",
+                                opt_.checkpoint, dir.string()));
+  }
+  if (opt_.resume) {
+    if (!std::filesystem::exists(opt_.checkpoint))
+      throw IoError(fmt::format("--resume: there is no checkpoint '{}' to continue", opt_.checkpoint));
+    Checkpoint ck = load_checkpoint(opt_.checkpoint, opt_.model);
+    auto where = [&](const std::string& what) {
+      return fmt::format("--resume: checkpoint '{}' {}", opt_.checkpoint, what);
+    };
+    const auto& meta = ck.meta;
+    if (!meta.count("step") || !meta.count("seed"))
+      throw IoError(where("has no loop state (step, seed): it was not saved by a training run"));
+    try {
+      state_.step = std::stoll(meta.at("step"));
+    } catch (const std::exception&) {
+      throw IoError(where(fmt::format("has a malformed step '{}'", meta.at("step"))));
+    }
+    if (meta.at("seed") != std::to_string(opt_.seed))
+      throw IoError(where(fmt::format("comes from a run with --seed {}; resume it with that seed "
+                                      "(this run has --seed {})", meta.at("seed"), opt_.seed)));
+    if (state_.step < 0 || state_.step > opt_.steps)
+      throw IoError(where(fmt::format("is at {} {}, past the {} this run is to do", opt_.unit,
+                                      state_.step, opt_.steps)));
+    for (auto& [k, v] : meta)
+      if (k.starts_with(kValuePrefix)) state_.values[k.substr(kValuePrefix.size())] = v;
+    ParamStore restored;
+    for (auto& [name, t] : ck.params.all()) {
+      if (name.starts_with(kLoopPrefix))
+        state_.tensors[name.substr(kLoopPrefix.size())] = t;
+      else
+        restored.set(name, t);
+    }
+    ck.params = std::move(restored);
+    restore_params(ck, params_, false);
+    resumed_ = true;
+  }
+  progress_ = std::make_unique<Progress>(opt_.steps, state_.step,
+                                         progress_mode(opt_.quiet, opt_.out), opt_.out);
+  if (!opt_.history.empty())
+    history_ = std::make_unique<History>(opt_.history, opt_.unit, state_.step);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::end_step(int64_t step, double loss) {
+  const int64_t done = step + 1;
+  if (history_) history_->add(step, loss);
+  progress_->update(done, loss);
+  if (opt_.save_every > 0 && done % opt_.save_every == 0 && done < opt_.steps) save(done);
+}
+
+void Trainer::report(int64_t step, double loss, const std::string& more) {
+  if (progress_->mode() == ProgressMode::quiet) return;
+  std::string s = fmt::format("{}: {}, Loss: {:.6f} ({:.1f} s)\n", capitalised(opt_.unit), step,
+                              loss, progress_->elapsed());
+  progress_->print(s + more);
+}
+
+void Trainer::finish(double loss) {
+  const int64_t ran = opt_.steps - first_step();
+  const double t = progress_->elapsed();
+  if (!opt_.checkpoint.empty()) save(opt_.steps);
+  std::string s = fmt::format("{}: {} {}s in {:.2f} s", opt_.model, ran, opt_.unit, t);
+  if (ran > 0) s += fmt::format(" ({:.3g} ms/{})", 1e3 * t / double(ran), opt_.unit);
+  if (first_step() > 0) s += fmt::format(", resumed at {} {}", opt_.unit, first_step());
+  s += fmt::format("; loss {:.4f}", loss);
+  if (!opt_.checkpoint.empty()) s += "; checkpoint " + opt_.checkpoint;
+  if (history_) s += "; history " + history_->path();
+  progress_->finish(s);
+}
+
+void Trainer::save(int64_t done) {
+  if (opt_.checkpoint.empty()) return;
+  LoopState s;
+  s.step = done;
+  if (fill_) fill_(s);
+  ParamStore out = params_;
+  for (auto& [name, t] : s.tensors) out.set(std::string(kLoopPrefix) + name, t);
+  std::map<std::string, std::string> meta{{"step", std::to_string(done)},
+                                          {"seed", std::to_string(opt_.seed)},
+                                          {"unit", opt_.unit}};
+  for (auto& [k, v] : s.values) meta[std::string(kValuePrefix) + k] = v;
+  save_checkpoint(opt_.checkpoint, opt_.model, out, meta);
+}
+
+void load_params(const std::string& path, const std::string& model, ParamStore& into) {
+  if (!std::filesystem::exists(path))
+    throw IoError(fmt::format("there is no checkpoint '{}': train first (graph-run {} train "
+                              "--checkpoint {})", path, model, path));
+  Checkpoint ck = load_checkpoint(path, model);
+  ParamStore params;
+  for (auto& [name, t] : ck.params.all())
+    if (!name.starts_with(kLoopPrefix)) params.set(name, t);
+  ck.params = std::move(params);
+  restore_params(ck, into, false);
+}
+
+void require_params(const Graph& g, const ParamStore& params, const std::string& path) {
+  std::vector<std::string> missing;
+  for (NodeId id : g.nodes_of(Op::Variable))
+    if (!params.contains(g.node(id).name)) missing.push_back(g.node(id).name);
+  if (!missing.empty())
+    throw IoError(fmt::format("checkpoint '{}' lacks the parameter(s) {}", path,
+                              fmt::join(missing, ", ")));
+}
+
+} // namespace sg::train

@@ -1,0 +1,129 @@
+// The mechanics of a model's training loop, shared by every model that
+// trains: the loop options graph-run offers (--iterations or --epochs,
+// --history, --save-every, --resume), the progress display, the loss history,
+// and checkpoints that hold the parameters AND the loop's state, so that a
+// resumed run gives bitwise what an uninterrupted run gives.
+//
+// A model's train command reads:
+//
+//   train::Trainer tr(train::LoopOptions::from(args, "dinosaurus", "iteration", "iterations"), store);
+//   // ... build graphs and compile plans now: they find the restored parameters
+//   double smooth = tr.resumed() ? tr.state().get_double("smooth_loss") : initial;
+//   tr.on_save([&](train::LoopState& s) { s.set("smooth_loss", smooth); s.tensors["a_prev"] = a; });
+//   for (int64_t j = tr.first_step(); j < tr.steps(); ++j) {
+//     ... run one step ...
+//     tr.end_step(j, loss);                        // history, bar, --save-every
+//     if (j % 2000 == 0) tr.report(j, loss, text);  // a permanent line (and samples)
+//   }
+//   tr.finish(loss);                               // checkpoint, summary line
+//
+// What a step draws at random must come from (seed, step) (graph/random.hpp,
+// sampling.hpp) or from plans whose run counters the model saves in the loop
+// state (Plan::runs / set_runs).
+#pragma once
+
+#include "graph/checkpoint.hpp"
+#include "graph/graph.hpp"
+#include "graph/params.hpp"
+#include "models/model.hpp"
+#include "models/train/history.hpp"
+#include "models/train/progress.hpp"
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sg::train {
+
+// The model options of the loop, for a Model's option list (train only):
+//   --<steps_name> (default `steps`), --history FILE, --save-every N
+//   (default `save_every`, 0 = only at the end), --resume (a flag).
+std::vector<ModelOption> loop_model_options(const std::string& steps_name, const std::string& unit,
+                                            const std::string& steps, const std::string& save_every);
+
+struct LoopOptions {
+  std::string model;              // written in checkpoints, checked when resuming
+  std::string unit = "iteration"; // what a step is: "iteration" or "epoch"
+  int64_t steps = 0;              // the run ends when this many steps are done
+  int64_t save_every = 0;         // a checkpoint every this many steps (0: only at the end)
+  std::string checkpoint;         // "" = none written
+  std::string history;            // CSV file, "" = none
+  bool resume = false;            // continue from `checkpoint`
+  bool quiet = false;
+  uint64_t seed = 0;              // a resumed run must use the seed of the checkpoint's run
+  std::FILE* out = stdout;        // where the progress, the reports and the summary go
+
+  // From a train command's arguments: --checkpoint, --quiet, --seed, and the
+  // options of loop_model_options(steps_name, ...).
+  static LoopOptions from(const RunArgs& a, const std::string& model, const std::string& unit,
+                          const std::string& steps_name);
+};
+
+// A run's state beyond its parameters: values saved as checkpoint metadata
+// (doubles exactly, in hex) and tensors saved beside the parameters as
+// "loop/<name>" (a hidden state carried from one step to the next).
+struct LoopState {
+  int64_t step = 0; // steps done
+  std::map<std::string, std::string> values;
+  std::map<std::string, Tensor> tensors;
+
+  void set(const std::string& key, double v);
+  void set_u64(const std::string& key, uint64_t v);
+  // Throw IoError naming the key if it is missing or malformed.
+  double get_double(const std::string& key) const;
+  uint64_t get_u64(const std::string& key) const;
+  const Tensor& tensor(const std::string& name) const;
+};
+
+class Trainer {
+public:
+  // With opt.resume, reads the checkpoint into `params` and state(): IoError
+  // if it is missing, of another model, from a run with another --seed, or
+  // already past opt.steps. Construct the Trainer before compiling plans, so
+  // that they find the restored parameters instead of initialising new ones.
+  Trainer(LoopOptions opt, ParamStore& params);
+  ~Trainer();
+
+  const LoopOptions& options() const { return opt_; }
+  int64_t first_step() const { return state_.step; }
+  int64_t steps() const { return opt_.steps; }
+  bool resumed() const { return resumed_; }
+  const LoopState& state() const { return state_; }
+  // Fills the model's part of the loop state before each checkpoint.
+  void on_save(std::function<void(LoopState&)> fill) { fill_ = std::move(fill); }
+
+  // Step `step` (0-based) is done with this loss: a history row, the bar, and
+  // a checkpoint if --save-every says so.
+  void end_step(int64_t step, double loss);
+  // A permanent line "Iteration: 2000, Loss: 27.884160 (0.3 s)", then `more`.
+  void report(int64_t step, double loss, const std::string& more = {});
+  // After the last step: the final checkpoint and a summary line (printed
+  // even when quiet), e.g. "dinosaurus: 22001 iterations in 9.4 s (0.43
+  // ms/iteration), loss 22.7311; checkpoint dinosaurus.ckpt".
+  void finish(double loss);
+  Progress& progress() { return *progress_; }
+
+private:
+  void save(int64_t done);
+
+  LoopOptions opt_;
+  ParamStore& params_;
+  LoopState state_;
+  bool resumed_ = false;
+  std::function<void(LoopState&)> fill_;
+  std::unique_ptr<Progress> progress_;
+  std::unique_ptr<History> history_;
+};
+
+// Reads a checkpoint of `model` into `into` (its parameters, not the loop
+// state): for sampling and evaluation.
+void load_params(const std::string& path, const std::string& model, ParamStore& into);
+// Throws IoError if a parameter of `g` is not in `params`, i.e. the
+// checkpoint `path` they came from lacks it (a plan would otherwise
+// initialise it at random).
+void require_params(const Graph& g, const ParamStore& params, const std::string& path);
+
+} // namespace sg::train

@@ -1,0 +1,60 @@
+// Running the graph-run binary as a user would (its path comes from meson as
+// SEQGRAPH_GRAPH_RUN), and a temporary directory for the files it writes.
+#pragma once
+
+#include <cstdio>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SEQGRAPH_GRAPH_RUN
+#error "SEQGRAPH_GRAPH_RUN (the path of the graph-run binary) must be defined by the build"
+#endif
+
+namespace sg::test {
+
+struct Result {
+  int rc = -1;
+  std::string out; // stdout, and stderr too unless asked not to
+};
+
+// `graph-run <args>` through the shell; stderr joins stdout unless `stdout_only`.
+inline Result graph_run(const std::string& args, bool stdout_only = false) {
+  std::string cmd = std::string("'") + SEQGRAPH_GRAPH_RUN + "' " + args +
+                    (stdout_only ? " 2>/dev/null" : " 2>&1");
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return r;
+}
+
+inline bool has(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
+// A fresh directory under the system's temporary directory, removed with its contents.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static int k = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("seqgraph-test-" + std::to_string(::getpid()) + "-" + std::to_string(k++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+} // namespace sg::test
