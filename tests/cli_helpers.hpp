@@ -21,8 +21,9 @@ struct Result {
 };
 
 // `graph-run <args>` through the shell; stderr joins stdout unless `stdout_only`.
-inline Result graph_run(const std::string& args, bool stdout_only = false) {
-  std::string cmd = std::string("'") + SEQGRAPH_GRAPH_RUN + "' " + args +
+// `env`: assignments for its environment, e.g. "PATH=" (run with PATH empty).
+inline Result graph_run(const std::string& args, bool stdout_only = false, const std::string& env = "") {
+  std::string cmd = (env.empty() ? "" : env + " ") + "'" + SEQGRAPH_GRAPH_RUN + "' " + args +
                     (stdout_only ? " 2>/dev/null" : " 2>&1");
   Result r;
   FILE* p = ::popen(cmd.c_str(), "r");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine (as root): installs the Debian
 # packages seqgraph needs that are missing, builds the release (optimised)
-# build in ./build, and runs a model end to end.
+# build in ./build, and runs models end to end: the course's LSTM forward and
+# backward (checked by finite differences), and a Dinosaurus training + sampling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,3 +28,7 @@ echo "== running a model end to end: the LSTM of 'RNN step by step', forward and
 build/graph-run eval rnn_step_by_step --graph lstm_forward --random-inputs --output-dir out/lstm_forward
 build/graph-run eval rnn_step_by_step --graph lstm_backward --random-inputs --output-dir out/lstm_backward
 build/graph-run gradcheck rnn_step_by_step --graph lstm_forward
+
+echo "== training the Dinosaurus Island character model (22,001 iterations), then sampling names"
+build/graph-run dinosaurus train --quiet --checkpoint out/dinosaurus.ckpt
+build/graph-run dinosaurus sample --checkpoint out/dinosaurus.ckpt -n 5
