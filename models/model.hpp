@@ -14,14 +14,16 @@
 
 namespace sg {
 
-// A model option of train / sample: `--name VALUE`, or `-n VALUE` for a
-// one-letter name; a flag takes no value (RunArgs holds "true" or "false").
+// A model option of train / sample / the model's own commands: `--name VALUE`,
+// or `-n VALUE` for a one-letter name; a flag takes no value (RunArgs holds
+// "true" or "false").
 struct ModelOption {
   std::string name;          // without dashes: "graph", "iterations", "n"
   std::string help;
-  std::string default_value; // "" = no default
+  std::string default_value = {}; // "" = no default
   std::vector<std::string> choices = {}; // empty = free text
-  std::vector<std::string> commands = {}; // where it applies ("train", "sample"); empty = both
+  std::vector<std::string> commands = {}; // where it applies ("train", "sample", a ModelCommand's
+                                          // name); empty = all of train, sample and the model's commands
   bool flag = false;
 
   bool applies_to(const std::string& command) const;
@@ -37,10 +39,11 @@ struct BuiltGraph {
   std::vector<Value> differentiable;
 };
 
-// The command line of train / sample as a model sees it. Files a model reads
-// or writes besides the checkpoint are model options of its own.
+// The command line of train / sample / a model command as a model sees it.
+// Files a model reads or writes besides the checkpoint are model options of its own.
 struct RunArgs {
-  std::string command;                          // train | sample
+  std::string command;                          // train | sample | a ModelCommand's name
+  std::vector<std::string> args;                // a model command's positional arguments
   std::map<std::string, std::string> options;   // the command's model options, defaults filled in
   std::string checkpoint;                       // default: <model>.ckpt
   std::string data_dir;                         // --data-dir as given ("" = look, see data_dir())
@@ -53,19 +56,36 @@ struct RunArgs {
   double opt_double(const std::string& name) const;
 };
 
+// A command of the model's own: `graph-run <model> <name> ARGS... [options]`
+// (or `graph-run <name> <model> ...`). Its options are the model's options that
+// apply to it (ModelOption::commands names it, or is empty), plus --data-dir,
+// --seed, --threads, --quiet and, where `checkpoint` is set, --checkpoint.
+// A command named like a built-in one (eval, dot, gradcheck, train, sample)
+// replaces the built-in for this model.
+struct ModelCommand {
+  std::string name, summary;
+  std::string usage;    // the positional part, e.g. "W1 W2" or "SENTENCE..."
+  int min_args = 0, max_args = 0; // positional count; max_args -1 = unbounded
+  std::function<int(const RunArgs&)> run = {};
+  bool checkpoint = true; // takes --checkpoint (default <model>.ckpt)
+};
+
 struct Model {
   std::string name;
   std::string summary;
-  std::vector<ModelOption> options;
-  std::vector<std::string> graphs; // names for --graph; the first is the default
+  std::vector<ModelOption> options = {};
+  std::vector<std::string> graphs = {}; // names for --graph; the first is the default
   // Builds graph `graph_name`. Shapes come from the given inputs where the
   // model can read them off, otherwise from defaults. `backward` adds the
   // gradient nodes (for `dot --backward`).
   std::function<BuiltGraph(const std::string& graph_name, const std::map<std::string, Tensor>& inputs,
                            bool backward)>
-      build;
+      build = {};
   // Optional commands; graph-run offers only those a model has.
-  std::function<int(const RunArgs&)> train, sample;
+  std::function<int(const RunArgs&)> train = {}, sample = {};
+  // The model's own commands (see ModelCommand).
+  std::vector<ModelCommand> commands = {};
+  const ModelCommand* find_command(const std::string& name) const;
 };
 
 void register_model(Model m);

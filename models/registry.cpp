@@ -29,6 +29,12 @@ const Model* find_model(const std::string& name) {
   return nullptr;
 }
 
+const ModelCommand* Model::find_command(const std::string& command) const {
+  for (auto& c : commands)
+    if (c.name == command) return &c;
+  return nullptr;
+}
+
 bool ModelOption::applies_to(const std::string& command) const {
   return commands.empty() || std::find(commands.begin(), commands.end(), command) != commands.end();
 }

@@ -328,8 +328,21 @@ int cmd_gradcheck(const Model& m, const CliArgs& a) {
 // --- train / sample --------------------------------------------------------------
 
 int cmd_model(const Model& m, const CliArgs& a) {
+  const sg::ModelCommand* own = m.find_command(a.command);
+  if (own) {
+    const auto n = static_cast<long long>(a.args.size());
+    if (n < own->min_args || (own->max_args >= 0 && n > own->max_args)) {
+      std::string want = own->max_args < 0 ? fmt::format("at least {}", own->min_args)
+                         : own->min_args == own->max_args
+                             ? fmt::format("{}", own->min_args)
+                             : fmt::format("{} to {}", own->min_args, own->max_args);
+      throw UsageError(fmt::format("{} takes {} argument(s), got {}\nusage: {}", a.command, want, n,
+                                   usage_line(m, a.command)));
+    }
+  }
   sg::RunArgs r;
   r.command = a.command;
+  r.args = a.args;
   for (auto& o : m.options) {
     if (!o.applies_to(a.command)) continue;
     auto it = a.options.find(o.name);
@@ -340,6 +353,7 @@ int cmd_model(const Model& m, const CliArgs& a) {
   r.seed = a.seed;
   r.threads = a.threads;
   r.quiet = a.quiet;
+  if (own) return own->run(r);
   return a.command == "train" ? m.train(r) : m.sample(r);
 }
 
@@ -357,11 +371,41 @@ const char* command_summary(const std::string& c) {
 
 std::string default_checkpoint(const Model& m) { return m.name + ".ckpt"; }
 
+bool is_known_command(const std::string& command) {
+  if (std::find(all_commands().begin(), all_commands().end(), command) != all_commands().end())
+    return true;
+  for (auto& m : sg::models())
+    if (m.find_command(command)) return true;
+  return false;
+}
+
 std::vector<std::string> commands_of(const Model& m) {
-  std::vector<std::string> c{"eval", "dot", "gradcheck"};
+  std::vector<std::string> c;
+  if (m.build && !m.graphs.empty()) c = {"eval", "dot", "gradcheck"};
   if (m.train) c.push_back("train");
   if (m.sample) c.push_back("sample");
+  for (auto& own : m.commands)
+    if (std::find(c.begin(), c.end(), own.name) == c.end()) c.push_back(own.name);
   return c;
+}
+
+std::string command_summary(const Model& m, const std::string& command) {
+  const sg::ModelCommand* own = m.find_command(command);
+  if (!own) return command_summary(command);
+  const auto& b = all_commands();
+  if (std::find(b.begin(), b.end(), command) != b.end())
+    return own->summary + " (this model's own " + command + ", in place of the built-in one)";
+  return own->summary;
+}
+
+bool runs_model(const Model& m, const std::string& command) {
+  return command == "train" || command == "sample" || m.find_command(command) != nullptr;
+}
+
+std::string usage_line(const Model& m, const std::string& command) {
+  const sg::ModelCommand* own = m.find_command(command);
+  std::string pos = own && !own->usage.empty() ? " " + own->usage : "";
+  return fmt::format("graph-run {} {}{} [options]", m.name, command, pos);
 }
 
 void check_command(const Model& m, const std::string& command) {
@@ -389,7 +433,7 @@ int list_models() {
   for (auto& m : sg::models()) w = std::max(w, m.name.size());
   for (auto& m : sg::models()) {
     fmt::print("{:<{}}  {}\n", m.name, w, m.summary);
-    fmt::print("{:<{}}  graphs:   {}\n", "", w, join(m.graphs));
+    if (!m.graphs.empty()) fmt::print("{:<{}}  graphs:   {}\n", "", w, join(m.graphs));
     fmt::print("{:<{}}  commands: {}\n", "", w, join(commands_of(m)));
   }
   return 0;
@@ -406,6 +450,10 @@ std::string general_help() {
       "commands:\n";
   s += fmt::format("  {:<10} {}\n", "list", command_summary("list"));
   for (auto& c : all_commands()) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
+  std::vector<std::string> own;
+  for (auto& m : sg::models())
+    for (auto& c : m.commands) own.push_back(c.name + " (" + m.name + ")");
+  if (!own.empty()) s += "  models' own commands: " + join(own) + "\n";
   s += "\nmodels: " + model_names() + "\n";
   s += "\nexit status: 0 success, 1 failure (or a failed gradcheck), 2 command-line error\n";
   return s;
@@ -413,18 +461,35 @@ std::string general_help() {
 
 std::string model_help(const Model& m) {
   std::string s = fmt::format("{}: {}\n\n", m.name, m.summary);
-  s += fmt::format("usage: graph-run <command> {} [options]\n", m.name);
+  s += fmt::format("usage: graph-run <command> {} [options]    (or: graph-run {} <command> ...)\n", m.name,
+                   m.name);
   s += fmt::format("       graph-run <command> {} --help    (the command's options)\n\n", m.name);
   s += "commands:\n";
-  for (auto& c : commands_of(m)) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
-  s += "\ngraphs (--graph, for eval, dot and gradcheck):\n";
-  for (size_t i = 0; i < m.graphs.size(); ++i)
-    s += fmt::format("  {}{}\n", m.graphs[i], i == 0 ? "  (default)" : "");
-  if (m.train || m.sample) {
-    std::vector<std::string> cmds;
-    if (m.train) cmds.push_back("train");
-    if (m.sample) cmds.push_back("sample");
-    s += fmt::format("\nmodel options ({}):\n", join(cmds));
+  const std::vector<std::string> cmds = commands_of(m);
+  std::vector<std::string> heads;
+  size_t w = 10;
+  for (auto& c : cmds) {
+    const sg::ModelCommand* own = m.find_command(c);
+    heads.push_back(own && !own->usage.empty() ? c + " " + own->usage : c);
+    w = std::max(w, heads.back().size());
+  }
+  for (size_t i = 0; i < cmds.size(); ++i)
+    s += fmt::format("  {:<{}}  {}\n", heads[i], w, command_summary(m, cmds[i]));
+  if (!m.graphs.empty()) {
+    s += "\ngraphs (--graph, for eval, dot and gradcheck):\n";
+    for (size_t i = 0; i < m.graphs.size(); ++i)
+      s += fmt::format("  {}{}\n", m.graphs[i], i == 0 ? "  (default)" : "");
+  }
+  std::vector<std::string> model_cmds;
+  for (auto& c : cmds)
+    if (runs_model(m, c)) model_cmds.push_back(c);
+  bool any_checkpoint = false;
+  for (auto& c : model_cmds) {
+    const sg::ModelCommand* own = m.find_command(c);
+    any_checkpoint = any_checkpoint || !own || own->checkpoint;
+  }
+  if (!model_cmds.empty()) {
+    s += fmt::format("\nmodel options ({}):\n", join(model_cmds));
     if (m.options.empty()) s += "  (none)\n";
     for (auto& o : m.options) {
       std::string extra;
@@ -434,24 +499,31 @@ std::string model_help(const Model& m) {
       if (!o.choices.empty()) extra += (extra.empty() ? "" : "; ") + std::string("one of: ") + join(o.choices);
       s += fmt::format("  {:<20} {}{}\n", o.spelling(), o.help, extra.empty() ? "" : " (" + extra + ")");
     }
-    s += fmt::format("  --checkpoint PATH    train writes it, sample reads it (default: {})\n",
-                     default_checkpoint(m));
+    if (m.train || m.sample)
+      s += fmt::format("  --checkpoint PATH    train writes it, sample reads it (default: {})\n",
+                       default_checkpoint(m));
+    else if (any_checkpoint)
+      s += fmt::format("  --checkpoint PATH    the parameters to use (default: {})\n", default_checkpoint(m));
   } else if (!m.options.empty()) {
     s += "\nmodel options: (none used by its commands)\n";
   }
-  s += "\ncommon options: --threads N (default 1), --seed S, --quiet, --checkpoint PATH,\n"
-       "  --data-dir DIR (train, sample); --input NAME=FILE.npy (eval, dot); -o/--output PATH (dot);\n"
-       "  --output-dir DIR (eval); which a command takes: graph-run <command> " + m.name + " --help\n";
+  if (m.graphs.empty())
+    s += "\ncommon options: --data-dir DIR, --seed S, --threads N (default 1), --quiet;\n"
+         "  which a command takes: graph-run <command> " + m.name + " --help\n";
+  else
+    s += "\ncommon options: --threads N (default 1), --seed S, --quiet, --checkpoint PATH,\n"
+         "  --data-dir DIR (train, sample); --input NAME=FILE.npy (eval, dot); -o/--output PATH (dot);\n"
+         "  --output-dir DIR (eval); which a command takes: graph-run <command> " + m.name + " --help\n";
   return s;
 }
 
 int run(const Model& m, const CliArgs& a) {
   check_command(m, a.command);
   sg::set_threads(a.threads);
+  if (runs_model(m, a.command)) return cmd_model(m, a); // a model command replaces a built-in one
   if (a.command == "eval") return cmd_eval(m, a);
   if (a.command == "dot") return cmd_dot(m, a);
   if (a.command == "gradcheck") return cmd_gradcheck(m, a);
-  if (a.command == "train" || a.command == "sample") return cmd_model(m, a);
   throw UsageError(fmt::format("unknown command '{}'", a.command));
 }
 

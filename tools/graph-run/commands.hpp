@@ -17,15 +17,25 @@ struct UsageError : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-// The commands graph-run knows, in the order help lists them.
+// graph-run's built-in commands, in the order help lists them. Models add
+// commands of their own (sg::ModelCommand).
 inline const std::vector<std::string>& all_commands() {
   static const std::vector<std::string> c{"eval", "dot", "gradcheck", "train", "sample"};
   return c;
 }
-// One line on what each command does.
+// One line on what each built-in command does.
 const char* command_summary(const std::string& command);
-// The commands `m` offers: eval, dot, gradcheck, plus train / sample where it has them.
+// A built-in command, or a command of some registered model.
+bool is_known_command(const std::string& command);
+// The commands `m` offers: eval, dot, gradcheck (where it has graphs), train / sample
+// where it has them, then its own commands (one named like a built-in replaces it).
 std::vector<std::string> commands_of(const sg::Model& m);
+// What `command` does for `m` (its own command's summary, else the built-in's).
+std::string command_summary(const sg::Model& m, const std::string& command);
+// `command` runs a model function (train, sample or a model command), with model options.
+bool runs_model(const sg::Model& m, const std::string& command);
+// "graph-run <model> <command> USAGE [options]".
+std::string usage_line(const sg::Model& m, const std::string& command);
 // Throws UsageError if `m` does not have `command`.
 void check_command(const sg::Model& m, const std::string& command);
 // Throws UsageError listing the known models.
@@ -47,7 +57,8 @@ struct CliArgs {
   bool clusters = true, legend = true; // dot
   double tolerance = 1e-5, eps = 1e-6; // gradcheck
   long long max_elements = 64;         // gradcheck
-  std::map<std::string, std::string> options; // train / sample: model options
+  std::map<std::string, std::string> options; // train / sample / model commands: model options
+  std::vector<std::string> args;              // a model command's positional arguments
 };
 
 // train / sample without --checkpoint: "<model>.ckpt" in the current directory.
@@ -57,5 +68,6 @@ int list_models();                             // `graph-run list`
 std::string general_help();                    // `graph-run --help`
 std::string model_help(const sg::Model& m);    // `graph-run <model> --help`
 int run(const sg::Model& m, const CliArgs& a); // one command; returns the exit status
+                                               // (UsageError on a wrong positional count)
 
 } // namespace graph_run

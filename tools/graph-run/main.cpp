@@ -12,6 +12,7 @@
 #include "tools/graph-run/commands.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 #include <set>
@@ -23,11 +24,7 @@ using graph_run::UsageError;
 
 bool is_help(const std::string& s) { return s == "-h" || s == "--help" || s == "help"; }
 
-bool is_command(const std::string& s) {
-  for (auto& c : graph_run::all_commands())
-    if (c == s) return true;
-  return false;
-}
+bool is_command(const std::string& s) { return graph_run::is_known_command(s); }
 
 std::string join(const std::vector<std::string>& v) {
   std::string r;
@@ -38,12 +35,14 @@ std::string join(const std::vector<std::string>& v) {
 // Parses the options of `graph-run <command> <model> ...` (rest = what follows the model).
 int run_command(const sg::Model& m, const std::string& cmd, const std::vector<std::string>& rest) {
   graph_run::check_command(m, cmd);
-  const bool model_cmd = cmd == "train" || cmd == "sample";
+  const bool model_cmd = graph_run::runs_model(m, cmd);
+  const sg::ModelCommand* own = m.find_command(cmd);
   CliArgs a;
   a.command = cmd;
   a.model = m.name;
 
-  CLI::App app{fmt::format("{}: {}\n\n{}: {}", m.name, m.summary, cmd, graph_run::command_summary(cmd)),
+  CLI::App app{fmt::format("{}: {}\n\n{}: {}{}", m.name, m.summary, cmd, graph_run::command_summary(m, cmd),
+                           own ? "\nusage: " + graph_run::usage_line(m, cmd) : std::string()),
                fmt::format("graph-run {} {}", cmd, m.name)};
   app.set_help_flag("-h,--help", "Print this help and exit");
   app.get_formatter()->column_width(34);
@@ -59,7 +58,11 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   app.footer(footer);
 
   // Options by command; each appears only where it does something.
-  const bool eval = cmd == "eval", dot = cmd == "dot", gc = cmd == "gradcheck";
+  // (A model's own command named like a built-in one takes none of the built-in's options.)
+  const bool eval = !model_cmd && cmd == "eval", dot = !model_cmd && cmd == "dot",
+             gc = !model_cmd && cmd == "gradcheck";
+  if (own && own->max_args != 0)
+    app.add_option("args", a.args, own->usage.empty() ? "Arguments" : own->usage)->type_name("");
   if (!model_cmd)
     app.add_option("--graph", a.graph, "Which graph to build")
         ->check(CLI::IsMember(m.graphs))
@@ -78,10 +81,11 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
     app.add_option("--checkpoint", a.checkpoint,
                    eval ? "Parameters to load (a graph-run checkpoint)"
                         : "Check gradients at these parameters (else random ones)");
-  if (model_cmd)
+  if (model_cmd && (!own || own->checkpoint))
     app.add_option("--checkpoint", a.checkpoint,
-                   cmd == "train" ? "Where to save the parameters (with --resume: the run to continue)"
-                                  : "The trained parameters to sample from")
+                   own ? "The parameters to use"
+                   : cmd == "train" ? "Where to save the parameters (with --resume: the run to continue)"
+                                    : "The trained parameters to sample from")
         ->default_str(graph_run::default_checkpoint(m));
   if (model_cmd) app.add_option("--data-dir", a.data_dir, "Course data directory (default: ./data, then ../shared/data)");
   app.add_flag("--quiet", a.quiet, gc ? "Print the table only if a check fails" : "Print less");
@@ -121,7 +125,7 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   }
   if (model_cmd) {
     static const std::set<std::string> taken{"threads", "seed", "checkpoint", "data-dir", "quiet",
-                                             "help", "h"};
+                                             "help", "h", "args"};
     for (auto& o : m.options) {
       if (taken.count(o.name))
         throw std::logic_error(fmt::format(
@@ -184,8 +188,10 @@ int dispatch(std::vector<std::string> args) {
     }
     return graph_run::list_models();
   }
-  // graph-run <model> <command> ... is graph-run <command> <model> ...
-  if (args.size() > 1 && sg::find_model(first) && is_command(args[1])) std::swap(args[0], args[1]);
+  // graph-run <model> <command> ... is graph-run <command> <model> ... (a built-in
+  // command or a model's own; if args[1] is a model, args[0] is the command)
+  if (args.size() > 1 && sg::find_model(first) && !sg::find_model(args[1]) && is_command(args[1]))
+    std::swap(args[0], args[1]);
 
   if (const sg::Model* m = sg::find_model(args[0])) {
     if (args.size() > 1 && is_help(args[1])) {
@@ -203,17 +209,27 @@ int dispatch(std::vector<std::string> args) {
   if (!is_command(cmd))
     throw UsageError(fmt::format("unknown command or model '{}'; commands: list, {}; models: {}", cmd,
                                  join(graph_run::all_commands()), graph_run::model_names()));
-  if (args.size() == 1 || args[1].starts_with("-")) {
+  if (args.size() == 1 || args[1].starts_with("-") || !sg::find_model(args[1])) {
+    // The models that have `cmd` (a built-in every model with graphs has, or a model's own).
+    std::vector<std::string> with;
+    for (auto& m : sg::models()) {
+      auto c = graph_run::commands_of(m);
+      if (std::find(c.begin(), c.end(), cmd) != c.end()) with.push_back(m.name);
+    }
+    const std::string models = with.empty() ? graph_run::model_names() : join(with);
     if (args.size() > 1 && is_help(args[1])) {
       std::fputs(fmt::format("usage: graph-run {} <model> [options]\n{}\n\nmodels: {}\n"
                              "The options depend on the model: graph-run {} <model> --help\n",
-                             cmd, graph_run::command_summary(cmd), graph_run::model_names(), cmd)
+                             cmd, with.size() == 1 ? graph_run::command_summary(*sg::find_model(with[0]), cmd)
+                                              : std::string(graph_run::command_summary(cmd)),
+                             models, cmd)
                      .c_str(),
                  stdout);
       return 0;
     }
+    if (args.size() > 1 && !args[1].starts_with("-")) graph_run::unknown_model(args[1]);
     throw UsageError(fmt::format("{} needs a model: graph-run {} <model> [options]; models: {}", cmd,
-                                 cmd, graph_run::model_names()));
+                                 cmd, models));
   }
   const sg::Model& m = model_or_throw(args[1]);
   return run_command(m, cmd, std::vector<std::string>(args.begin() + 2, args.end()));

@@ -1,0 +1,165 @@
+#include "models/data/glove.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fmt/format.h>
+#include <memory>
+#include <stdexcept>
+#include <string_view>
+
+namespace sg {
+
+namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+std::string read_all(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw IoError(fmt::format("{}: cannot open the word-vector file", path));
+  std::string s;
+  char buf[1 << 16];
+  size_t n;
+  if (std::fseek(f.get(), 0, SEEK_END) == 0) {
+    long size = std::ftell(f.get());
+    if (size > 0) s.reserve(static_cast<size_t>(size));
+    std::rewind(f.get());
+  }
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) s.append(buf, n);
+  if (std::ferror(f.get())) throw IoError(fmt::format("{}: read error", path));
+  return s;
+}
+
+// Levenshtein distance, for "did you mean" on an unknown word.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+} // namespace
+
+int32_t WordVectors::at(const std::string& word) const {
+  if (auto i = find(word)) return *i;
+  // The closest spellings (edit distance <= 2), most frequent (earliest) first.
+  std::vector<std::pair<size_t, int32_t>> near;
+  for (int32_t i = 0; i < size(); ++i) {
+    const std::string& w = words[static_cast<size_t>(i)];
+    if (w.size() + 2 < word.size() || word.size() + 2 < w.size()) continue;
+    size_t d = edit_distance(word, w);
+    if (d <= 2) near.emplace_back(d, i);
+  }
+  std::stable_sort(near.begin(), near.end(), [](auto& x, auto& y) { return x.first < y.first; });
+  std::string hint;
+  for (size_t k = 0; k < near.size() && k < 5; ++k)
+    hint += (k ? ", " : "; did you mean: ") + words[static_cast<size_t>(near[k].second)];
+  throw std::invalid_argument(fmt::format("unknown word '{}': not among the {} words of {}{}", word,
+                                          size(), source.empty() ? "the vectors" : source, hint));
+}
+
+std::vector<double> WordVectors::vec(const std::string& word) const {
+  const double* r = row(at(word));
+  return std::vector<double>(r, r + dim);
+}
+
+WordVectors read_glove(const std::string& path) {
+  const std::string text = read_all(path);
+  WordVectors v;
+  v.source = path;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  if (text.size() >= 3 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) p += 3; // UTF-8 BOM
+  int64_t line = 0;
+  std::vector<double> row;
+  std::vector<int64_t> line_of; // each word's line, for the duplicate message
+  while (p < end) {
+    ++line;
+    const char* eol = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!eol) eol = end;
+    const char* const line_start = p;
+    const char* le = eol;
+    if (le > p && le[-1] == '\r') --le;
+    p = eol + 1;
+    while (le > line_start && (le[-1] == ' ' || le[-1] == '\t')) --le; // trailing blanks
+    if (le == line_start) continue;                                     // blank line
+    const char* q = line_start;
+    while (q < le && *q != ' ' && *q != '\t') ++q;
+    std::string word(line_start, q);
+    row.clear();
+    while (q < le) {
+      while (q < le && (*q == ' ' || *q == '\t')) ++q;
+      if (q == le) break;
+      const char* tok = q;
+      while (q < le && *q != ' ' && *q != '\t') ++q;
+      double x = 0;
+      auto [ptr, ec] = std::from_chars(tok, q, x);
+      if (ec != std::errc() || ptr != q)
+        throw IoError(fmt::format("{}:{}:{}: '{}' is not a number (word '{}')", path, line,
+                                  tok - line_start + 1, std::string(tok, q), word));
+      row.push_back(x);
+    }
+    if (row.empty())
+      throw IoError(fmt::format("{}:{}: the word '{}' has no numbers after it", path, line, word));
+    if (v.dim == 0) {
+      v.dim = static_cast<int64_t>(row.size());
+      v.data.reserve(text.size() / (static_cast<size_t>(v.dim) * 8 + 8) * static_cast<size_t>(v.dim));
+    } else if (static_cast<int64_t>(row.size()) != v.dim) {
+      throw IoError(fmt::format("{}:{}: ragged line: expected {} numbers after '{}' (as on line 1), got {}",
+                                path, line, v.dim, word, row.size()));
+    }
+    auto [it, fresh] = v.index.emplace(word, v.size());
+    if (!fresh)
+      throw IoError(fmt::format("{}:{}: duplicate word '{}' (first on line {})", path, line, word,
+                                line_of[static_cast<size_t>(it->second)]));
+    line_of.push_back(line);
+    v.words.push_back(std::move(word));
+    v.data.insert(v.data.end(), row.begin(), row.end());
+  }
+  if (v.words.empty()) throw IoError(fmt::format("{}: empty file: no word vectors in it", path));
+  return v;
+}
+
+void write_glove(const std::string& path, const std::vector<std::string>& words, const Tensor& vectors) {
+  if (vectors.rank() != 2 || vectors.dim(0) != static_cast<int64_t>(words.size()))
+    throw std::invalid_argument(fmt::format("write_glove: {} words but vectors of shape {}", words.size(),
+                                            to_string(vectors.shape())));
+  const int64_t d = vectors.dim(1);
+  if (d == 0) throw std::invalid_argument("write_glove: vectors of dimension 0");
+  const bool f32 = vectors.dtype() == DType::f32;
+  std::string out;
+  char num[64];
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w.empty() || w.find_first_of(" \t\r\n") != std::string::npos)
+      throw std::invalid_argument(fmt::format("write_glove: word {} ('{}') is empty or holds whitespace", i, w));
+    out += w;
+    for (int64_t j = 0; j < d; ++j) {
+      const double x = vectors.at(static_cast<int64_t>(i) * d + j);
+      auto r = f32 ? std::to_chars(num, num + sizeof num, static_cast<float>(x))
+                   : std::to_chars(num, num + sizeof num, x);
+      out += ' ';
+      out.append(num, r.ptr);
+    }
+    out += '\n';
+  }
+  File f(std::fopen(path.c_str(), "wb"));
+  if (!f) throw IoError(fmt::format("{}: cannot open for writing", path));
+  if (std::fwrite(out.data(), 1, out.size(), f.get()) != out.size() || std::fflush(f.get()) != 0)
+    throw IoError(fmt::format("{}: write error", path));
+}
+
+void write_glove(const std::string& path, const WordVectors& v) {
+  write_glove(path, v.words, Tensor::from({v.size(), v.dim}, v.data, DType::f64));
+}
+
+} // namespace sg

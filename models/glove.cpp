@@ -1,0 +1,496 @@
+// GloVe trained by seqgraph (Pennington, Socher and Manning, 2014): the
+// objective the course teaches,
+//
+//   J = Σ_ij f(X_ij) (w_iᵀ w̃_j + b_i + b̃_j − log X_ij)²,
+//   f(x) = min((x / x_max)^α, 1), x_max = 100, α = 3/4,
+//
+// as a graph over a batch of co-occurrence pairs (embedding gathers, a
+// row-wise dot product, the weighting in-graph), minimised with AdaGrad at
+// lr 0.05 as the paper (accumulator starting at 1, as the reference code's
+// gradsq). The graph's loss is ½ Σ ...: its gradient is the reference
+// code's f · diff (J = 2 × loss). The co-occurrence counts come from any
+// text corpus: window 10 each side, 1/distance weighting, symmetric, over the
+// words seen --min-count times (the --max-vocab most frequent). The pairs are
+// shuffled every epoch (seeded) and cut into batches; one compiled graph per
+// batch size (the last batch of an epoch is smaller). The vectors written
+// are W + W̃, the paper's choice, in the GloVe text format (write_glove,
+// models/data/glove.hpp: what word_vectors and emojify read).
+//
+//   zcat /usr/share/dictd/gcide.dict.dz > gcide.txt     # apt-get install dict-gcide
+//   graph-run glove train --corpus gcide.txt --output vectors.txt [--dim 50] [--epochs 15]
+//   graph-run glove neighbours funny food --vectors vectors.txt [-k 10]
+#include "models/glove.hpp"
+
+#include "graph/errors.hpp"
+#include "graph/plan.hpp"
+#include "graph/random.hpp"
+#include "models/data/glove.hpp"
+#include "models/model.hpp"
+#include "models/train/sampling.hpp"
+#include "models/train/trainer.hpp"
+#include "ops/ops.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+namespace sg::glove {
+
+double weight(double x, double x_max, double alpha) { return x < x_max ? std::pow(x / x_max, alpha) : 1.0; }
+
+std::vector<std::string> tokenize(std::string_view line) {
+  std::vector<std::string> words;
+  std::string w;
+  auto flush = [&] {
+    size_t a = w.find_first_not_of('\''), e = w.find_last_not_of('\'');
+    if (a != std::string::npos) words.push_back(w.substr(a, e - a + 1));
+    w.clear();
+  };
+  int depth = 0;        // inside [...]
+  bool escaped = false; // inside \...\ (gcide's pronunciations: \Ab*jure"\)
+  char prev = 0;
+  for (char c : line) {
+    if (c == '-' && prev == '-' && depth == 0 && !escaped) break; // "--Shak.": a citation, to the line's end
+    prev = c;
+    if (c == '[') { flush(); ++depth; continue; }
+    if (c == ']') { flush(); depth = std::max(0, depth - 1); continue; }
+    if (c == '\\') { flush(); escaped = !escaped; continue; }
+    if (depth > 0 || escaped) continue;
+    if ((c >= 'a' && c <= 'z') || c == '\'') w += c;
+    else if (c >= 'A' && c <= 'Z') w += char(c - 'A' + 'a');
+    else flush();
+  }
+  flush();
+  return words;
+}
+
+int32_t Vocab::find(const std::string& w) const {
+  auto it = index.find(w);
+  return it == index.end() ? -1 : it->second;
+}
+
+namespace {
+
+std::ifstream open(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw IoError(fmt::format("cannot read the corpus '{}'", path));
+  return in;
+}
+
+bool blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r") == std::string::npos;
+}
+
+} // namespace
+
+Vocab build_vocab(const std::string& corpus, int64_t min_count, int64_t max_vocab,
+                  const std::unordered_set<std::string>& keep) {
+  std::unordered_map<std::string, int64_t> counts;
+  auto in = open(corpus);
+  std::string line;
+  while (std::getline(in, line))
+    for (auto& w : tokenize(line)) ++counts[w];
+  std::vector<std::pair<std::string, int64_t>> kept;
+  for (auto& [w, c] : counts)
+    if (c >= min_count) kept.emplace_back(w, c);
+  auto order = [](auto& a, auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; };
+  std::sort(kept.begin(), kept.end(), order);
+  if (max_vocab > 0 && int64_t(kept.size()) > max_vocab) kept.resize(size_t(max_vocab));
+  if (!keep.empty()) {
+    std::unordered_set<std::string> in(kept.size());
+    for (auto& wc : kept) in.insert(wc.first);
+    for (auto& w : keep)
+      if (auto it = counts.find(w); it != counts.end() && !in.count(w)) kept.emplace_back(w, it->second);
+    std::sort(kept.begin(), kept.end(), order);
+  }
+  if (kept.empty())
+    throw IoError(fmt::format("the corpus '{}' has no word seen {} times or more", corpus, min_count));
+  Vocab v;
+  for (auto& [w, c] : kept) {
+    v.index.emplace(w, int32_t(v.words.size()));
+    v.words.push_back(w);
+    v.counts.push_back(c);
+  }
+  return v;
+}
+
+std::unordered_set<std::string> words_of(const std::string& files) {
+  std::unordered_set<std::string> words;
+  std::stringstream list(files);
+  std::string path, line;
+  while (std::getline(list, path, ',')) {
+    if (path.empty()) continue;
+    std::ifstream in(path);
+    if (!in) throw IoError(fmt::format("cannot read the word list '{}'", path));
+    while (std::getline(in, line))
+      for (auto& w : tokenize(line)) words.insert(w);
+  }
+  return words;
+}
+
+namespace {
+
+// (i, j) as one sortable key, weights summed: events are buffered, sorted and
+// reduced in chunks, then merged into the running sum.
+class Accumulator {
+public:
+  void add(int32_t a, int32_t b, double w) {
+    const auto lo = uint64_t(std::min(a, b)), hi = uint64_t(std::max(a, b));
+    buf_.emplace_back((lo << 32) | hi, w);
+    if (buf_.size() >= kChunk) flush();
+  }
+  std::vector<std::pair<uint64_t, double>> take() {
+    flush();
+    return std::move(sum_);
+  }
+
+private:
+  static constexpr size_t kChunk = size_t(1) << 23;
+  static void reduce(std::vector<std::pair<uint64_t, double>>& v) {
+    size_t o = 0;
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (o > 0 && v[o - 1].first == v[k].first) v[o - 1].second += v[k].second;
+      else v[o++] = v[k];
+    }
+    v.resize(o);
+  }
+  void flush() {
+    if (buf_.empty()) return;
+    std::sort(buf_.begin(), buf_.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    reduce(buf_);
+    std::vector<std::pair<uint64_t, double>> merged;
+    merged.reserve(sum_.size() + buf_.size());
+    std::merge(sum_.begin(), sum_.end(), buf_.begin(), buf_.end(), std::back_inserter(merged),
+               [](auto& a, auto& b) { return a.first < b.first; });
+    reduce(merged);
+    sum_ = std::move(merged);
+    buf_.clear();
+  }
+  std::vector<std::pair<uint64_t, double>> buf_, sum_;
+};
+
+} // namespace
+
+std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, int window) {
+  if (window < 1) throw std::invalid_argument(fmt::format("--window must be >= 1, got {}", window));
+  Accumulator acc;
+  auto in = open(corpus);
+  std::string line;
+  std::vector<int32_t> para; // the paragraph's in-vocabulary words so far
+  while (std::getline(in, line)) {
+    if (blank(line)) { para.clear(); continue; }
+    for (auto& w : tokenize(line)) {
+      const int32_t id = vocab.find(w);
+      if (id < 0) continue;
+      const size_t p = para.size();
+      for (size_t k = 1; k <= size_t(window) && k <= p; ++k) acc.add(para[p - k], id, 1.0 / double(k));
+      para.push_back(id);
+    }
+  }
+  const auto sums = acc.take();
+  std::vector<Pair> pairs;
+  pairs.reserve(2 * sums.size());
+  for (auto& [key, x] : sums) {
+    const auto i = int32_t(key >> 32), j = int32_t(key & 0xffffffffu);
+    if (i == j) pairs.push_back({i, i, 2 * x});
+    else {
+      pairs.push_back({i, j, x});
+      pairs.push_back({j, i, x});
+    }
+  }
+  std::sort(pairs.begin(), pairs.end(), [](auto& a, auto& b) { return a.i != b.i ? a.i < b.i : a.j < b.j; });
+  return pairs;
+}
+
+namespace {
+
+// The objective over n.i, n.j, n.x (inputs, or constants for graph-run's view).
+void objective(Net& n, int64_t V, int64_t d, bool optimize, double lr) {
+  Graph& g = *n.g;
+  const double r = 0.5 / double(d);
+  const auto init = Initializer::uniform(-r, r);
+  n.W = param(g, "W", {V, d}, init);
+  n.W_tilde = param(g, "W_tilde", {V, d}, init);
+  n.b = param(g, "b", {V}, init);
+  n.b_tilde = param(g, "b_tilde", {V}, init);
+  Value dot = sum(gather(n.W, n.i) * gather(n.W_tilde, n.j), {1}).named("dot");
+  Value diff = (dot + gather(n.b, n.i) + gather(n.b_tilde, n.j) - log(n.x)).named("diff");
+  Value f = clip(pow(n.x / kXMax, kAlpha), 0.0, 1.0).named("f");
+  n.loss = (0.5 * sum(f * square(diff))).named("loss");
+  if (optimize)
+    n.opt = minimize(n.loss, {n.W, n.W_tilde, n.b, n.b_tilde},
+                     AdaGrad{.lr = lr, .epsilon = 1e-8, .initial_accumulator = 1.0});
+}
+
+} // namespace
+
+Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr) {
+  Net n;
+  n.i = input(*n.g, "i", {B});
+  n.j = input(*n.g, "j", {B});
+  n.x = input(*n.g, "x", {B});
+  objective(n, V, d, optimize, lr);
+  return n;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+uint64_t fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
+  uint64_t h = rng::hash_name("glove/cooccurrences");
+  for (auto& w : v.words) h = rng::mix(h ^ rng::hash_name(w));
+  h = rng::mix(h ^ uint64_t(pairs.size()));
+  for (size_t k = 0; k < pairs.size(); k += 997) {
+    double x = pairs[k].x;
+    uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    h = rng::mix(h ^ bits ^ (uint64_t(uint32_t(pairs[k].i)) << 32) ^ uint64_t(uint32_t(pairs[k].j)));
+  }
+  return h;
+}
+
+// One compiled training step per batch size.
+class Steps {
+public:
+  Steps(ParamStore& store, int64_t V, int64_t d, double lr, uint64_t seed)
+      : store_(store), V_(V), d_(d), lr_(lr), seed_(seed) {}
+
+  // One AdaGrad step on pairs[order[from .. from+B)]; returns the batch's loss.
+  double run(const std::vector<Pair>& pairs, const std::vector<uint32_t>& order, size_t from, int64_t B) {
+    Compiled& c = compiled(B);
+    float* i = c.plan.input_data<float>(c.net.i.id());
+    float* j = c.plan.input_data<float>(c.net.j.id());
+    float* x = c.plan.input_data<float>(c.net.x.id());
+    for (int64_t k = 0; k < B; ++k) {
+      const Pair& p = pairs[order[from + size_t(k)]];
+      i[k] = float(p.i);
+      j[k] = float(p.j);
+      x[k] = float(p.x);
+    }
+    c.plan.run();
+    return double(c.plan.data<float>(c.net.loss.id())[0]);
+  }
+
+private:
+  struct Compiled {
+    Net net;
+    Plan plan;
+  };
+  Compiled& compiled(int64_t B) {
+    auto it = cache_.find(B);
+    if (it == cache_.end()) {
+      Net n = net(V_, d_, B, true, lr_);
+      Plan plan(*n.g, store_, {n.loss}, n.opt.updates, {DType::f32, seed_});
+      it = cache_.emplace(B, Compiled{std::move(n), std::move(plan)}).first;
+    }
+    return it->second;
+  }
+  ParamStore& store_;
+  int64_t V_, d_;
+  double lr_;
+  uint64_t seed_;
+  std::map<int64_t, Compiled> cache_;
+};
+
+int train(const RunArgs& args) {
+  const std::string corpus = args.opt("corpus");
+  if (corpus.empty()) throw std::invalid_argument("glove train needs --corpus FILE (any text file)");
+  const long long dim = args.opt_int("dim"), batch = args.opt_int("batch-size"),
+                  window = args.opt_int("window"), min_count = args.opt_int("min-count"),
+                  max_vocab = args.opt_int("max-vocab");
+  const double lr = args.opt_double("lr");
+  if (dim < 1) throw std::invalid_argument(fmt::format("--dim must be >= 1, got {}", dim));
+  if (batch < 1) throw std::invalid_argument(fmt::format("--batch-size must be >= 1, got {}", batch));
+  if (!(lr > 0)) throw std::invalid_argument(fmt::format("--lr must be > 0, got {}", lr));
+  const bool talk = !args.quiet;
+
+  auto t0 = Clock::now();
+  const auto keep = words_of(args.opt("keep-words"));
+  const Vocab vocab = build_vocab(corpus, min_count, max_vocab, keep);
+  const auto pairs = cooccurrences(corpus, vocab, int(window));
+  const double count_s = since(t0);
+  const auto V = int64_t(vocab.words.size());
+  if (talk)
+    fmt::print("glove: {} words (min count {}{}{}), {} nonzero co-occurrences (window {}) from '{}' in {:.1f} s\n",
+               V, min_count, max_vocab > 0 ? fmt::format(", at most {}", max_vocab) : "",
+               keep.empty() ? "" : fmt::format(", + --keep-words seen at all"), pairs.size(),
+               window, corpus, count_s);
+  std::fflush(stdout);
+
+  ParamStore store;
+  train::Trainer tr(train::LoopOptions::from(args, "glove", "epoch", "epochs"), store);
+  const uint64_t fp = fingerprint(vocab, pairs);
+  if (tr.resumed()) {
+    if (tr.state().get_u64("cooccurrences") != fp)
+      throw IoError(fmt::format("--resume: the co-occurrences of '{}' are not those the checkpoint "
+                                "was trained on", corpus));
+    if (tr.state().get_u64("batch_size") != uint64_t(batch))
+      throw IoError(fmt::format("--resume: the checkpoint was trained with --batch-size {}, this run "
+                                "has {}", tr.state().get_u64("batch_size"), batch));
+  }
+  tr.on_save([&](train::LoopState& s) {
+    s.set_u64("cooccurrences", fp);
+    s.set_u64("batch_size", uint64_t(batch));
+  });
+
+  Steps steps(store, V, dim, lr, args.seed);
+  std::vector<uint32_t> order(pairs.size());
+  double loss = 0, train_s = 0;
+  int64_t trained = 0;
+  for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
+    auto te = Clock::now();
+    std::iota(order.begin(), order.end(), 0u);
+    train::shuffle(order, args.seed, rng::hash_name("glove/shuffle") + uint64_t(epoch));
+    double total = 0;
+    for (size_t from = 0; from < order.size(); from += size_t(batch)) {
+      const auto B = int64_t(std::min(order.size() - from, size_t(batch)));
+      total += steps.run(pairs, order, from, B);
+    }
+    loss = total / double(pairs.size()); // the reference code's cost: ½ f diff² per pair
+    train_s += since(te);
+    trained += int64_t(pairs.size());
+    tr.end_step(epoch, loss);
+    tr.report(epoch + 1, loss);
+  }
+  tr.finish(loss);
+
+  const std::string output = args.opt("output");
+  if (!output.empty()) {
+    const Tensor W = store.at("W").to(DType::f32), Wt = store.at("W_tilde").to(DType::f32);
+    Tensor sum_vectors({V, dim}, DType::f32);
+    float* out = sum_vectors.data<float>();
+    const float *w = W.data<float>(), *wt = Wt.data<float>();
+    for (int64_t k = 0; k < V * dim; ++k) out[k] = w[k] + wt[k];
+    write_glove(output, vocab.words, sum_vectors);
+  }
+  if (talk || !output.empty())
+    fmt::print("glove: {:.1f} s counting, {:.1f} s training: {:.0f} pairs/s ({} threads, batches of {}){}\n",
+               count_s, train_s, train_s > 0 ? double(trained) / train_s : 0.0, threads(), batch,
+               output.empty() ? "" : fmt::format("; {} vectors of {} written to {}", V, dim, output));
+  return 0;
+}
+
+// ---- neighbours: cosine nearest neighbours in a GloVe text file
+
+int neighbours(const RunArgs& args) {
+  const std::string path = args.opt("vectors");
+  if (path.empty()) throw std::invalid_argument("neighbours needs --vectors FILE");
+  const long long k = args.opt_int("k");
+  std::ifstream in(path);
+  if (!in) throw IoError(fmt::format("cannot read '{}'", path));
+  std::vector<std::string> words;
+  std::vector<std::vector<double>> vecs;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream s(line);
+    std::string w;
+    if (!(s >> w)) continue;
+    std::vector<double> v;
+    double x;
+    while (s >> x) v.push_back(x);
+    double n = 0;
+    for (double e : v) n += e * e;
+    n = std::sqrt(n);
+    if (n > 0)
+      for (double& e : v) e /= n;
+    words.push_back(w);
+    vecs.push_back(std::move(v));
+  }
+  for (const auto& q : args.args) {
+    auto it = std::find(words.begin(), words.end(), q);
+    if (it == words.end()) {
+      fmt::print("{}: not in the vocabulary\n", q);
+      continue;
+    }
+    const auto& u = vecs[size_t(it - words.begin())];
+    std::vector<std::pair<double, size_t>> sims;
+    for (size_t w = 0; w < words.size(); ++w) {
+      if (words[w] == q || vecs[w].size() != u.size()) continue;
+      double c = 0;
+      for (size_t e = 0; e < u.size(); ++e) c += u[e] * vecs[w][e];
+      sims.emplace_back(c, w);
+    }
+    const size_t n = std::min(sims.size(), size_t(std::max(0LL, k)));
+    std::partial_sort(sims.begin(), sims.begin() + long(n), sims.end(), std::greater<>());
+    std::string out = q + ":";
+    for (size_t r = 0; r < n; ++r) out += fmt::format(" {} ({:.2f})", words[sims[r].second], sims[r].first);
+    fmt::print("{}\n", out);
+  }
+  return 0;
+}
+
+// ---- graph-run's view: the training graph for a small vocabulary
+
+BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& inputs, bool backward) {
+  if (graph != "train") throw std::invalid_argument(fmt::format("glove has no graph '{}' (it has: train)", graph));
+  // With --input i=... j=... x=... (shape (B), indices < 10): those; else
+  // eight fixed pairs as constants (random inputs are no indices, nor counts).
+  constexpr int64_t V = 10, d = 4;
+  Net n;
+  if (inputs.count("i") && inputs.count("j") && inputs.count("x") && inputs.at("i").rank() == 1) {
+    const int64_t B = inputs.at("i").dim(0);
+    n = net(V, d, B, backward);
+  } else {
+    auto pairs = [](std::vector<double> v) { return Tensor::from({int64_t(v.size())}, v, DType::f64); };
+    n.i = constant(*n.g, pairs({0, 1, 2, 3, 4, 5, 6, 7}), "i");
+    n.j = constant(*n.g, pairs({1, 0, 3, 2, 9, 8, 6, 5}), "j");
+    n.x = constant(*n.g, pairs({3.5, 3.5, 1, 1, 0.5, 0.25, 120, 40}), "x");
+    objective(n, V, d, backward, 0.05);
+  }
+  BuiltGraph b;
+  b.outputs = {{"loss", n.loss}};
+  b.differentiable = {n.W, n.W_tilde, n.b, n.b_tilde};
+  b.graph = std::move(n.g);
+  return b;
+}
+
+std::vector<ModelOption> options() {
+  auto o = train::loop_model_options("epochs", "epoch", "15", "0");
+  auto t = [&](std::string name, std::string help, std::string def) {
+    o.push_back({.name = std::move(name), .help = std::move(help), .default_value = std::move(def),
+                 .commands = {"train"}});
+  };
+  t("corpus", "The text corpus (any text file; e.g. zcat /usr/share/dictd/gcide.dict.dz > gcide.txt)", "");
+  t("output", "Write the vectors W + W_tilde here in the GloVe text format", "");
+  t("dim", "The vector size d", "50");
+  t("window", "Context words counted on each side", "10");
+  t("min-count", "Keep the words seen at least this often", "5");
+  t("keep-words", "Comma-separated text files whose words are kept if seen at all, whatever "
+                  "--min-count (e.g. the Emojify CSVs)", "");
+  t("max-vocab", "Keep at most this many words, the most frequent (0 = no limit)", "0");
+  t("batch-size", "Co-occurrence pairs per AdaGrad step", "16384");
+  t("lr", "AdaGrad's learning rate", "0.05");
+  o.push_back({.name = "vectors", .help = "A GloVe text file", .default_value = "",
+               .commands = {"neighbours"}});
+  o.push_back({.name = "k", .help = "Neighbours per word", .default_value = "10", .commands = {"neighbours"}});
+  return o;
+}
+
+const ModelRegistrar registrar(Model{
+    .name = "glove",
+    .summary = "GloVe word vectors trained from a text corpus's co-occurrence counts (AdaGrad)",
+    .options = options(),
+    .graphs = {"train"},
+    .build = build,
+    .train = train,
+    .sample = {},
+    .commands = {ModelCommand{.name = "neighbours",
+                              .summary = "The cosine nearest neighbours of words in a GloVe text file",
+                              .usage = "WORD...",
+                              .min_args = 1,
+                              .max_args = -1,
+                              .run = neighbours,
+                              .checkpoint = false}},
+});
+
+} // namespace
+} // namespace sg::glove
