@@ -217,3 +217,37 @@ TEST_CASE("Executor.KernelErrorLeavesThePlanUsable") {
   }
   set_threads(1);
 }
+
+TEST_CASE("Executor.ConcurrentMatmulsAreDeterministic") {
+  // Independent matmuls big enough to need BLAS's work buffers run on both
+  // threads at once; every run must give the 1-thread bits. (Debian's
+  // serial OpenBLAS is not safe to call concurrently: without the lock in
+  // ops/blas.cpp this fails within a few hundred runs.)
+  Graph g;
+  Value x = input(g, "x", {96, 160});
+  std::vector<Value> outs;
+  for (int b = 0; b < 6; ++b) {
+    auto s = g.scope("b" + std::to_string(b));
+    Value w = input(g, "W", {160, 96});
+    Value h = matmul(x, w);
+    for (int k = 0; k < 3; ++k) h = tanh(matmul(matmul(h, x), w) * 0.01);
+    outs.push_back(h);
+  }
+  ParamStore ps;
+  Plan p(g, ps, outs);
+  p.feed("x", random_tensor({96, 160}, 1));
+  for (int b = 0; b < 6; ++b)
+    p.feed("b" + std::to_string(b) + "/W", random_tensor({160, 96}, 20 + uint64_t(b)));
+  set_threads(1);
+  p.run();
+  std::vector<Tensor> one;
+  for (auto& o : outs) one.push_back(p.fetch(o));
+  set_threads(2);
+  bool all_equal = true;
+  for (int rep = 0; rep < 300 && all_equal; ++rep) {
+    p.run();
+    for (size_t i = 0; i < outs.size(); ++i) all_equal = all_equal && bitwise_equal(one[i], p.fetch(outs[i]));
+  }
+  set_threads(1);
+  CHECK(all_equal);
+}
