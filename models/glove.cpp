@@ -18,7 +18,7 @@
 //
 //   zcat /usr/share/dictd/gcide.dict.dz > gcide.txt     # apt-get install dict-gcide
 //   graph-run glove train --corpus gcide.txt --output vectors.txt [--dim 50] [--epochs 15]
-//   graph-run glove neighbours funny food --vectors vectors.txt [-k 10]
+//   graph-run word_vectors neighbors funny food --vectors vectors.txt [-k 10]
 #include "models/glove.hpp"
 
 #include "graph/errors.hpp"
@@ -379,55 +379,6 @@ int train(const RunArgs& args) {
   return 0;
 }
 
-// ---- neighbours: cosine nearest neighbours in a GloVe text file
-
-int neighbours(const RunArgs& args) {
-  const std::string path = args.opt("vectors");
-  if (path.empty()) throw std::invalid_argument("neighbours needs --vectors FILE");
-  const long long k = args.opt_int("k");
-  std::ifstream in(path);
-  if (!in) throw IoError(fmt::format("cannot read '{}'", path));
-  std::vector<std::string> words;
-  std::vector<std::vector<double>> vecs;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream s(line);
-    std::string w;
-    if (!(s >> w)) continue;
-    std::vector<double> v;
-    double x;
-    while (s >> x) v.push_back(x);
-    double n = 0;
-    for (double e : v) n += e * e;
-    n = std::sqrt(n);
-    if (n > 0)
-      for (double& e : v) e /= n;
-    words.push_back(w);
-    vecs.push_back(std::move(v));
-  }
-  for (const auto& q : args.args) {
-    auto it = std::find(words.begin(), words.end(), q);
-    if (it == words.end()) {
-      fmt::print("{}: not in the vocabulary\n", q);
-      continue;
-    }
-    const auto& u = vecs[size_t(it - words.begin())];
-    std::vector<std::pair<double, size_t>> sims;
-    for (size_t w = 0; w < words.size(); ++w) {
-      if (words[w] == q || vecs[w].size() != u.size()) continue;
-      double c = 0;
-      for (size_t e = 0; e < u.size(); ++e) c += u[e] * vecs[w][e];
-      sims.emplace_back(c, w);
-    }
-    const size_t n = std::min(sims.size(), size_t(std::max(0LL, k)));
-    std::partial_sort(sims.begin(), sims.begin() + long(n), sims.end(), std::greater<>());
-    std::string out = q + ":";
-    for (size_t r = 0; r < n; ++r) out += fmt::format(" {} ({:.2f})", words[sims[r].second], sims[r].first);
-    fmt::print("{}\n", out);
-  }
-  return 0;
-}
-
 // ---- graph-run's view: the training graph for a small vocabulary
 
 BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& inputs, bool backward) {
@@ -469,9 +420,6 @@ std::vector<ModelOption> options() {
   t("max-vocab", "Keep at most this many words, the most frequent (0 = no limit)", "0");
   t("batch-size", "Co-occurrence pairs per AdaGrad step", "16384");
   t("lr", "AdaGrad's learning rate", "0.05");
-  o.push_back({.name = "vectors", .help = "A GloVe text file", .default_value = "",
-               .commands = {"neighbours"}});
-  o.push_back({.name = "k", .help = "Neighbours per word", .default_value = "10", .commands = {"neighbours"}});
   return o;
 }
 
@@ -483,13 +431,6 @@ const ModelRegistrar registrar(Model{
     .build = build,
     .train = train,
     .sample = {},
-    .commands = {ModelCommand{.name = "neighbours",
-                              .summary = "The cosine nearest neighbours of words in a GloVe text file",
-                              .usage = "WORD...",
-                              .min_args = 1,
-                              .max_args = -1,
-                              .run = neighbours,
-                              .checkpoint = false}},
 });
 
 } // namespace

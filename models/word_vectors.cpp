@@ -182,14 +182,16 @@ int analogy(const RunArgs& a) {
 
 int neighbors(const RunArgs& a) {
   const WordVectors v = load(a);
-  std::string shown;
-  const Vec e = expression(v, a.args[0], shown);
-  std::vector<int32_t> skip;
-  if (auto i = v.find(a.args[0])) skip.push_back(*i);
-  const auto top = best(v, e, nullptr, skip, k_of(a, 10));
-  fmt::print("nearest to {} (cosine similarity):\n", shown);
-  for (size_t i = 0; i < top.size(); ++i)
-    fmt::print("{:>3}. {:<16} {:.12g}\n", i + 1, v.words[static_cast<size_t>(top[i].second)], top[i].first);
+  for (const std::string& word : a.args) {
+    std::string shown;
+    const Vec e = expression(v, word, shown);
+    std::vector<int32_t> skip;
+    if (auto i = v.find(word)) skip.push_back(*i);
+    const auto top = best(v, e, nullptr, skip, k_of(a, 10));
+    fmt::print("nearest to {} (cosine similarity):\n", shown);
+    for (size_t i = 0; i < top.size(); ++i)
+      fmt::print("{:>3}. {:<16} {:.12g}\n", i + 1, v.words[static_cast<size_t>(top[i].second)], top[i].first);
+  }
   return 0;
 }
 
@@ -262,7 +264,8 @@ const ModelRegistrar reg{Model{
              similarity, false},
             {"analogy", "a is to b as c is to ? (the whole vocabulary, less a, b and c)", "A B C", 3, 3,
              analogy, false},
-            {"neighbors", "the words closest to W by cosine similarity", "W", 1, 1, neighbors, false},
+            {"neighbors", "the words closest to each W by cosine similarity", "W...", 1, -1, neighbors,
+             false},
             {"bias", "cosine similarity of each word with the gender direction g", "W...", 1, -1, bias,
              false},
             {"neutralize", "remove W's component along g (cosine with g before and after)", "W", 1, 1,

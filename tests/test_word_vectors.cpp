@@ -223,7 +223,7 @@ TEST_CASE("WordVectors.Errors") {
 TEST_CASE("WordVectors.Help") {
   auto h = graph_run("word_vectors --help", true);
   CHECK(h.rc == 0);
-  for (const char* s : {"similarity W1 W2", "analogy A B C", "neighbors W", "bias W...", "neutralize W",
+  for (const char* s : {"similarity W1 W2", "analogy A B C", "neighbors W...", "bias W...", "neutralize W",
                         "equalize W1 W2", "--vectors", "--pairs", "-k"})
     CHECK_MESSAGE(has(h.out, s), s);
   CHECK(!has(h.out, "gradcheck"));
