@@ -19,6 +19,7 @@
 #include "autodiff/optimizers.hpp"
 #include "graph/plan.hpp"
 #include "models/model.hpp"
+#include "models/train/plan_cache.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/ops.hpp"
@@ -151,7 +152,7 @@ public:
 
   // One SGD step on example `e`; `a` carries the hidden state. Returns the loss.
   double run(const Example& e, Tensor& a) {
-    Compiled& c = compiled(int64_t(e.X.size()));
+    auto& c = compiled(int64_t(e.X.size()));
     c.plan.feed(c.net.x.id(), data::one_hot_columns(e.X, int(n_x)));
     c.plan.feed(c.net.y.id(), data::one_hot_columns(e.Y, int(n_x)));
     c.plan.feed(c.net.a_prev.id(), a);
@@ -161,22 +162,16 @@ public:
   }
 
 private:
-  struct Compiled {
-    Unrolled net;
-    Plan plan;
-  };
-  Compiled& compiled(int64_t T) {
-    auto it = cache_.find(T);
-    if (it == cache_.end()) {
-      Unrolled net = unrolled(T, true);
+  train::Compiled<Unrolled>& compiled(int64_t T) {
+    return cache_.get(T, [&](int64_t len) {
+      Unrolled net = unrolled(len, true);
       Plan plan(*net.g, store_, {net.loss, net.a}, net.sgd.updates, {DType::f64, seed_});
-      it = cache_.emplace(T, Compiled{std::move(net), std::move(plan)}).first;
-    }
-    return it->second;
+      return train::Compiled<Unrolled>{std::move(net), std::move(plan)};
+    });
   }
   ParamStore& store_;
   uint64_t seed_;
-  std::map<int64_t, Compiled> cache_;
+  train::PlanCache<int64_t, Unrolled> cache_;
 };
 
 class NameSampler {

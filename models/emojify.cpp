@@ -31,6 +31,7 @@
 #include "graph/random.hpp"
 #include "models/data/csv.hpp"
 #include "models/model.hpp"
+#include "models/train/plan_cache.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/layers.hpp"
@@ -302,42 +303,30 @@ public:
   }
 
 private:
-  struct C1 {
-    V1Net net;
-    Plan plan;
-  };
-  struct C2 {
-    V2Net net;
-    Plan plan;
-  };
-  C1& v1(int64_t B) {
-    auto it = v1_.find(B);
-    if (it == v1_.end()) {
-      V1Net net = v1_net(B, v_.dim, true);
+  train::Compiled<V1Net>& v1(int64_t B) {
+    return v1_.get(B, [&](int64_t batch) {
+      V1Net net = v1_net(batch, v_.dim, true);
       Plan plan(*net.g, store_, {net.loss}, net.sgd.updates, {DType::f64, seed_});
-      it = v1_.emplace(B, C1{std::move(net), std::move(plan)}).first;
-    }
-    return it->second;
+      return train::Compiled<V1Net>{std::move(net), std::move(plan)};
+    });
   }
-  C2& v2(int64_t B, int64_t T) {
-    auto it = v2_.find({B, T});
-    if (it == v2_.end()) {
+  train::Compiled<V2Net>& v2(int64_t B, int64_t T) {
+    return v2_.get({B, T}, [&](const std::pair<int64_t, int64_t>&) {
       V2Net net = v2_net(B, T, v_.dim, true, seed_);
       Plan plan(*net.g, store_, {net.loss}, net.adam.updates, {kV2DType, seed_});
       if (restored_)
         if (auto r = restored_->find(fmt::format("runs_{}_{}", B, T)); r != restored_->end())
           plan.set_runs(std::stoull(r->second));
-      it = v2_.emplace(std::pair{B, T}, C2{std::move(net), std::move(plan)}).first;
-    }
-    return it->second;
+      return train::Compiled<V2Net>{std::move(net), std::move(plan)};
+    });
   }
   ParamStore& store_;
   int version_;
   const WordVectors& v_;
   uint64_t seed_;
   const std::map<std::string, std::string>* restored_;
-  std::map<int64_t, C1> v1_;
-  std::map<std::pair<int64_t, int64_t>, C2> v2_;
+  train::PlanCache<int64_t, V1Net> v1_;
+  train::PlanCache<std::pair<int64_t, int64_t>, V2Net> v2_;
 };
 
 // V2's batches of an epoch: a shuffle of 0..m-1 from (seed, epoch), cut in 32s.
@@ -418,16 +407,8 @@ struct Classifier::Impl {
   int version;
   const WordVectors& v;
   uint64_t seed;
-  struct C1 {
-    V1Net net;
-    Plan plan;
-  };
-  struct C2 {
-    V2Net net;
-    Plan plan;
-  };
-  std::map<int64_t, C1> v1;
-  std::map<std::pair<int64_t, int64_t>, C2> v2;
+  train::PlanCache<int64_t, V1Net> v1;
+  train::PlanCache<std::pair<int64_t, int64_t>, V2Net> v2;
 };
 
 Classifier::Classifier(ParamStore& store, int version, const WordVectors& v, uint64_t seed)
@@ -444,13 +425,11 @@ std::vector<std::array<double, n_classes>> Classifier::probabilities(const std::
   const int64_t B = int64_t(sentences.size());
   Tensor P;
   if (p_->version == 1) {
-    auto it = p_->v1.find(B);
-    if (it == p_->v1.end()) {
-      V1Net net = v1_net(B, p_->v.dim, false);
+    auto& c = p_->v1.get(B, [&](int64_t batch) {
+      V1Net net = v1_net(batch, p_->v.dim, false);
       Plan plan(*net.g, p_->store, {net.probs}, {}, {DType::f64, p_->seed});
-      it = p_->v1.emplace(B, Impl::C1{std::move(net), std::move(plan)}).first;
-    }
-    auto& c = it->second;
+      return train::Compiled<V1Net>{std::move(net), std::move(plan)};
+    });
     c.plan.feed(c.net.X.id(), v1_columns(sentences, p_->v));
     c.plan.run();
     P = c.plan.fetch(c.net.probs); // (5, B)
@@ -461,13 +440,11 @@ std::vector<std::array<double, n_classes>> Classifier::probabilities(const std::
   std::vector<std::vector<std::string>> ws;
   for (auto& s : sentences) ws.push_back(words(s));
   const int64_t T = padded_length(ws, pad_to);
-  auto it = p_->v2.find({B, T});
-  if (it == p_->v2.end()) {
+  auto& c = p_->v2.get({B, T}, [&](const std::pair<int64_t, int64_t>&) {
     V2Net net = v2_net(B, T, p_->v.dim, false, p_->seed);
     Plan plan(*net.g, p_->store, {net.probs}, {}, {kV2DType, p_->seed});
-    it = p_->v2.emplace(std::pair{B, T}, Impl::C2{std::move(net), std::move(plan)}).first;
-  }
-  auto& c = it->second;
+    return train::Compiled<V2Net>{std::move(net), std::move(plan)};
+  });
   Tensor X, mask;
   fill_v2(ws, p_->v, T, X, mask);
   c.plan.feed(c.net.X.id(), X);

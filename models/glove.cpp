@@ -26,6 +26,7 @@
 #include "graph/random.hpp"
 #include "models/data/glove.hpp"
 #include "models/model.hpp"
+#include "models/train/plan_cache.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/ops.hpp"
@@ -266,7 +267,7 @@ public:
 
   // One AdaGrad step on pairs[order[from .. from+B)]; returns the batch's loss.
   double run(const std::vector<Pair>& pairs, const std::vector<uint32_t>& order, size_t from, int64_t B) {
-    Compiled& c = compiled(B);
+    auto& c = compiled(B);
     float* i = c.plan.input_data<float>(c.net.i.id());
     float* j = c.plan.input_data<float>(c.net.j.id());
     float* x = c.plan.input_data<float>(c.net.x.id());
@@ -281,24 +282,18 @@ public:
   }
 
 private:
-  struct Compiled {
-    Net net;
-    Plan plan;
-  };
-  Compiled& compiled(int64_t B) {
-    auto it = cache_.find(B);
-    if (it == cache_.end()) {
-      Net n = net(V_, d_, B, true, lr_);
+  train::Compiled<Net>& compiled(int64_t B) {
+    return cache_.get(B, [&](int64_t batch) {
+      Net n = net(V_, d_, batch, true, lr_);
       Plan plan(*n.g, store_, {n.loss}, n.opt.updates, {DType::f32, seed_});
-      it = cache_.emplace(B, Compiled{std::move(n), std::move(plan)}).first;
-    }
-    return it->second;
+      return train::Compiled<Net>{std::move(n), std::move(plan)};
+    });
   }
   ParamStore& store_;
   int64_t V_, d_;
   double lr_;
   uint64_t seed_;
-  std::map<int64_t, Compiled> cache_;
+  train::PlanCache<int64_t, Net> cache_;
 };
 
 int train(const RunArgs& args) {

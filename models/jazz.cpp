@@ -25,6 +25,7 @@
 #include "graph/checkpoint.hpp"
 #include "graph/plan.hpp"
 #include "models/model.hpp"
+#include "models/train/plan_cache.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/layers.hpp"
@@ -181,7 +182,7 @@ public:
   // One Adam step on the windows `batch`; returns the loss before the update.
   double run(const std::vector<int>& batch) {
     const int64_t B = int64_t(batch.size()), Tx = w_.Tx, V = w_.n_values;
-    Compiled& c = compiled(B);
+    auto& c = compiled(B);
     Tensor X({B, Tx, V}, kDType), Y({Tx, B, V}, kDType);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < Tx; ++t) {
@@ -196,23 +197,17 @@ public:
   }
 
 private:
-  struct Compiled {
-    Training net;
-    Plan plan;
-  };
-  Compiled& compiled(int64_t B) {
-    auto it = cache_.find(B);
-    if (it == cache_.end()) {
-      Training net = training(B, w_.Tx, w_.n_values, true);
+  train::Compiled<Training>& compiled(int64_t B) {
+    return cache_.get(B, [&](int64_t batch) {
+      Training net = training(batch, w_.Tx, w_.n_values, true);
       Plan plan(*net.g, store_, {net.loss}, net.adam.updates, {kDType, seed_});
-      it = cache_.emplace(B, Compiled{std::move(net), std::move(plan)}).first;
-    }
-    return it->second;
+      return train::Compiled<Training>{std::move(net), std::move(plan)};
+    });
   }
   ParamStore& store_;
   const JazzWindows& w_;
   uint64_t seed_;
-  std::map<int64_t, Compiled> cache_;
+  train::PlanCache<int64_t, Training> cache_;
 };
 
 std::string midi_file(const RunArgs& args) {
