@@ -2,6 +2,8 @@
 // SEQGRAPH_GRAPH_RUN), and a temporary directory for the files it writes.
 #pragma once
 
+#include "tests/helpers.hpp"
+
 #include <cstdio>
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -40,22 +42,5 @@ inline bool has(const std::string& s, const std::string& what) {
   return s.find(what) != std::string::npos;
 }
 
-// A fresh directory under the system's temporary directory, removed with its contents.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int k = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("seqgraph-test-" + std::to_string(::getpid()) + "-" + std::to_string(k++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
 
 } // namespace sg::test

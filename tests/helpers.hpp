@@ -1,16 +1,20 @@
 // Small helpers shared by the tests: literal tensors, running a graph once,
-// elementwise comparison, the message of an expected exception, a file's bytes.
+// elementwise comparison, the message of an expected exception, a file's bytes,
+// a temporary directory.
 #pragma once
 
 #include "graph/plan.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <doctest/doctest.h>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 namespace sg::test {
 
@@ -53,5 +57,23 @@ inline std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+// A fresh directory under the system's temporary directory, removed with its contents.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static std::atomic<int> k{0};
+    path = std::filesystem::temp_directory_path() /
+           ("seqgraph-test-" + std::to_string(::getpid()) + "-" + std::to_string(k++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
 
 } // namespace sg::test

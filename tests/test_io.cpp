@@ -2,6 +2,8 @@
 #include "graph/checkpoint.hpp"
 #include "graph/npy.hpp"
 
+#include "tests/helpers.hpp"
+
 #include <atomic>
 #include <cstring>
 #include <doctest/doctest.h>
@@ -13,23 +15,9 @@
 namespace fs = std::filesystem;
 using namespace sg;
 
-namespace {
+using sg::test::TempDir;
 
-// A fresh temporary directory, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() /
-          ("seqgraph_test_io_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
+namespace {
 
 // Writes raw bytes to a file.
 void write_bytes(const std::string& path, const std::string& bytes) {

@@ -2,6 +2,8 @@
 #include "models/data/jazz_values.hpp"
 #include "models/data/midi.hpp"
 
+#include "tests/helpers.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <doctest/doctest.h>
@@ -16,25 +18,11 @@
 namespace fs = std::filesystem;
 using namespace sg;
 
+using sg::test::TempDir;
+
 namespace {
 
 const std::string kMetheny = std::string(SEQGRAPH_DATA_DIR) + "/jazz/original_metheny.mid";
-
-// A fresh temporary directory, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    dir = fs::temp_directory_path() /
-          ("seqgraph_test_midi_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string operator/(const std::string& name) const { return (dir / name).string(); }
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
