@@ -3,10 +3,118 @@
 #include "ops/ops.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
 namespace sg {
+
+namespace {
+
+// How many nodes read each node, kept current as the gradient graph grows:
+// a contribution may be rewritten only if nothing else reads it.
+struct Uses {
+  std::vector<int> n;
+  NodeId scanned = 0;
+  int of(const Graph& g, NodeId id) {
+    n.resize(g.size(), 0);
+    for (; scanned < g.size(); ++scanned)
+      for (NodeId i : g.node(scanned).inputs) ++n[i];
+    return n[id];
+  }
+};
+
+// Slices' cotangents of one tensor along one axis, disjoint ranges: one
+// concat (zeros in the gaps) instead of full-size slice_grads and their sum.
+// The gates of an LSTM step (one (B, 4H) product split four ways) and the
+// steps of a sequence projected at once give this shape.
+std::vector<Value> fuse_slice_grads(Graph& g, std::vector<Value> parts, Uses& uses) {
+  std::map<std::pair<Shape, int64_t>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Node& n = g.node(parts[i].id());
+    if (n.op == Op::SliceGrad && uses.of(g, parts[i].id()) == 0)
+      groups[{n.attrs.axes, n.attrs.axis}].push_back(i);
+  }
+  std::vector<char> fused(parts.size(), 0);
+  std::vector<Value> out;
+  for (auto& [key, idx] : groups) {
+    if (idx.size() < 2) continue;
+    const auto& [full, axis] = key;
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
+      return g.node(parts[a].id()).attrs.n < g.node(parts[b].id()).attrs.n;
+    });
+    bool disjoint = true;
+    for (size_t j = 1; j < idx.size(); ++j)
+      disjoint = disjoint && g.node(parts[idx[j]].id()).attrs.n >= g.node(parts[idx[j - 1]].id()).attrs.m;
+    if (!disjoint) continue;
+    std::vector<Value> pieces;
+    int64_t at = 0;
+    auto gap = [&](int64_t upto) {
+      if (upto <= at) return;
+      Shape z = full;
+      z[size_t(axis)] = upto - at;
+      pieces.push_back(constant(g, Tensor(z, DType::f64)));
+    };
+    for (size_t i : idx) {
+      const Node n = g.node(parts[i].id());
+      gap(n.attrs.n);
+      pieces.push_back(Value(g, n.inputs[0]));
+      at = n.attrs.m;
+      fused[i] = 1;
+    }
+    gap(full[size_t(axis)]);
+    out.push_back(concat(pieces, axis));
+  }
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (!fused[i]) out.push_back(parts[i]);
+  return out;
+}
+
+// Sum over t of op(A_t) op(B_t), products of the same kind (a weight used at
+// every step of a sequence: the sum of x_t^T dz_t): one product of the A_t
+// and B_t concatenated along the contracted axis, when copying the operands
+// moves less data than summing the products would (m (p + q) <= T p q).
+std::vector<Value> fuse_matmuls(Graph& g, std::vector<Value> parts, Uses& uses) {
+  std::map<std::pair<bool, bool>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Node& n = g.node(parts[i].id());
+    if (n.op == Op::MatMul && n.shape.size() == 2 && uses.of(g, parts[i].id()) == 0)
+      groups[{n.attrs.flag, n.attrs.flag2}].push_back(i);
+  }
+  std::vector<char> fused(parts.size(), 0);
+  std::vector<Value> out;
+  for (auto& [flags, idx] : groups) {
+    if (idx.size() < 2) continue;
+    const auto [ta, tb] = flags;
+    const int64_t a_axis = ta ? 0 : 1, b_axis = tb ? 1 : 0; // the contracted axes
+    std::vector<Value> as, bs;
+    double m = 0;
+    for (size_t i : idx) {
+      const Node n = g.node(parts[i].id());
+      as.emplace_back(g, n.inputs[0]);
+      bs.emplace_back(g, n.inputs[1]);
+      m += double(g.node(n.inputs[0]).shape[size_t(a_axis)]);
+    }
+    const Shape& y = g.node(parts[idx[0]].id()).shape;
+    const double p = double(y[0]), q = double(y[1]);
+    if (m * (p + q) > double(idx.size()) * p * q) continue;
+    for (size_t i : idx) fused[i] = 1;
+    out.push_back(matmul(concat(as, a_axis), concat(bs, b_axis), ta, tb));
+  }
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (!fused[i]) out.push_back(parts[i]);
+  return out;
+}
+
+// The total gradient of a node with several contributions: one add node,
+// after the rewrites above.
+Value accumulate(Graph& g, std::vector<Value> parts, Uses& uses) {
+  if (parts.size() > 1) parts = fuse_slice_grads(g, std::move(parts), uses);
+  if (parts.size() > 1) parts = fuse_matmuls(g, std::move(parts), uses);
+  return add_n(parts);
+}
+
+} // namespace
 
 std::vector<Value> gradients(const std::vector<Value>& outputs, const std::vector<Value>& seeds,
                              const std::vector<Value>& wrt) {
@@ -56,13 +164,14 @@ std::vector<Value> gradients(const std::vector<Value>& outputs, const std::vecto
   }
 
   std::map<NodeId, Value> total;
+  Uses uses;
   for (NodeId n = n0; n-- > 0;) {
     auto it = contrib.find(n);
     if (it == contrib.end() || !on_path(n)) continue;
     const Node node = g.node(n); // a copy: adding nodes below may move the original
     std::string sc = node.scope();
     auto scope = g.scope(sc.empty() ? "grad" : "grad/" + sc);
-    Value dy = add_n(it->second); // fan-in: one explicit add node
+    Value dy = accumulate(g, std::move(it->second), uses); // fan-in: one explicit add node
     total[n] = dy;
     contrib.erase(it);
     const OpDef& def = op_def(node.op);

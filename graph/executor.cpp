@@ -4,6 +4,7 @@
 // work for this thread to do, so another thread can take it.
 #include "graph/plan_impl.hpp"
 
+#include <chrono>
 #include <fmt/format.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
@@ -41,6 +42,7 @@ template <class T> struct Runner {
   std::vector<Step<T>>& steps;
   tbb::task_group& tg;
   bool parallel;
+  int64_t* prof; // per-step time, when profiling (each step is run by one thread)
 
   // Runs `first` and everything it readies, inline where cheap.
   void drain(uint32_t first) {
@@ -48,8 +50,16 @@ template <class T> struct Runner {
     int top = 0;
     local[top++] = first;
     while (top > 0) {
-      const Step<T>& s = steps[local[--top]];
-      s.fn(s.args);
+      const uint32_t at = local[--top];
+      const Step<T>& s = steps[at];
+      if (prof) {
+        const auto t0 = std::chrono::steady_clock::now();
+        s.fn(s.args);
+        prof[at] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - t0).count();
+      } else {
+        s.fn(s.args);
+      }
       for (uint32_t k = s.succ_begin; k < s.succ_end; ++k) {
         uint32_t nx = P.succ[k];
         if (P.counts[nx].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
@@ -75,7 +85,7 @@ template <class T> void PlanImpl::execute() {
   Pool& pl = pool();
   pl.arena->execute([&] {
     tbb::task_group tg;
-    Runner<T> r{*this, st, tg, pl.n > 1};
+    Runner<T> r{*this, st, tg, pl.n > 1, prof_ns.empty() ? nullptr : prof_ns.data()};
     try {
       for (size_t i = 0; i < roots.size(); ++i) {
         uint32_t root = roots[i];

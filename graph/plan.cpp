@@ -4,6 +4,8 @@
 #include "graph/random.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 #include <set>
@@ -334,9 +336,46 @@ Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
     build(double{});
   P.counts = std::make_unique<std::atomic<int32_t>[]>(step_nodes.size());
   P.stats.nodes = step_nodes.size();
+  if (const char* e = std::getenv("SEQGRAPH_PROFILE"); e && *e && std::string(e) != "0")
+    P.prof_ns.assign(step_nodes.size(), 0);
   int maxlv = 0;
   for (auto& [n, l] : level) maxlv = std::max(maxlv, l);
   P.stats.levels = order.empty() ? 0 : size_t(maxlv) + 1;
+}
+
+// The SEQGRAPH_PROFILE report: kernel time by op, then the costliest nodes.
+PlanImpl::~PlanImpl() {
+  if (prof_ns.empty() || run_counter == 0) return;
+  const size_t n = prof_ns.size();
+  auto node_of = [&](size_t i) { return dtype == DType::f32 ? steps_f[i].node : steps_d[i].node; };
+  double total = 0;
+  std::map<std::string, std::pair<double, int>> by_op;
+  for (size_t i = 0; i < n; ++i) {
+    const double ms = double(prof_ns[i]) / 1e6 / double(run_counter);
+    total += ms;
+    auto& e = by_op[op_name(graph->node(node_of(i)).op)];
+    e.first += ms;
+    ++e.second;
+  }
+  std::vector<std::pair<double, std::string>> ops;
+  for (auto& [name, e] : by_op) ops.emplace_back(e.first, fmt::format("{:<22} {:6d} nodes", name, e.second));
+  std::sort(ops.rbegin(), ops.rend());
+  std::string out = fmt::format("seqgraph profile: {} nodes, {} runs, kernels {:.3f} ms per run\n",
+                                n, run_counter, total);
+  for (auto& [ms, what] : ops)
+    if (ms >= total * 0.005) out += fmt::format("  {:5.1f}%  {:9.3f} ms  {}\n", 100 * ms / total, ms, what);
+  std::vector<size_t> idx(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = i;
+  const size_t top = std::min<size_t>(10, n);
+  std::partial_sort(idx.begin(), idx.begin() + long(top), idx.end(),
+                    [&](size_t a, size_t b) { return prof_ns[a] > prof_ns[b]; });
+  out += "  costliest nodes:\n";
+  for (size_t j = 0; j < top; ++j) {
+    const Node& nd = graph->node(node_of(idx[j]));
+    out += fmt::format("  {:9.3f} ms  {} {} {}\n", double(prof_ns[idx[j]]) / 1e6 / double(run_counter),
+                       op_name(nd.op), nd.name, to_string(nd.shape));
+  }
+  std::fputs(out.c_str(), stderr);
 }
 
 Plan::~Plan() = default;

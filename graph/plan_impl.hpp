@@ -5,6 +5,7 @@
 #include "graph/plan.hpp"
 
 #include <atomic>
+#include <vector>
 #include <map>
 #include <memory>
 
@@ -47,6 +48,10 @@ struct PlanImpl {
   uint64_t run_counter = 0;
   PlanStats stats;
   std::vector<NodeId> order;
+  // SEQGRAPH_PROFILE set: nanoseconds per step summed over runs, reported
+  // (by op and by node) when the plan is destroyed.
+  std::vector<int64_t> prof_ns;
+  ~PlanImpl();
 
   void* ptr(NodeId id) const;
   void rebind_params(); // a ParamStore tensor was replaced: repoint the steps

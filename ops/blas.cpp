@@ -1,9 +1,13 @@
-// Raw cblas calls (the serial OpenBLAS), behind ops/blas.hpp.
+// Raw cblas calls (OpenBLAS at one thread), behind ops/blas.hpp.
 #include "ops/blas.hpp"
 
 #include <cblas.h>
 #include <climits>
+#include <algorithm>
 #include <mutex>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <utility>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -28,35 +32,96 @@ template <class T> bool degenerate(int64_t m, int64_t n, int64_t k, T* c, int64_
 
 CBLAS_TRANSPOSE trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
+// OpenBLAS held at one thread, set once at start-up: TBB owns the cores.
+const bool kOneThread = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+
 // Debian's serial OpenBLAS (0.3.21) is not built with USE_LOCKING: two
 // threads calling gemm at once can share its work buffers and get wrong
 // results (Executor.ConcurrentMatmulsAreDeterministic catches it within a few
-// hundred runs). So calls take turns. This costs the parallelism of
-// concurrent matmuls; the thread-safe alternatives (BLIS serial, an
-// OpenBLAS built with locking) are the performance work's to weigh.
+// hundred runs). The pthread build, which meson.build links, locks its
+// buffers; if another build is linked, calls take turns.
+bool must_take_turns() {
+  static const bool serial = openblas_get_parallel() != 1;
+  return serial;
+}
 std::mutex& gemm_lock() {
   static std::mutex m;
   return m;
 }
 
+void call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float* c, int64_t ldc, float beta) {
+  cblas_sgemm(CblasRowMajor, trans(ta), trans(tb), blasint(m), blasint(n), blasint(k), 1.0f, a,
+              blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+void call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double* c, int64_t ldc, double beta) {
+  cblas_dgemm(CblasRowMajor, trans(ta), trans(tb), blasint(m), blasint(n), blasint(k), 1.0, a,
+              blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+
+template <class T>
+void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+               const T* b, int64_t ldb, T* c, int64_t ldc, T beta) {
+  if (degenerate(m, n, k, c, ldc, beta)) return;
+  for (auto [v, what] : {std::pair{m, "m"}, {n, "n"}, {k, "k"}, {lda, "lda"}, {ldb, "ldb"},
+                         {ldc, "ldc"}})
+    to_int(v, what);
+  if (must_take_turns()) {
+    std::lock_guard<std::mutex> turn(gemm_lock());
+    call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
+    return;
+  }
+  const Blocks s = blocks_of(m, n, k);
+  if (s.count == 1) {
+    call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
+    return;
+  }
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, s.count, 1),
+      [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t i = r.begin(); i != r.end(); ++i) {
+          const int64_t lo = i * s.width, len = std::min(s.width, (s.along_n ? n : m) - lo);
+          if (s.along_n) // C[:, lo:lo+len] = op(A) op(B)[:, lo:lo+len]
+            call(ta, tb, m, len, k, a, lda, tb ? b + lo * ldb : b + lo, ldb, c + lo, ldc, beta);
+          else // C[lo:lo+len, :] = op(A)[lo:lo+len, :] op(B)
+            call(ta, tb, len, n, k, ta ? a + lo : a + lo * lda, lda, b, ldb, c + lo * ldc, ldc,
+                 beta);
+        }
+      },
+      tbb::simple_partitioner());
+}
+
 } // namespace
+
+Blocks blocks_of(int64_t m, int64_t n, int64_t k) {
+  const double macs = double(m) * double(n) * double(k);
+  const bool along_n = n >= m;
+  const int64_t dim = along_n ? n : m;
+  int64_t count = 1;
+  while (count < kMaxBlocks && macs / double(2 * count) >= kMinBlockMacs &&
+         dim / (2 * count) >= kMinBlockWidth)
+    count *= 2;
+  if (count == 1) return {1, dim, along_n};
+  const int64_t width = (dim + count - 1) / count;
+  return {count, width, along_n};
+}
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float* c, int64_t ldc, float beta) {
-  if (degenerate(m, n, k, c, ldc, beta)) return;
-  std::lock_guard<std::mutex> turn(gemm_lock());
-  cblas_sgemm(CblasRowMajor, trans(ta), trans(tb), to_int(m, "m"), to_int(n, "n"), to_int(k, "k"),
-              1.0f, a, to_int(lda, "lda"), b, to_int(ldb, "ldb"), beta, c, to_int(ldc, "ldc"));
+  gemm_impl(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
 }
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
           const double* b, int64_t ldb, double* c, int64_t ldc, double beta) {
-  if (degenerate(m, n, k, c, ldc, beta)) return;
-  std::lock_guard<std::mutex> turn(gemm_lock());
-  cblas_dgemm(CblasRowMajor, trans(ta), trans(tb), to_int(m, "m"), to_int(n, "n"), to_int(k, "k"),
-              1.0, a, to_int(lda, "lda"), b, to_int(ldb, "ldb"), beta, c, to_int(ldc, "ldc"));
+  gemm_impl(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
 }
 
-bool threaded() { return openblas_get_parallel() != 0; }
+bool threaded() { return openblas_get_num_threads() > 1; }
+
+bool takes_turns() { return must_take_turns(); }
 
 } // namespace sg::blas

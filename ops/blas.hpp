@@ -9,13 +9,36 @@ namespace sg::blas {
 
 // C (m, n) = op(A) (m, k) * op(B) (k, n) + beta * C, all row-major; lda, ldb,
 // ldc are the row strides of A, B, C as stored (before any transpose).
+// A product of at least 2 * kMinBlockMacs multiply-adds is cut into blocks of
+// C's columns (or rows, whichever dimension is longer) that run as TBB tasks.
+// The cut depends on the shapes only, never on the thread count, so the
+// result is the same bits at any thread count (OpenBLAS may round a block
+// differently from the whole product: its small-matrix kernels are picked by
+// size).
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float* c, int64_t ldc, float beta = 0);
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
           const double* b, int64_t ldb, double* c, int64_t ldc, double beta = 0);
 
-// True if the BLAS linked in runs its own threads (a pthread or OpenMP
-// OpenBLAS). seqgraph links the serial build so TBB owns the cores.
+inline constexpr double kMinBlockMacs = 4e6;  // ~40 us of a core's sgemm
+inline constexpr int64_t kMinBlockWidth = 128; // narrower blocks lose BLAS efficiency
+inline constexpr int64_t kMaxBlocks = 8;
+
+// How gemm cuts an (m, n, k) product: `count` blocks of `width` columns
+// (along_n) or rows of C, the last one possibly narrower.
+struct Blocks {
+  int64_t count = 1;
+  int64_t width = 0;
+  bool along_n = true;
+};
+Blocks blocks_of(int64_t m, int64_t n, int64_t k);
+
+// True if the BLAS linked in runs threads of its own (it must not: TBB owns
+// the cores; seqgraph holds OpenBLAS at one thread).
 bool threaded();
+
+// True if the BLAS linked in is not safe to call from two threads at once
+// (a serial OpenBLAS): then gemm calls take turns and are not cut in blocks.
+bool takes_turns();
 
 } // namespace sg::blas

@@ -73,7 +73,15 @@ template <class T, class F> void binary(const KernelArgs<T>& k, F f) {
   const int64_t inner = zs[r - 1], ia = sa[r - 1], ib = sb[r - 1];
   int64_t oa = 0, ob = 0;
   for (int64_t o = 0; o < n; o += inner) {
-    for (int64_t j = 0; j < inner; ++j) z[o + j] = f(a[oa + j * ia], b[ob + j * ib]);
+    // the inner run with constant strides, so that it vectorises
+    if (ia == 1 && ib == 1)
+      for (int64_t j = 0; j < inner; ++j) z[o + j] = f(a[oa + j], b[ob + j]);
+    else if (ia == 1 && ib == 0)
+      for (int64_t j = 0; j < inner; ++j) z[o + j] = f(a[oa + j], b[ob]);
+    else if (ia == 0 && ib == 1)
+      for (int64_t j = 0; j < inner; ++j) z[o + j] = f(a[oa], b[ob + j]);
+    else
+      for (int64_t j = 0; j < inner; ++j) z[o + j] = f(a[oa + j * ia], b[ob + j * ib]);
     // advance the odometer over the outer axes
     for (size_t ax = r - 1; ax-- > 0;) {
       ++idx[ax];

@@ -92,11 +92,38 @@ LSTMWeights lstm_weights(Graph& g, const std::string& name, int64_t in, int64_t 
 
 LSTMState lstm_cell(Value x, LSTMState prev, const LSTMWeights& w, Loc l) {
   Graph& g = x.graph();
+  Value zx;
+  {
+    auto scope = g.scope(w.name);
+    // x's projection does not wait for h: it runs off the recurrent critical path
+    zx = matmul(x, w.kernel, false, false, l) + w.bias_row;
+  }
+  return lstm_step(zx, prev, w, l);
+}
+
+std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights& w, Loc l) {
+  if (xs.empty()) return {};
+  Graph& g = xs[0].graph();
+  auto scope = g.scope(w.name);
+  const int64_t B = xs[0].dim(0);
+  for (const Value& x : xs)
+    if (x.rank() != 2 || x.shape() != xs[0].shape())
+      throw std::invalid_argument(fmt::format(
+          "lstm '{}' at {}: every step's input must be (batch, in) of one shape; '{}' is {}, the "
+          "first step's is {}", w.name, where(l), x.name(), to_string(x.shape()),
+          to_string(xs[0].shape())));
+  if (xs.size() == 1) return {matmul(xs[0], w.kernel, false, false, l) + w.bias_row};
+  Value z = matmul(concat(xs, 0, l), w.kernel, false, false, l) + w.bias_row;
+  std::vector<Value> zs;
+  for (int64_t t = 0; t < int64_t(xs.size()); ++t) zs.push_back(slice(z, 0, t * B, (t + 1) * B, l));
+  return zs;
+}
+
+LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l) {
+  Graph& g = zx.graph();
   auto scope = g.scope(w.name);
   const int64_t u = w.units;
-  // x's projection does not wait for h: it runs off the recurrent critical path
-  Value z = matmul(x, w.kernel, false, false, l) + w.bias_row;
-  if (prev.h) z = z + matmul(prev.h, w.recurrent_kernel, false, false, l);
+  Value z = prev.h ? zx + matmul(prev.h, w.recurrent_kernel, false, false, l) : zx;
   std::vector<Value> gate = split(z, 1, {u, u, u, u}, l);
   Value i = activation(gate[0], w.recurrent_activation, l);
   Value f = activation(gate[1], w.recurrent_activation, l);
@@ -112,8 +139,8 @@ std::vector<Value> lstm(const std::vector<Value>& xs, LSTMState init, const LSTM
   std::vector<Value> hs;
   hs.reserve(xs.size());
   LSTMState s = init;
-  for (const Value& x : xs) {
-    s = lstm_cell(x, s, w, l);
+  for (const Value& zx : lstm_project(xs, w, l)) {
+    s = lstm_step(zx, s, w, l);
     hs.push_back(s.h);
   }
   if (last) *last = s;

@@ -66,8 +66,16 @@ LSTMWeights lstm_weights(Graph& g, const std::string& name, int64_t in, int64_t 
 // o = σ(x Wo + h Uo + bo); c' = f c + i c̃; h' = o tanh(c'). One matmul of x and
 // one of h for all four gates, then a split.
 LSTMState lstm_cell(Value x, LSTMState prev, const LSTMWeights& w, Loc l = Loc::current());
+// The input side of every step at once: x_t W + b for each x_t (batch, in),
+// as ONE product of the steps stacked along the batch axis (then a slice per
+// step). The recurrent side alone is left on the sequential path.
+std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights& w,
+                                Loc l = Loc::current());
+// lstm_cell given its input projection zx = x W + b (batch, 4 units).
+LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l = Loc::current());
 // Unrolled over time: the h of every step (Keras return_sequences); `last`,
-// if given, receives the final (h, c) (Keras return_state).
+// if given, receives the final (h, c) (Keras return_state). The input
+// projections of all steps are one product (lstm_project).
 std::vector<Value> lstm(const std::vector<Value>& xs, LSTMState init, const LSTMWeights& w,
                         LSTMState* last = nullptr, Loc l = Loc::current());
 

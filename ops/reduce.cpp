@@ -155,6 +155,34 @@ void reduce_kernel(const KernelArgs<T>& k, const std::array<bool, kMaxRank>& red
     for (int64_t i = 0; i < k.n(); ++i) y[i] = static_cast<T>(fin(init));
     return;
   }
+  // Leading axes reduced, trailing axes kept (a bias's gradient: (rows, n)
+  // summed to (n)): rows outer, a block of contiguous lanes inner, so memory
+  // is read in order. Each output is folded over the rows in the same order
+  // as the general path below: the same bits.
+  {
+    const Shape& xs = k.s(0);
+    size_t lead = 0;
+    while (lead < xs.size() && reduce[lead]) ++lead;
+    bool suffix_kept = lead > 0;
+    for (size_t a = lead; a < xs.size(); ++a) suffix_kept = suffix_kept && !reduce[a];
+    if (suffix_kept) {
+      int64_t rows = 1;
+      for (size_t a = 0; a < lead; ++a) rows *= xs[a];
+      const int64_t cols = k.n();
+      constexpr int64_t kBlock = 512;
+      std::array<double, kBlock> acc;
+      for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+        const int64_t w = std::min(kBlock, cols - c0);
+        std::fill(acc.begin(), acc.begin() + w, init);
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* p = x + r * cols + c0;
+          for (int64_t j = 0; j < w; ++j) acc[size_t(j)] = f(acc[size_t(j)], double(p[j]));
+        }
+        for (int64_t j = 0; j < w; ++j) y[c0 + j] = static_cast<T>(fin(acc[size_t(j)]));
+      }
+      return;
+    }
+  }
   Nest q = make_nest(k.s(0), reduce);
   // The lane run: the innermost kept run when it is contiguous.
   int64_t lanes = 1;

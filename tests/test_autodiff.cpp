@@ -46,19 +46,68 @@ TEST_CASE("Autodiff.FanInIsAnExplicitAdd") {
 }
 
 TEST_CASE("Autodiff.SharedWeightsSumOverUses") {
-  // h_{t+1} = tanh(W h_t), three steps: dW is one add_n over the three uses.
+  // h_{t+1} = tanh(W h_t), three steps: dW = sum_t dz_t h_t^T is one product
+  // of the concatenated operands, [dz_0 dz_1 dz_2] [h_0 h_1 h_2]^T.
   Graph g;
   Value W = input(g, "W", {2, 2});
   Value h = input(g, "h0", {2, 1});
   for (int t = 0; t < 3; ++t) h = tanh(matmul(W, h));
   Value loss = sum(h);
   Value dW = gradients(loss, {W})[0];
-  CHECK(dW.node().op == Op::AddN);
-  CHECK(dW.node().inputs.size() == 3);
+  REQUIRE(dW.node().op == Op::MatMul);
+  for (NodeId in : dW.node().inputs) {
+    CHECK(g.node(in).op == Op::Concat);
+    CHECK(g.node(in).inputs.size() == 3);
+    CHECK(g.node(in).shape == Shape{2, 3});
+  }
   for (auto& r : gradcheck(g, loss, {W, Value(g, g.at("h0"))})) {
     INFO(r.name);
     CHECK(r.max_rel < 1e-7);
   }
+}
+
+TEST_CASE("Autodiff.ProductsAreSummedByAddWhenConcatenatingCostsMore") {
+  // x_t (64, 3) W (3, 2): dW = sum_t x_t^T dy_t. Concatenating the x_t and
+  // dy_t would copy 2 * 64 * 5 numbers to save adding two 3x2 products: add_n.
+  Graph g;
+  Value W = input(g, "W", {3, 2});
+  Value loss;
+  for (int t = 0; t < 2; ++t) {
+    Value e = sum(tanh(matmul(input(g, "x" + std::to_string(t), {64, 3}), W)));
+    loss = loss ? loss + e : e;
+  }
+  Value dW = gradients(loss, {W})[0];
+  CHECK(dW.node().op == Op::AddN);
+  CHECK(dW.node().inputs.size() == 2);
+  for (auto& r : gradcheck(g, loss, {W})) CHECK(r.max_rel < 1e-7);
+}
+
+TEST_CASE("Autodiff.SplitCotangentsAreConcatenated") {
+  // z split four ways, three of the parts used: the gradient is one concat
+  // of the parts' cotangents with zeros for the unused part, no add.
+  Graph g;
+  Value z = input(g, "z", {2, 8});
+  auto parts = split(z, 1, {2, 2, 2, 2});
+  Value loss = sum(tanh(parts[0])) + sum(sigmoid(parts[1])) + sum(square(parts[3]));
+  Value dz = gradients(loss, {z})[0];
+  REQUIRE(dz.node().op == Op::Concat);
+  CHECK(dz.node().inputs.size() == 4);
+  CHECK(g.node(dz.node().inputs[2]).op == Op::Constant);
+  Tensor zv({2, 8}, DType::f64);
+  for (int64_t i = 0; i < zv.size(); ++i) zv.set(i, std::sin(1.7 * double(i)) * 2);
+  Tensor d = run1(g, dz, {{"z", zv}});
+  for (int r = 0; r < 2; ++r)
+    for (int c = 0; c < 8; ++c) {
+      const double v = zv.at(r * 8 + c), sg = 1 / (1 + std::exp(-v));
+      const double want = c < 2 ? 1 - std::tanh(v) * std::tanh(v) : c < 4 ? sg * (1 - sg) : c < 6 ? 0 : 2 * v;
+      CHECK(d.at(r * 8 + c) == doctest::Approx(want).epsilon(1e-14));
+    }
+  // overlapping slices are summed as before
+  Graph h;
+  Value y = input(h, "y", {6});
+  Value l2 = sum(square(slice(y, 0, 0, 4))) + sum(slice(y, 0, 2, 6));
+  CHECK(gradients(l2, {y})[0].node().op == Op::AddN);
+  for (auto& r : gradcheck(h, l2, {y})) CHECK(r.max_rel < 1e-7);
 }
 
 TEST_CASE("Autodiff.OnlyPathsToRequestedValues") {

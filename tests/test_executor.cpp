@@ -191,9 +191,71 @@ TEST_CASE("Executor.ParametersLiveInTheStore") {
                        doctest::Contains("parameter 'w' is held as float32"), std::invalid_argument);
 }
 
-TEST_CASE("Executor.BlasIsSerial") {
-  // TBB owns the cores: the BLAS linked in must not start threads of its own.
+TEST_CASE("Executor.BlasRunsNoThreadsOfItsOwn") {
+  // TBB owns the cores: OpenBLAS is held at one thread. The pthread build is
+  // linked (meson.build), so gemm calls need not take turns.
   CHECK_FALSE(blas::threaded());
+  CHECK_FALSE(blas::takes_turns());
+}
+
+TEST_CASE("Blas.LargeProductsAreCutIntoBlocks") {
+  // The cut depends on the shapes only.
+  CHECK(blas::blocks_of(32, 32, 32).count == 1);
+  const blas::Blocks lstm = blas::blocks_of(64, 1024, 256); // an LSTM step's h U
+  CHECK(lstm.count == 4);
+  CHECK(lstm.width == 256);
+  CHECK(lstm.along_n);
+  const blas::Blocks tall = blas::blocks_of(3200, 128, 1024); // dZ W^T over 50 steps
+  CHECK(tall.count == 8);
+  CHECK(tall.width == 400);
+  CHECK_FALSE(tall.along_n);
+  // Every transpose combination, a last block narrower than the others, and
+  // beta: the blocks together give op(A) op(B) + beta C (reference in double).
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const int64_t m = 300, n = 517, k = 130;
+      REQUIRE(blas::blocks_of(m, n, k).count > 1);
+      std::vector<float> a(size_t(m * k)), b(size_t(k * n)), c(size_t(m * n));
+      for (size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(0.37 * double(i)));
+      for (size_t i = 0; i < b.size(); ++i) b[i] = float(std::cos(0.11 * double(i)));
+      for (size_t i = 0; i < c.size(); ++i) c[i] = float(i % 7) - 3.0f;
+      const std::vector<float> c0 = c;
+      const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+      blas::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), n, 0.5f);
+      double worst = 0;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double want = 0.5 * c0[size_t(i * n + j)];
+          for (int64_t p = 0; p < k; ++p)
+            want += double(ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]) *
+                    double(tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]);
+          worst = std::max(worst, std::abs(want - double(c[size_t(i * n + j)])));
+        }
+      INFO("ta ", ta, " tb ", tb);
+      CHECK(worst < 1e-4);
+    }
+}
+
+TEST_CASE("Executor.BlockedMatmulIsTheSameAtAnyThreadCount") {
+  // A product cut into blocks that run as tasks: the same bits at 1, 2, 8 threads.
+  Graph g;
+  Value a = input(g, "a", {64, 256}), b = input(g, "b", {256, 1024});
+  Value y = matmul(a, b);
+  ParamStore ps;
+  Plan p(g, ps, std::vector<Value>{y});
+  p.feed("a", random_tensor({64, 256}, 8));
+  p.feed("b", random_tensor({256, 1024}, 9));
+  set_threads(1);
+  p.run();
+  const Tensor one = p.fetch(y);
+  for (int threads : {2, 8}) {
+    set_threads(threads);
+    for (int rep = 0; rep < 20; ++rep) {
+      p.run();
+      CHECK(bitwise_equal(one, p.fetch(y)));
+    }
+  }
+  set_threads(1);
 }
 
 TEST_CASE("Executor.KernelErrorLeavesThePlanUsable") {
@@ -221,8 +283,9 @@ TEST_CASE("Executor.KernelErrorLeavesThePlanUsable") {
 TEST_CASE("Executor.ConcurrentMatmulsAreDeterministic") {
   // Independent matmuls big enough to need BLAS's work buffers run on both
   // threads at once; every run must give the 1-thread bits. (Debian's
-  // serial OpenBLAS is not safe to call concurrently: without the lock in
-  // ops/blas.cpp this fails within a few hundred runs.)
+  // serial OpenBLAS is not safe to call concurrently: linked instead of the
+  // pthread build, without ops/blas.cpp's lock, this fails within a few
+  // hundred runs.)
   Graph g;
   Value x = input(g, "x", {96, 160});
   std::vector<Value> outs;

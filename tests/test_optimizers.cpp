@@ -500,6 +500,12 @@ TEST_CASE("Layers.LSTMCellKerasGateOrder") {
   LSTMState last;
   std::vector<Value> hs = lstm(xs, {}, w, &last);
   REQUIRE(hs.size() == 3);
+  // lstm() projects the three steps' inputs with ONE product (lstm_project);
+  // the other product with the kernel is lstm_cell's.
+  int kernel_products = 0;
+  for (NodeId n = 0; n < g.size(); ++n)
+    kernel_products += g.node(n).op == Op::MatMul && g.node(n).inputs[1] == w.kernel.id();
+  CHECK(kernel_products == 2);
 
   HandLSTM hand{in, u, pseudo(in * 4 * u, 0.4), pseudo(u * 4 * u, 0.5), pseudo(4 * u, 0.6)};
   ParamStore store;

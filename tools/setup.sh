@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(meson ninja-build pkg-config cmake g++ libboost-graph-dev libxtensor-dev libxsimd-dev
-          libxtensor-blas-dev libopenblas-serial-dev libtbb-dev libfmt-dev doctest-dev libcli11-dev
+          libxtensor-blas-dev libopenblas-pthread-dev libtbb-dev libfmt-dev doctest-dev libcli11-dev
           graphviz)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,173 @@
+// seqgraph's side of the workloads of tools/bench/run that no model command
+// covers: one LSTM layer trained on a fixed batch, and the matmul path on
+// square float32 products. Prints one JSON line per measurement (the
+// protocol of tools/bench/torch_models.py, the PyTorch side):
+//
+//   bench-models lstm-layer [--threads N] [--steps K] [--warmup W]
+//   bench-models sgemm [--threads N] [--sizes 256,512,1024]
+//
+// lstm-layer: batch 64, input 128, hidden 256, 50 steps, Keras initial
+// weights (ops/layers.hpp); x ~ N(0, 1), y ~ U(-0.5, 0.5), fixed and seeded;
+// one step = forward over the 50 steps, loss 0.5 * mean((h - y)^2) over every
+// output, backward, SGD with lr 1.0. Figure: ms per step; GFLOP/s counts the
+// matrix products (forward once, backward twice).
+#include "autodiff/optimizers.hpp"
+#include "graph/plan.hpp"
+#include "graph/random.hpp"
+#include "ops/layers.hpp"
+#include "ops/ops.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <stdexcept>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+using namespace sg;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+long max_rss_kb() {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  return r.ru_maxrss;
+}
+
+Tensor seeded(Shape shape, uint64_t stream, bool normal) {
+  Tensor t(shape, DType::f32);
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.size(); ++i)
+    p[i] = normal ? float(rng::normal(7, stream, uint64_t(i)))
+                  : float(rng::uniform(7, stream, uint64_t(i)) - 0.5);
+  return t;
+}
+
+double seconds_since(Clock::time_point a) {
+  return std::chrono::duration<double>(Clock::now() - a).count();
+}
+
+int lstm_layer(int threads, int steps, int warmup) {
+  constexpr int64_t B = 64, X = 128, H = 256, T = 50;
+  Graph g;
+  Value x = input(g, "x", {T, B, X});
+  Value y = input(g, "y", {T, B, H});
+  LSTMWeights w = lstm_weights(g, "lstm", X, H);
+  std::vector<Value> xs;
+  for (int64_t t = 0; t < T; ++t) xs.push_back(take(x, 0, t));
+  std::vector<Value> hs = lstm(xs, {}, w);
+  Value loss;
+  for (int64_t t = 0; t < T; ++t) {
+    Value e = sum(square(hs[size_t(t)] - take(y, 0, t)));
+    loss = loss ? loss + e : e;
+  }
+  loss = loss * (0.5 / double(T * B * H));
+  TrainOps sgd = minimize(loss, all_params(g), SGD{.lr = 1.0});
+  ParamStore ps;
+  Plan p(g, ps, std::vector<Value>{loss}, sgd.updates, {.dtype = DType::f32, .seed = 1});
+  p.feed("x", seeded({T, B, X}, 1, true));
+  p.feed("y", seeded({T, B, H}, 2, false));
+  for (int i = 0; i < warmup; ++i) p.run();
+  std::vector<double> times;
+  for (int i = 0; i < steps; ++i) {
+    auto a = Clock::now();
+    p.run();
+    times.push_back(seconds_since(a));
+  }
+  std::sort(times.begin(), times.end());
+  const double s = times[times.size() / 2];
+  const double flops = 3.0 * 2.0 * T * B * (X + H) * 4 * H;
+  std::printf("{\"impl\": \"seqgraph\", \"workload\": \"lstm-layer\", \"threads\": %d, "
+              "\"figure\": %.4f, \"unit\": \"ms/step\", \"loss\": %.6g, \"gflops\": %.2f, "
+              "\"steps\": %d, \"nodes\": %zu, \"arena_mb\": %.1f, \"max_rss_kb\": %ld}\n",
+              threads, s * 1e3, p.fetch(loss).at(0), flops / s / 1e9, steps, p.stats().nodes,
+              double(p.stats().arena_bytes) / (1 << 20), max_rss_kb());
+  return 0;
+}
+
+int sgemm(int threads, const std::vector<int64_t>& sizes) {
+  for (int64_t n : sizes) {
+    Graph g;
+    Value a = input(g, "a", {n, n}), b = input(g, "b", {n, n});
+    Value c = matmul(a, b);
+    ParamStore ps;
+    Plan p(g, ps, std::vector<Value>{c}, {}, {.dtype = DType::f32});
+    p.feed("a", seeded({n, n}, 3, true));
+    p.feed("b", seeded({n, n}, 4, true));
+    p.run();
+    // enough repetitions for ~0.3 s
+    auto a0 = Clock::now();
+    p.run();
+    const double once = std::max(seconds_since(a0), 1e-6);
+    const int reps = std::clamp(int(0.3 / once), 5, 2000);
+    std::vector<double> times;
+    for (int i = 0; i < reps; ++i) {
+      auto t0 = Clock::now();
+      p.run();
+      times.push_back(seconds_since(t0));
+    }
+    std::sort(times.begin(), times.end());
+    const double s = times[times.size() / 2];
+    std::printf("{\"impl\": \"seqgraph\", \"workload\": \"sgemm\", \"threads\": %d, \"n\": %ld, "
+                "\"figure\": %.2f, \"unit\": \"GFLOP/s\", \"loss\": null, \"max_rss_kb\": %ld}\n",
+                threads, long(n), 2.0 * double(n) * double(n) * double(n) / s / 1e9, max_rss_kb());
+  }
+  return 0;
+}
+
+int usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: bench-models lstm-layer [--threads N] [--steps K] [--warmup W]\n"
+               "       bench-models sgemm [--threads N] [--sizes 256,512,1024]\n");
+  return code;
+}
+
+int64_t positive(const char* opt, const char* v) {
+  char* end = nullptr;
+  const long long n = std::strtoll(v, &end, 10);
+  if (end == v || *end || n <= 0)
+    throw std::invalid_argument(fmt::format("{} wants a positive integer, got '{}'", opt, v));
+  return n;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage(2);
+  const std::string what = argv[1];
+  if (what == "-h" || what == "--help") return usage(0);
+  int threads = 1, steps = 20, warmup = 3;
+  std::vector<int64_t> sizes{256, 512, 1024};
+  try {
+    for (int i = 2; i < argc; ++i) {
+      const std::string o = argv[i];
+      if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", o));
+      const char* v = argv[++i];
+      if (o == "--threads") threads = int(positive("--threads", v));
+      else if (o == "--steps") steps = int(positive("--steps", v));
+      else if (o == "--warmup") warmup = int(positive("--warmup", v));
+      else if (o == "--sizes") {
+        sizes.clear();
+        std::string s = v;
+        for (size_t at = 0; at <= s.size();) {
+          const size_t comma = std::min(s.find(',', at), s.size());
+          sizes.push_back(positive("--sizes", s.substr(at, comma - at).c_str()));
+          at = comma + 1;
+        }
+      } else throw std::invalid_argument(fmt::format("unknown option '{}'", o));
+    }
+    set_threads(threads);
+    if (what == "lstm-layer") return lstm_layer(threads, steps, warmup);
+    if (what == "sgemm") return sgemm(threads, sizes);
+    std::fprintf(stderr, "bench-models: unknown workload '%s'\n", what.c_str());
+    return usage(2);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench-models: %s\n", e.what());
+    return 1;
+  }
+}
