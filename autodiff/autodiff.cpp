@@ -16,11 +16,22 @@ namespace {
 struct Uses {
   std::vector<int> n;
   NodeId scanned = 0;
+  NodeId first_new = 0; // nodes from here on were made by this gradients() call
   int of(const Graph& g, NodeId id) {
     n.resize(g.size(), 0);
     for (; scanned < g.size(); ++scanned)
       for (NodeId i : g.node(scanned).inputs) ++n[i];
     return n[id];
+  }
+  // `id` was replaced: mark it, and the nodes this call made only for it.
+  void supersede(Graph& g, NodeId id) {
+    if (id < first_new || g.node(id).superseded || of(g, id) > 0) return;
+    g.edit(id).superseded = true;
+    for (NodeId i : g.node(id).inputs) {
+      if (i < first_new) continue;
+      --n[i];
+      supersede(g, i);
+    }
   }
 };
 
@@ -64,6 +75,7 @@ std::vector<Value> fuse_slice_grads(Graph& g, std::vector<Value> parts, Uses& us
     }
     gap(full[size_t(axis)]);
     out.push_back(concat(pieces, axis));
+    for (size_t i : idx) uses.supersede(g, parts[i].id());
   }
   for (size_t i = 0; i < parts.size(); ++i)
     if (!fused[i]) out.push_back(parts[i]);
@@ -98,8 +110,11 @@ std::vector<Value> fuse_matmuls(Graph& g, std::vector<Value> parts, Uses& uses) 
     const Shape& y = g.node(parts[idx[0]].id()).shape;
     const double p = double(y[0]), q = double(y[1]);
     if (m * (p + q) > double(idx.size()) * p * q) continue;
-    for (size_t i : idx) fused[i] = 1;
     out.push_back(matmul(concat(as, a_axis), concat(bs, b_axis), ta, tb));
+    for (size_t i : idx) {
+      fused[i] = 1;
+      uses.supersede(g, parts[i].id());
+    }
   }
   for (size_t i = 0; i < parts.size(); ++i)
     if (!fused[i]) out.push_back(parts[i]);
@@ -165,6 +180,7 @@ std::vector<Value> gradients(const std::vector<Value>& outputs, const std::vecto
 
   std::map<NodeId, Value> total;
   Uses uses;
+  uses.first_new = n0;
   for (NodeId n = n0; n-- > 0;) {
     auto it = contrib.find(n);
     if (it == contrib.end() || !on_path(n)) continue;

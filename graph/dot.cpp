@@ -83,7 +83,7 @@ public:
       emit_scope("", 1);
     } else {
       for (NodeId id = 0; id < g_.size(); ++id)
-        if (!folded_[id]) emit_node(id, 1);
+        if (!folded_[id] && !g_.node(id).superseded) emit_node(id, 1);
     }
     emit_edges();
     if (opt_.legend) legend();
@@ -136,7 +136,7 @@ private:
   void build_scopes() {
     scopes_[""];
     for (NodeId id = 0; id < g_.size(); ++id) {
-      if (folded_[id]) continue;
+      if (folded_[id] || g_.node(id).superseded) continue;
       std::string s = g_.node(id).scope();
       scopes_[s].nodes.push_back(id);
       // Register the chain of parents (stop at the first one already known).
@@ -229,7 +229,7 @@ private:
     const auto& bg = g_.boost();
     for (auto [e, end] = boost::edges(bg); e != end; ++e) {
       NodeId s = boost::source(*e, bg), t = boost::target(*e, bg);
-      if (folded_[s]) continue;
+      if (folded_[s] || g_.node(s).superseded || g_.node(t).superseded) continue;
       const int slot = bg[*e].slot;
       const NodeKind tk = g_.node(t).kind;
       fmt::format_to(std::back_inserter(out_), "  n{} -> n{}", s, t);

@@ -35,6 +35,10 @@ struct Node {
   Initializer init;                // Variable: how to create it
   std::shared_ptr<const Tensor> value; // Constant: the literal (float64)
   std::vector<NodeId> after;       // extra ordering: run after these (no data flow)
+  // Replaced by a rewrite of autodiff (a per-step product folded into one
+  // product of all steps): nothing reads it, plans never run it, DOT
+  // exports do not draw it.
+  bool superseded = false;
 
   std::string scope() const; // "lstm" for "lstm/Wf"
 };

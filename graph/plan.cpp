@@ -366,7 +366,10 @@ PlanImpl::~PlanImpl() {
     if (ms >= total * 0.005) out += fmt::format("  {:5.1f}%  {:9.3f} ms  {}\n", 100 * ms / total, ms, what);
   std::vector<size_t> idx(n);
   for (size_t i = 0; i < n; ++i) idx[i] = i;
-  const size_t top = std::min<size_t>(10, n);
+  // SEQGRAPH_PROFILE=N (N > 1) lists the N costliest nodes; otherwise 10
+  const char* e = std::getenv("SEQGRAPH_PROFILE");
+  const long want = e ? std::strtol(e, nullptr, 10) : 0;
+  const size_t top = std::min<size_t>(want > 1 ? size_t(want) : 10, n);
   std::partial_sort(idx.begin(), idx.begin() + long(top), idx.end(),
                     [&](size_t a, size_t b) { return prof_ns[a] > prof_ns[b]; });
   out += "  costliest nodes:\n";

@@ -196,6 +196,8 @@ V2Net v2_net(int64_t B, int64_t T, int64_t dim, bool training, uint64_t seed) {
   const DenseWeights d = dense_weights(g, "dense", n_a, n_classes);
   const Value zero = zeros(g, {B, n_a});
   LSTMState s1{zero, zero}, s2{zero, zero};
+  // the first layer's input side for all steps at once (one product)
+  const std::vector<Value> zx1 = lstm_project(n.X, l1);
   for (int64_t t = 0; t < T; ++t) {
     auto scope = g.scope(fmt::format("t{}", t + 1));
     const Value m = slice(n.mask, 1, t, t + 1).named("m"); // (B, 1)
@@ -204,9 +206,10 @@ V2Net v2_net(int64_t B, int64_t T, int64_t dim, bool training, uint64_t seed) {
       return LSTMState{(m * now.h + keep * before.h).named(fmt::format("{}_h_masked", layer)),
                        (m * now.c + keep * before.c).named(fmt::format("{}_c_masked", layer))};
     };
-    s1 = masked(lstm_cell(take(n.X, 1, t).named("x"), s1, l1), s1, "lstm");
+    // step 1 starts from the zero state: no recurrent product (the same numbers)
+    s1 = masked(lstm_step(zx1[size_t(t)], t ? s1 : LSTMState{}, l1), s1, "lstm");
     const Value h1 = training ? dropout(s1.h, 0.5) : s1.h;
-    s2 = masked(lstm_cell(h1, s2, l2), s2, "lstm_1");
+    s2 = masked(lstm_cell(h1, t ? s2 : LSTMState{}, l2), s2, "lstm_1");
   }
   const Value h = training ? dropout(s2.h, 0.5) : s2.h;
   const Value z = dense(h, d).named("z");

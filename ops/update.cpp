@@ -80,10 +80,12 @@ void define_update(OpTable& t) {
       if (h[4] > 0) lr = lr * (1.0 / (1.0 + h[4] * iterations));
       const double t = iterations + 1.0;
       const double lr_t = lr * (std::sqrt(1.0 - std::pow(h[2], t)) / (1.0 - std::pow(h[1], t)));
-      T* p = k.in[0];
-      T* m = k.in[1];
-      T* v = k.in[2];
-      const T* g = k.x(4);
+      // distinct buffers (the plan gives each value its own): restrict lets
+      // the loop vectorise
+      T* __restrict p = k.in[0];
+      T* __restrict m = k.in[1];
+      T* __restrict v = k.in[2];
+      const T* __restrict g = k.x(4);
       const T b1 = static_cast<T>(h[1]), b2 = static_cast<T>(h[2]);
       const T c1 = static_cast<T>(1.0 - h[1]), c2 = static_cast<T>(1.0 - h[2]);
       const T eps = static_cast<T>(h[3]), step = static_cast<T>(lr_t);

@@ -2,10 +2,12 @@
 // to the requested values, seeds, errors, and gradients of gradients.
 #include "autodiff/autodiff.hpp"
 #include "autodiff/gradcheck.hpp"
+#include "graph/dot.hpp"
 #include "graph/plan.hpp"
 #include "ops/ops.hpp"
 
 #include <cmath>
+#include <fmt/format.h>
 #include <doctest/doctest.h>
 
 using namespace sg;
@@ -59,6 +61,16 @@ TEST_CASE("Autodiff.SharedWeightsSumOverUses") {
     CHECK(g.node(in).op == Op::Concat);
     CHECK(g.node(in).inputs.size() == 3);
     CHECK(g.node(in).shape == Shape{2, 3});
+  }
+  // the three per-step products it replaces are marked, and not drawn
+  std::vector<NodeId> gone;
+  for (NodeId n = 0; n < g.size(); ++n)
+    if (g.node(n).superseded) gone.push_back(n);
+  REQUIRE(gone.size() == 3);
+  const std::string dot = to_dot(g);
+  for (NodeId n : gone) {
+    CHECK(g.node(n).op == Op::MatMul);
+    CHECK(dot.find(fmt::format("n{} ", n)) == std::string::npos);
   }
   for (auto& r : gradcheck(g, loss, {W, Value(g, g.at("h0"))})) {
     INFO(r.name);

@@ -249,10 +249,11 @@ int cmd_dot(const Model& m, const CliArgs& a) {
   const double ms = ms_since(t0);
 
   size_t by_kind[3] = {0, 0, 0};
-  for (NodeId id = 0; id < g.size(); ++id) ++by_kind[static_cast<int>(g.node(id).kind)];
+  for (NodeId id = 0; id < g.size(); ++id)
+    if (!g.node(id).superseded) ++by_kind[static_cast<int>(g.node(id).kind)];
   if (!a.quiet)
     fmt::print("dot: wrote {} ({:.3g} ms): {} nodes: {} forward, {} gradient, {} update; {} edges\n",
-               a.output, ms, g.size(), by_kind[0], by_kind[1], by_kind[2],
+               a.output, ms, by_kind[0] + by_kind[1] + by_kind[2], by_kind[0], by_kind[1], by_kind[2],
                boost::num_edges(g.boost()));
   return 0;
 }
