@@ -65,6 +65,45 @@ std::string state_base(const Graph& g, const std::string& kind, const std::vecto
   }
 }
 
+// A gradient that is a table's rows: gather_grad(dy, indices, V), or add_n
+// of several (a table gathered more than once), as (dy (n, row...), indices
+// (n)), the pieces concatenated in add_n's order with their sizes (the
+// sparse update sums each piece's rows, then the pieces, as gather_grad and
+// add_n do). Empty Values otherwise.
+struct Rows {
+  Value dy, indices;
+  std::vector<int64_t> parts; // each gather's number of indices, when several
+};
+Rows gathered_rows(const Value& grad) {
+  Graph& g = grad.graph();
+  Graph::KindGuard kind(g, NodeKind::gradient); // the reshapes and concats: gradient plumbing
+  const Node& node = grad.node();
+  std::vector<NodeId> parts;
+  if (node.op == Op::GatherGrad) parts = {grad.id()};
+  else if (node.op == Op::AddN) parts = node.inputs; // a copy: adding nodes may move `node`
+  for (NodeId id : parts)
+    if (g.node(id).op != Op::GatherGrad) return {};
+  if (parts.empty()) return {};
+  const Shape table = grad.shape();
+  std::vector<Value> dys, indices;
+  for (NodeId id : parts) {
+    Value dy(g, g.node(id).inputs[0]), idx(g, g.node(id).inputs[1]);
+    if (idx.rank() != 1) { // (b, t) indices: their rows flattened in order
+      const int64_t n = numel(idx.shape());
+      Shape rows = table;
+      rows[0] = n;
+      idx = reshape(idx, {n});
+      dy = reshape(dy, rows);
+    }
+    dys.push_back(dy);
+    indices.push_back(idx);
+  }
+  if (parts.size() == 1) return {dys[0], indices[0], {}};
+  std::vector<int64_t> sizes;
+  for (const Value& idx : indices) sizes.push_back(idx.dim(0));
+  return {concat(dys, 0), concat(indices, 0), sizes};
+}
+
 } // namespace
 
 std::vector<Value> clip_gradients(const std::vector<Value>& grads, const Clip& clip, Value* norm) {
@@ -133,7 +172,11 @@ TrainOps minimize(Value loss, const std::vector<Value>& params, const AdaGrad& o
     Initializer init = opt.initial_accumulator == 0 ? Initializer::zeros()
                                                     : Initializer::constant(opt.initial_accumulator);
     Value accum = state(g, fmt::format("{}/{}_accum", p.name(), base), p.shape(), init);
-    out.updates.push_back(apply_adagrad(p, accum, out.grads[i], opt.lr, opt.epsilon));
+    const Rows rows = opt.sparse_rows ? gathered_rows(out.grads[i]) : Rows{};
+    if (rows.dy)
+      out.updates.push_back(sparse_apply_adagrad(p, accum, rows.dy, rows.indices, opt.lr, opt.epsilon, rows.parts));
+    else
+      out.updates.push_back(apply_adagrad(p, accum, out.grads[i], opt.lr, opt.epsilon));
   }
   return out;
 }

@@ -43,9 +43,19 @@ struct Adam {
 // a += g^2; p -= lr g / (sqrt(a) + epsilon). The GloVe paper trains with
 // AdaGrad at lr 0.05; its reference code starts the accumulator at 1 (TF's
 // default is 0.1, Keras' 0). Slot "<param>/adagrad_accum".
+//
+// Row-sparse (sparse_rows, on by default): a parameter whose gradient is an
+// embedding gather's (gather_grad(dy, indices), or add_n of several, after
+// clipping) is updated by sparse_apply_adagrad, on the rows the batch names
+// only: the same values bit for bit (a row no index names has a zero
+// gradient, which leaves it unchanged), at a cost proportional to the batch,
+// not the table. The dense (V, d) gradient in TrainOps::grads is then not
+// computed unless fetched. With clipping on, a clipped gradient is no longer
+// a gather_grad node, and the update is dense.
 struct AdaGrad {
   double lr = 0.05, epsilon = 1e-8, initial_accumulator = 0;
   Clip clip{};
+  bool sparse_rows = true;
 };
 
 struct TrainOps {

@@ -11,13 +11,16 @@
 // code's f · diff (J = 2 × loss). The co-occurrence counts come from any
 // text corpus: window 10 each side, 1/distance weighting, symmetric, over the
 // words seen --min-count times (the --max-vocab most frequent). The pairs are
-// shuffled every epoch (seeded) and cut into batches; one compiled graph per
-// batch size (the last batch of an epoch is smaller). The vectors written
+// shuffled every epoch (seeded) and cut into batches (1024 pairs by
+// default); one compiled graph per batch size (the last batch of an epoch is
+// smaller). AdaGrad's update is row-sparse (autodiff/optimizers.hpp): a step
+// costs in proportion to its batch, not to the vocabulary. The vectors written
 // are W + W̃, the paper's choice, in the GloVe text format (write_glove,
 // models/data/glove.hpp: what word_vectors and emojify read).
 //
-//   zcat /usr/share/dictd/gcide.dict.dz > gcide.txt     # apt-get install dict-gcide
-//   graph-run glove train --corpus gcide.txt --output vectors.txt [--dim 50] [--epochs 15]
+//   apt-get install -y dict-gcide wordnet-base mythes-en-us fortunes
+//   models/data/glove_corpus.sh corpus.txt     # gcide + WordNet + thesaurus + fortunes
+//   graph-run glove train --corpus corpus.txt --output vectors.txt [--dim 50] [--epochs 25]
 //   graph-run word_vectors neighbors funny food --vectors vectors.txt [-k 10]
 #include "models/glove.hpp"
 
@@ -213,7 +216,8 @@ std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, i
 namespace {
 
 // The objective over n.i, n.j, n.x (inputs, or constants for graph-run's view).
-void objective(Net& n, int64_t V, int64_t d, bool optimize, double lr) {
+void objective(Net& n, int64_t V, int64_t d, bool optimize, double lr, bool sparse_rows = true,
+               double x_max = kXMax) {
   Graph& g = *n.g;
   const double r = 0.5 / double(d);
   const auto init = Initializer::uniform(-r, r);
@@ -223,21 +227,21 @@ void objective(Net& n, int64_t V, int64_t d, bool optimize, double lr) {
   n.b_tilde = param(g, "b_tilde", {V}, init);
   Value dot = sum(gather(n.W, n.i) * gather(n.W_tilde, n.j), {1}).named("dot");
   Value diff = (dot + gather(n.b, n.i) + gather(n.b_tilde, n.j) - log(n.x)).named("diff");
-  Value f = clip(pow(n.x / kXMax, kAlpha), 0.0, 1.0).named("f");
+  Value f = clip(pow(n.x / x_max, kAlpha), 0.0, 1.0).named("f");
   n.loss = (0.5 * sum(f * square(diff))).named("loss");
   if (optimize)
     n.opt = minimize(n.loss, {n.W, n.W_tilde, n.b, n.b_tilde},
-                     AdaGrad{.lr = lr, .epsilon = 1e-8, .initial_accumulator = 1.0});
+                     AdaGrad{.lr = lr, .epsilon = 1e-8, .initial_accumulator = 1.0, .sparse_rows = sparse_rows});
 }
 
 } // namespace
 
-Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr) {
+Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr, bool sparse_rows, double x_max) {
   Net n;
   n.i = input(*n.g, "i", {B});
   n.j = input(*n.g, "j", {B});
   n.x = input(*n.g, "x", {B});
-  objective(n, V, d, optimize, lr);
+  objective(n, V, d, optimize, lr, sparse_rows, x_max);
   return n;
 }
 
@@ -262,8 +266,8 @@ uint64_t fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
 // One compiled training step per batch size.
 class Steps {
 public:
-  Steps(ParamStore& store, int64_t V, int64_t d, double lr, uint64_t seed)
-      : store_(store), V_(V), d_(d), lr_(lr), seed_(seed) {}
+  Steps(ParamStore& store, int64_t V, int64_t d, double lr, double x_max, uint64_t seed)
+      : store_(store), V_(V), d_(d), lr_(lr), x_max_(x_max), seed_(seed) {}
 
   // One AdaGrad step on pairs[order[from .. from+B)]; returns the batch's loss.
   double run(const std::vector<Pair>& pairs, const std::vector<uint32_t>& order, size_t from, int64_t B) {
@@ -284,14 +288,14 @@ public:
 private:
   train::Compiled<Net>& compiled(int64_t B) {
     return cache_.get(B, [&](int64_t batch) {
-      Net n = net(V_, d_, batch, true, lr_);
+      Net n = net(V_, d_, batch, true, lr_, true, x_max_);
       Plan plan(*n.g, store_, {n.loss}, n.opt.updates, {DType::f32, seed_});
       return train::Compiled<Net>{std::move(n), std::move(plan)};
     });
   }
   ParamStore& store_;
   int64_t V_, d_;
-  double lr_;
+  double lr_, x_max_;
   uint64_t seed_;
   train::PlanCache<int64_t, Net> cache_;
 };
@@ -302,10 +306,11 @@ int train(const RunArgs& args) {
   const long long dim = args.opt_int("dim"), batch = args.opt_int("batch-size"),
                   window = args.opt_int("window"), min_count = args.opt_int("min-count"),
                   max_vocab = args.opt_int("max-vocab");
-  const double lr = args.opt_double("lr");
+  const double lr = args.opt_double("lr"), x_max = args.opt_double("x-max");
   if (dim < 1) throw std::invalid_argument(fmt::format("--dim must be >= 1, got {}", dim));
   if (batch < 1) throw std::invalid_argument(fmt::format("--batch-size must be >= 1, got {}", batch));
   if (!(lr > 0)) throw std::invalid_argument(fmt::format("--lr must be > 0, got {}", lr));
+  if (!(x_max > 0)) throw std::invalid_argument(fmt::format("--x-max must be > 0, got {}", x_max));
   const bool talk = !args.quiet;
 
   auto t0 = Clock::now();
@@ -337,7 +342,7 @@ int train(const RunArgs& args) {
     s.set_u64("batch_size", uint64_t(batch));
   });
 
-  Steps steps(store, V, dim, lr, args.seed);
+  Steps steps(store, V, dim, lr, x_max, args.seed);
   std::vector<uint32_t> order(pairs.size());
   double loss = 0, train_s = 0;
   int64_t trained = 0;
@@ -400,12 +405,12 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 }
 
 std::vector<ModelOption> options() {
-  auto o = train::loop_model_options("epochs", "epoch", "15", "0");
+  auto o = train::loop_model_options("epochs", "epoch", "25", "0");
   auto t = [&](std::string name, std::string help, std::string def) {
     o.push_back({.name = std::move(name), .help = std::move(help), .default_value = std::move(def),
                  .commands = {"train"}});
   };
-  t("corpus", "The text corpus (any text file; e.g. zcat /usr/share/dictd/gcide.dict.dz > gcide.txt)", "");
+  t("corpus", "The text corpus (any text file; e.g. models/data/glove_corpus.sh corpus.txt)", "");
   t("output", "Write the vectors W + W_tilde here in the GloVe text format", "");
   t("dim", "The vector size d", "50");
   t("window", "Context words counted on each side", "10");
@@ -413,8 +418,10 @@ std::vector<ModelOption> options() {
   t("keep-words", "Comma-separated text files whose words are kept if seen at all, whatever "
                   "--min-count (e.g. the Emojify CSVs)", "");
   t("max-vocab", "Keep at most this many words, the most frequent (0 = no limit)", "0");
-  t("batch-size", "Co-occurrence pairs per AdaGrad step", "16384");
+  t("batch-size", "Co-occurrence pairs per AdaGrad step", "1024");
   t("lr", "AdaGrad's learning rate", "0.05");
+  t("x-max", "The weighting's x_max: f(x) = min((x / x_max)^0.75, 1) (the paper's 100; its reference "
+             "code's demo uses 10 on a 17M-word corpus)", "100");
   return o;
 }
 

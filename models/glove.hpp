@@ -67,10 +67,13 @@ std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, i
 //   inputs i, j (indices, shape (B)), x (X_ij, shape (B));
 //   parameters W, W_tilde (V, d), b, b_tilde (V), the reference code's
 //   initialisation uniform in [-0.5/d, 0.5/d];
-//   loss = ½ Σ f(x) (w_iᵀ w̃_j + b_i + b̃_j − log x)², f in-graph.
+//   loss = ½ Σ f(x) (w_iᵀ w̃_j + b_i + b̃_j − log x)², f in-graph (x_max as given).
 // The ½ makes the gradient the reference code's (f · diff); J of the paper
 // is twice the loss. With `optimize`, AdaGrad updates (lr, accumulator
-// starting at 1 as the reference code's gradsq).
+// starting at 1 as the reference code's gradsq), row-sparse (each step
+// updates the rows of W, W̃, b, b̃ the batch names, at a cost proportional to
+// the batch: autodiff/optimizers.hpp) unless `sparse_rows` is false (the
+// dense update of every row: the same values, for tests).
 struct Net {
   std::unique_ptr<Graph> g = std::make_unique<Graph>();
   Value i, j, x;
@@ -78,6 +81,7 @@ struct Net {
   Value loss;
   TrainOps opt;
 };
-Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr = 0.05);
+Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr = 0.05, bool sparse_rows = true,
+        double x_max = kXMax);
 
 } // namespace sg::glove

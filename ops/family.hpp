@@ -22,6 +22,7 @@ void define_shape(OpTable& t);
 void define_reduce(OpTable& t);
 void define_nn(OpTable& t);
 void define_update(OpTable& t);
+void define_sparse(OpTable& t);
 
 // Adds a node and returns its Value (all inputs must share one graph).
 Value make(Op op, std::vector<Value> inputs, Attrs attrs = {}, Loc l = Loc::current());

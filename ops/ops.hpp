@@ -117,6 +117,13 @@ Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, do
                  double beta1, double beta2, double epsilon, double decay, Loc l = Loc::current());
 Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon,
                     Loc l = Loc::current());
+// apply_adagrad(param, accum, gather_grad(dy, indices, rows), ...) touching only
+// the rows named in indices (duplicates summed first, in order): bitwise the
+// dense update, at a cost proportional to numel(dy) (ops/sparse.cpp). With
+// `parts` (sizes): dy and indices are the concatenation of several gathers'
+// (dy_k, indices_k), and the gradient is add_n of their gather_grads.
+Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, double lr, double epsilon,
+                           std::vector<int64_t> parts = {}, Loc l = Loc::current());
 // var = momentum * var + (1 - momentum) * value
 Value assign_moving_average(Value var, Value value, double momentum, Loc l = Loc::current());
 Value assign_add(Value var, Value value, Loc l = Loc::current());

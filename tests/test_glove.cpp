@@ -10,6 +10,10 @@
 #include "tests/helpers.hpp"
 
 #include <cmath>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <sys/wait.h>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -124,8 +128,11 @@ TEST_CASE("GloveTrain.Weighting") {
 }
 
 TEST_CASE("GloveTrain.Loss") {
-  // V = 3, d = 2, B = 3 pairs, against ½ Σ f(x) (w_iᵀ w̃_j + b_i + b̃_j − log x)².
-  auto n = glove::net(3, 2, 3, false);
+  // V = 3, d = 2, B = 3 pairs, against ½ Σ f(x) (w_iᵀ w̃_j + b_i + b̃_j − log x)²,
+  // with the paper's x_max = 100 and with --x-max 10.
+  for (double x_max : {100.0, 10.0}) {
+  CAPTURE(x_max);
+  auto n = glove::net(3, 2, 3, false, 0.05, true, x_max);
   ParamStore store;
   const std::vector<double> W = {0.1, -0.2, 0.3, 0.4, -0.5, 0.6}, Wt = {0.7, 0.1, -0.3, 0.2, 0.05, -0.4},
                             b = {0.01, -0.02, 0.03}, bt = {-0.1, 0.2, 0.15};
@@ -145,9 +152,10 @@ TEST_CASE("GloveTrain.Loss") {
     const auto i = size_t(I[k]), j = size_t(J[k]);
     const double dot = W[2 * i] * Wt[2 * j] + W[2 * i + 1] * Wt[2 * j + 1];
     const double diff = dot + b[i] + bt[j] - std::log(x[k]);
-    want += 0.5 * glove::weight(x[k]) * diff * diff;
+    want += 0.5 * glove::weight(x[k], x_max) * diff * diff;
   }
   CHECK(plan.fetch(n.loss).at(0) == doctest::Approx(want).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("GloveTrain.LossFalls") {
@@ -177,6 +185,54 @@ TEST_CASE("GloveTrain.LossFalls") {
   CHECK(losses[20] < 0.02 * losses[0]); // about 560 -> 5.6 (the first steps overshoot)
   CHECK(losses.back() < 0.75 * losses[20]);
   for (size_t s = 6; s < losses.size(); ++s) CHECK(losses[s] < losses[s - 1]);
+}
+
+TEST_CASE("GloveTrain.SparseUpdateEqualsDense") {
+  // The training step updates only the rows a batch names (sparse_apply_adagrad
+  // for W, W_tilde, b, b_tilde; no dense (V, d) gradient is computed), and
+  // leaves exactly what the dense AdaGrad of every row leaves, bit for bit:
+  // batches of 64 pairs of the toy corpus (16 words: every batch repeats rows).
+  TempDir dir;
+  auto path = write_text(dir, toy_corpus());
+  auto v = glove::build_vocab(path, 1, 0);
+  auto pairs = glove::cooccurrences(path, v, 10);
+  const auto V = int64_t(v.words.size());
+  constexpr int64_t B = 64;
+  REQUIRE(pairs.size() > size_t(2 * B)); // 236
+  for (DType dt : {DType::f64, DType::f32}) {
+    CAPTURE(to_string(dt));
+    auto sparse = glove::net(V, 5, B, true, 0.05, true), dense = glove::net(V, 5, B, true, 0.05, false);
+    CHECK(sparse.g->nodes_of(Op::SparseApplyAdaGrad).size() == 4);
+    CHECK(sparse.g->nodes_of(Op::ApplyAdaGrad).empty());
+    CHECK(dense.g->nodes_of(Op::ApplyAdaGrad).size() == 4);
+    ParamStore s1, s2;
+    Plan p1(*sparse.g, s1, {sparse.loss}, sparse.opt.updates, {dt, 3});
+    Plan p2(*dense.g, s2, {dense.loss}, dense.opt.updates, {dt, 3});
+    for (NodeId id : p1.order()) CHECK(sparse.g->node(id).op != Op::GatherGrad);
+    for (int64_t step = 0; step < 4; ++step) {
+      Tensor i({B}, DType::f64), j({B}, DType::f64), x({B}, DType::f64);
+      for (int64_t k = 0; k < B; ++k) { // a stride through the sorted pairs: many rows, repeated
+        const auto& p = pairs[size_t((step * B + k) * 7 % int64_t(pairs.size()))];
+        i.set(k, p.i);
+        j.set(k, p.j);
+        x.set(k, p.x);
+      }
+      for (Plan* p : {&p1, &p2}) {
+        p->feed("i", i);
+        p->feed("j", j);
+        p->feed("x", x);
+        p->run();
+      }
+      CHECK(p1.fetch(sparse.loss).at(0) == p2.fetch(dense.loss).at(0));
+    }
+    for (const char* name : {"W", "W_tilde", "b", "b_tilde", "W/adagrad_accum", "W_tilde/adagrad_accum",
+                             "b/adagrad_accum", "b_tilde/adagrad_accum"}) {
+      CAPTURE(name);
+      const Tensor &a = s1.at(name), &b = s2.at(name);
+      REQUIRE(a.nbytes() == b.nbytes());
+      CHECK(std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0);
+    }
+  }
 }
 
 TEST_CASE("GloveTrain.GraphRunWritesVectors") {
@@ -226,6 +282,78 @@ TEST_CASE("GloveTrain.GraphRunWritesVectors") {
   auto unknown = graph_run(fmt::format("word_vectors neighbors nosuchword --vectors {}", out));
   CHECK(unknown.rc == 1);
   CHECK(test::has(unknown.out, "unknown word 'nosuchword'"));
+}
+
+TEST_CASE("GloveTrain.CorpusScript") {
+  // models/data/glove_corpus.sh on tiny stand-ins for the four Debian sources.
+  namespace fs = std::filesystem;
+  const fs::path script = fs::path(__FILE__).parent_path().parent_path() / "models" / "data" / "glove_corpus.sh";
+  REQUIRE_MESSAGE(fs::exists(script), script.string()); // __FILE__ is relative to the build directory
+  TempDir dir;
+  fs::create_directories(dir / "wn");
+  fs::create_directories(dir / "fortunes");
+  write_text(dir, "Apple \\Ap\"ple\\, n. [AS. aeppel.] The fruit of a tree. --Shak.\n", "gcide.txt");
+  write_text(dir, "  1 This software and database is being provided\n"
+                  "03952576 06 n 03 pizzeria 0 pizza_shop 0 pizza_parlor 0 001 @ 04202417 n 0000 | a shop "
+                  "where pizzas are made and sold  \n"
+                  "00000001 03 n 0c w1 0 w2 0 w3 0 w4 0 w5 0 w6 0 w7 0 w8 0 w9 0 w10 0 w11 0 w12 0 000 | twelve "
+                  "words\n", "wn/data.noun");
+  write_text(dir, "00021110 00 s 02 complaisant(a) 0 obliging 0 001 & 00020787 a 0000 | showing a cheerful "
+                  "willingness; \"the obliging waiter\"\n", "wn/data.adj");
+  write_text(dir, "", "wn/data.verb");
+  write_text(dir, "", "wn/data.adv");
+  write_text(dir, "UTF-8\nfunny|2\n(adj)|amusing|comic|humorous (similar term)|serious (antonym)\n"
+                  "(noun)|funny story|joke (generic term)\nfunny farm|1\n(noun)|madhouse|nuthouse\n", "th.dat");
+  write_text(dir, "Love is all you need.\n%\nA second cookie\n%\n", "fortunes/love");
+  write_text(dir, "index", "fortunes/love.dat");
+  fs::create_symlink("love", dir / "fortunes/love.u8");
+  write_text(dir, "ASCII ART WORDS\n", "fortunes/ascii-art");
+  const std::string env = fmt::format("GCIDE={} WORDNET={} THESAURUS={} FORTUNES={}", dir / "gcide.txt.gz",
+                                      dir / "wn", dir / "th.dat", dir / "fortunes");
+  auto run = [&](const std::string& env_) {
+    std::string cmd = fmt::format("gzip -c {} > {} && {} sh {} {} 2>&1", dir / "gcide.txt", dir / "gcide.txt.gz",
+                                  env_, script.string(), dir / "corpus.txt");
+    test::Result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  };
+  auto r = run(env);
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  CHECK(test::has(r.out, "wrote"));
+  const std::string text = test::read_file(dir / "corpus.txt");
+  INFO(text);
+  CHECK(test::has(text, "Apple \\Ap\"ple\\, n. [AS. aeppel.] The fruit of a tree. --Shak.\n\n"));
+  CHECK(test::has(text, "\npizzeria pizza shop pizza parlor | a shop where pizzas are made and sold  \n\n"));
+  CHECK(test::has(text, "\nw1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 | twelve words\n\n")); // w_cnt is hex
+  CHECK(test::has(text, "\ncomplaisant obliging | showing a cheerful willingness; \"the obliging waiter\"\n\n"));
+  CHECK_FALSE(test::has(text, "This software"));
+  CHECK(test::has(text, "\nfunny amusing comic humorous\n\n")); // the antonym left out
+  CHECK(test::has(text, "\nfunny funny story joke\n\n"));
+  CHECK_FALSE(test::has(text, "madhouse")); // a phrase headword's senses
+  CHECK(test::has(text, "\nLove is all you need.\n\nA second cookie\n\n"));
+  CHECK(text.find("Love is all") == text.rfind("Love is all")); // love.u8 is the same file
+  CHECK_FALSE(test::has(text, "ASCII ART"));
+  CHECK_FALSE(test::has(text, "index"));
+  CHECK_FALSE(test::has(text, "%"));
+  // what glove counts from it
+  auto v = glove::build_vocab(dir / "corpus.txt", 1, 0);
+  for (std::string w : {"apple", "fruit", "pizza", "pizzas", "obliging", "humorous", "love", "cookie"}) {
+    CAPTURE(w);
+    CHECK(v.find(w) >= 0);
+  }
+  CHECK(v.find("serious") < 0);
+  CHECK(v.find("shak") < 0);
+  // a missing source is named
+  auto missing = run(env + " THESAURUS=" + (dir / "nothere.dat"));
+  CHECK(missing.rc != 0);
+  CHECK(test::has(missing.out, "nothere.dat is missing"));
 }
 
 TEST_CASE("GloveTrain.GraphRunGradcheck") {
