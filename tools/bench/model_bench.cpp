@@ -127,13 +127,14 @@ int usage(int code) {
   return code;
 }
 
-int64_t positive(const char* opt, const char* v) {
+int64_t integer(const char* opt, const char* v, int64_t least) {
   char* end = nullptr;
   const long long n = std::strtoll(v, &end, 10);
-  if (end == v || *end || n <= 0)
-    throw std::invalid_argument(fmt::format("{} wants a positive integer, got '{}'", opt, v));
+  if (end == v || *end || n < least)
+    throw std::invalid_argument(fmt::format("{} wants an integer >= {}, got '{}'", opt, least, v));
   return n;
 }
+int64_t positive(const char* opt, const char* v) { return integer(opt, v, 1); }
 
 } // namespace
 
@@ -150,7 +151,7 @@ int main(int argc, char** argv) {
       const char* v = argv[++i];
       if (o == "--threads") threads = int(positive("--threads", v));
       else if (o == "--steps") steps = int(positive("--steps", v));
-      else if (o == "--warmup") warmup = int(positive("--warmup", v));
+      else if (o == "--warmup") warmup = int(integer("--warmup", v, 0));
       else if (o == "--sizes") {
         sizes.clear();
         std::string s = v;

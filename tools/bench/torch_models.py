@@ -1,0 +1,741 @@
+#!/usr/bin/python3
+"""PyTorch side of the seqgraph-vs-PyTorch CPU benchmark: our course models, model for model.
+
+Usage (Debian's interpreter, which has python3-torch 1.13; the pyenv `python3` has no torch):
+
+    /usr/bin/python3 tools/bench/torch_models.py WORKLOAD --threads N
+        [--steps K] [--epochs E] [--data-dir DIR] [--seed S]
+
+WORKLOAD (each mirrors a seqgraph model; the section of each below names our file):
+
+    dinosaurus   models/dinosaurus.cpp: the character RNN, one name per SGD step.
+                 Two lines: "pytorch-eager" (an eager loop of torch ops) and
+                 "pytorch-nn.RNN" (torch.nn.RNN + Linear). Figure: steps/s over
+                 --steps K (default 5000) after 200 untimed warm-up steps.
+    lstm-layer   ops/layers.cpp (lstm_weights, lstm_cell): one nn.LSTM layer, B=64, X=128,
+                 H=256, T=50, float32, SGD lr 1.0 on 0.5 * mean((h - y)^2). Figure: ms/step
+                 over --steps K (default 20) after 3 warm-up steps; extra key "gflops".
+    emojify-v2   models/emojify.cpp (V2): masked 2-layer LSTM classifier, Adam (Keras),
+                 batches of 32. Figure: s/epoch over --epochs E (default 50); extra keys
+                 "train_accuracy", "test_accuracy".
+    sgemm        torch.mm of two float32 n x n matrices, n = 256, 512, 1024: one line
+                 per n, median time over ~0.3 s of repetitions. Figure: GFLOP/s.
+
+--data-dir defaults to <repository root>/../shared/data (dinos.txt, emojify/train_emoji.csv,
+emojify/tesss.csv, glove/glove.6B.50d.5k.txt). --seed (default 0, as graph-run's) seeds the
+initial weights, the shuffles and the synthetic data exactly as seqgraph does (see below).
+
+Output protocol: one line of JSON on stdout per measurement, nothing else on stdout
+(diagnostics go to stderr):
+
+    {"impl": "...", "workload": "...", "threads": N, "figure": <float>, "unit": "...",
+     "loss": <float or null>, ...extra keys}
+
+Extra keys on every line: "torch" (torch's version), "blas" (the BLAS library torch loaded,
+read from /proc/self/maps) and "omp_wait_policy". Timing is time.perf_counter, after untimed
+warm-up. Errors (a missing data file, ...): a message on stderr and exit status 1.
+
+Threads: before torch is imported, OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS
+are set to N and OMP_WAIT_POLICY to PASSIVE, each only where the environment does not set it
+already (Debian's torch spin-waits in OpenMP otherwise and is several times slower at 2
+threads on a 2-core machine; torch.set_num_threads does not limit OpenBLAS). Then
+torch.set_num_threads(N) and torch.set_num_interop_threads(1).
+
+BLAS: Debian's torch calls the system libblas.so.3 (BLAS_INFO=generic), which the Debian
+alternatives system points at OpenBLAS's serial or pthread build. To choose one for torch only:
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 ...
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-serial  /usr/bin/python3 ...
+The serial build never uses more than one thread in torch.mm (and in nn.LSTM's matmuls).
+
+Same initial weights as seqgraph: the parameters, the shuffles and the synthetic inputs are
+drawn with a port of seqgraph's counter-based generator (graph/random.hpp: SplitMix64,
+FNV-1a stream names, Box-Muller normals) and initializers (graph/params.cpp: glorot_uniform,
+orthogonal by modified Gram-Schmidt, unit_forget_bias), with the parameter names our models
+use, so that at the same --seed both sides start from the same weights and see the examples
+in the same order. Only dropout masks differ (emojify-v2: ours draw per graph node).
+For lstm-layer, the fixed data a C++ counterpart has to draw to match are, with seqgraph's
+Initializer::make(shape, f32, seed, name):
+    x: normal(0, 1),        shape (T, B, X) = (50, 64, 128), name "x"
+    y: uniform(-0.5, 0.5),  shape (T, B, H) = (50, 64, 256), name "y"
+    lstm/kernel (128, 1024) glorot_uniform, lstm/recurrent_kernel (256, 1024) orthogonal,
+    lstm/bias (1024) unit_forget_bias.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+
+WORKLOADS = ("dinosaurus", "lstm-layer", "emojify-v2", "sgemm")
+
+# torch and numpy are imported in main(), after the thread variables are set.
+torch = None
+np = None
+F = None
+
+
+class DataError(Exception):
+    """A missing or malformed data file: reported on stderr, exit status 1."""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# seqgraph's random numbers and initializers (graph/random.hpp, graph/params.cpp)
+
+M64 = (1 << 64) - 1
+
+
+def sg_mix(z):
+    """SplitMix64 finaliser on a Python int."""
+    z = (z + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def sg_mix_array(z):
+    """SplitMix64 finaliser on a uint64 array (numpy wraps array arithmetic mod 2^64)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def sg_hash_name(s):
+    """FNV-1a of a name: the stream of a parameter or a shuffle."""
+    h = 1469598103934665603
+    for c in s.encode():
+        h = ((h ^ c) * 1099511628211) & M64
+    return h
+
+
+def sg_uniform(seed, stream, counters):
+    """rng::uniform(seed, stream, c) for each c of `counters`: [0, 1) with 53 bits, float64."""
+    base = sg_mix(sg_mix(seed & M64) ^ (stream & M64))
+    h = sg_mix_array(np.uint64(base) ^ np.asarray(counters, dtype=np.uint64))
+    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def sg_normal(seed, stream, n):
+    """rng::Stream{seed, stream}.normal() drawn n times (counters 0..n-1): Box-Muller."""
+    c = np.arange(n, dtype=np.uint64)
+    u1 = np.maximum(sg_uniform(seed, stream, 2 * c), 1e-300)
+    u2 = sg_uniform(seed, stream, 2 * c + 1)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(6.283185307179586 * u2)
+
+
+def sg_shuffle(items, seed, stream):
+    """train::shuffle: Fisher-Yates with j = floor(uniform(seed, stream, i) * (i + 1))."""
+    items = list(items)
+    n = len(items)
+    if n < 2:
+        return items
+    u = sg_uniform(seed, stream, np.arange(n, dtype=np.uint64))
+    for i in range(n - 1, 0, -1):
+        j = min(int(u[i] * float(i + 1)), i)
+        items[i], items[j] = items[j], items[i]
+    return items
+
+
+def sg_init(kind, shape, seed, name, dtype="float64", a=0.0, b=0.0):
+    """Initializer::make(shape, dtype, seed, name) as a numpy array of `dtype`."""
+    shape = tuple(shape)
+    n = int(np.prod(shape))
+    stream = sg_hash_name(name)
+    if kind == "zeros":
+        v = np.zeros(n)
+    elif kind == "normal":  # a + b * N(0, 1)
+        v = a + b * sg_normal(seed, stream, n)
+    elif kind == "uniform":  # a + (b - a) * U[0, 1)
+        v = a + (b - a) * sg_uniform(seed, stream, np.arange(n, dtype=np.uint64))
+    elif kind == "glorot_uniform":
+        if len(shape) == 1:
+            fan_in = fan_out = shape[0]
+        else:
+            receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+            fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        v = (2 * sg_uniform(seed, stream, np.arange(n, dtype=np.uint64)) - 1) * limit
+    elif kind == "unit_forget_bias":
+        assert len(shape) == 1 and shape[0] % 4 == 0
+        v = np.zeros(n)
+        v[shape[0] // 4: shape[0] // 2] = 1.0
+    elif kind == "orthogonal":  # gain 1: modified Gram-Schmidt on a normal draw, in double
+        cols = shape[-1]
+        rows = n // cols
+        transpose = rows < cols
+        length, k = (cols, rows) if transpose else (rows, cols)
+        q = sg_normal(seed, stream, length * k).reshape(k, length)  # k vectors of `length`
+        for j in range(k):
+            vj = q[j]
+            for i in range(j):
+                vj -= float(np.dot(q[i], vj)) * q[i]
+            norm = math.sqrt(float(np.dot(vj, vj)))
+            if norm < 1e-12:
+                raise RuntimeError("orthogonal initializer: degenerate draw")
+            vj /= norm
+        v = q if transpose else q.T
+    else:
+        raise ValueError(kind)
+    return np.ascontiguousarray(np.asarray(v, dtype=np.float64).reshape(shape).astype(dtype))
+
+
+def keras_lstm_weights(name, n_in, units, seed):
+    """ops/layers.cpp lstm_weights: (kernel (in, 4u) glorot, recurrent (u, 4u) orthogonal,
+    bias (4u) unit forget), float32, gate order i, f, c, o (= torch's i, f, g, o)."""
+    return (sg_init("glorot_uniform", (n_in, 4 * units), seed, name + "/kernel", "float32"),
+            sg_init("orthogonal", (units, 4 * units), seed, name + "/recurrent_kernel", "float32"),
+            sg_init("unit_forget_bias", (4 * units,), seed, name + "/bias", "float32"))
+
+
+def load_keras_lstm(lstm, kernel, recurrent, bias):
+    """Copies Keras-layout weights into a one-layer nn.LSTM. Keras (and ours) has ONE bias;
+    torch adds bias_ih + bias_hh, so bias_hh is kept at zero and frozen (a trained bias_hh
+    would get the same gradient as bias_ih and move the sum twice as fast)."""
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
+        lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
+        lstm.bias_hh_l0.zero_()
+    lstm.bias_hh_l0.requires_grad_(False)
+
+
+# ---------------------------------------------------------------------------
+# output
+
+COMMON = {}
+
+
+def emit(impl, workload, threads, figure, unit, loss, **extra):
+    rec = {"impl": impl, "workload": workload, "threads": threads, "figure": float(figure),
+           "unit": unit, "loss": None if loss is None else float(loss)}
+    rec.update(extra)
+    rec.update(COMMON)
+    sys.stdout.write(json.dumps(rec) + "\n")
+    sys.stdout.flush()
+
+
+def loaded_blas():
+    """The BLAS shared object(s) mapped into this process, e.g. 'openblas-serial/libblas.so.3'."""
+    found = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                low = os.path.basename(path).lower()
+                if ("blas" in low or "mkl" in low) and path not in found:
+                    found.append(path)
+    except OSError:
+        return "unknown"
+    return ", ".join("/".join(Path(p).resolve().parts[-2:]) for p in found) or "none"
+
+
+def need_file(path):
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"missing data file '{p}' (set --data-dir; the default is "
+                        f"<repository>/../shared/data)")
+    return p
+
+
+# ---------------------------------------------------------------------------
+# 1. dinosaurus — mirrors models/dinosaurus.cpp (and models/dinosaurus.hpp, models/data/text.cpp)
+#
+#   vocabulary '\n' = 0, 'a'..'z' = 1..26 (27); names lower-cased, blank lines skipped, shuffled
+#   once with train::shuffle(seed, "dinosaurus/shuffle"); step j trains on name j mod N with
+#   X = [None] + chars (None = the zero vector), Y = chars + ['\n'];
+#   a = tanh(Wax x + Waa a_prev + b), z = Wya a + by, loss = sum_t cross-entropy(z_t, y_t);
+#   Wax (50, 27), Waa (50, 50), Wya (27, 50) ~ randn * 0.01 (seqgraph's stream per name),
+#   b (50, 1), by (27, 1) zero; every gradient clipped to [-5, 5], SGD lr 0.01;
+#   the hidden state carries over from one name to the next (a⟨0⟩ = 0 for the first name, no
+#   gradient through it); smooth = 0.999 smooth + 0.001 loss from -log(1/27) * 7.
+#   float64, as our plan (DType::f64).
+
+N_X, N_A = 27, 50
+DINO_VOCAB = "\nabcdefghijklmnopqrstuvwxyz"
+
+
+def load_dinos(path, seed):
+    names = []
+    with open(need_file(path), "rb") as f:
+        for number, raw in enumerate(f, 1):
+            text = raw.decode("latin-1").strip().lower()
+            if not text:
+                continue
+            idx = []
+            for c in text:
+                i = DINO_VOCAB.find(c)
+                if i < 0:
+                    raise DataError(f"{path}:{number}: {c!r} in name '{text}' is not in the vocabulary")
+                idx.append(i)
+            names.append(idx)
+    if not names:
+        raise DataError(f"'{path}' is empty: expected one name per line")
+    return sg_shuffle(names, seed, sg_hash_name("dinosaurus/shuffle"))
+
+
+def dino_params(seed, dtype):
+    npdt = "float64" if dtype == torch.float64 else "float32"
+    p = {
+        "Wax": sg_init("normal", (N_A, N_X), seed, "Wax", npdt, 0.0, 0.01),
+        "Waa": sg_init("normal", (N_A, N_A), seed, "Waa", npdt, 0.0, 0.01),
+        "Wya": sg_init("normal", (N_X, N_A), seed, "Wya", npdt, 0.0, 0.01),
+        "b": np.zeros((N_A, 1), npdt),
+        "by": np.zeros((N_X, 1), npdt),
+    }
+    return {k: torch.from_numpy(v) for k, v in p.items()}
+
+
+class DinoEager:
+    """An eager loop of torch ops. Our x⟨t⟩ is one-hot, so Wax x⟨t⟩ is column x⟨t⟩ of Wax
+    (exactly, in floating point): one index_select per name, zero for x⟨1⟩ = None."""
+
+    def __init__(self, init):
+        self.p = {k: v.clone().requires_grad_(True) for k, v in init.items()}
+        self.params = list(self.p.values())
+        self.opt = torch.optim.SGD(self.params, lr=0.01)
+
+    def step(self, x_idx, y_idx, a):
+        """x_idx: the T-1 inputs after the None; y_idx: (T,) targets; a: (50, 1) a_prev."""
+        p = self.p
+        wx = p["Wax"].index_select(1, x_idx)  # (50, T-1): Wax x⟨t⟩ for t = 2..T
+        hs = []
+        a = torch.tanh(p["Waa"] @ a + p["b"])  # x⟨1⟩ = 0
+        hs.append(a)
+        for t in range(x_idx.shape[0]):
+            a = torch.tanh(wx[:, t:t + 1] + p["Waa"] @ a + p["b"])
+            hs.append(a)
+        z = p["Wya"] @ torch.cat(hs, 1) + p["by"]  # (27, T): every step's logits at once
+        loss = F.cross_entropy(z.t(), y_idx, reduction="sum")
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(self.params, 5.0)
+        self.opt.step()
+        return loss.item(), a.detach()
+
+
+class DinoNNRNN:
+    """torch.nn.RNN over the whole name in one call, then Linear(50, 27)."""
+
+    def __init__(self, init, dtype):
+        self.rnn = torch.nn.RNN(N_X, N_A, nonlinearity="tanh").to(dtype)
+        self.out = torch.nn.Linear(N_A, N_X).to(dtype)
+        with torch.no_grad():
+            self.rnn.weight_ih_l0.copy_(init["Wax"])
+            self.rnn.weight_hh_l0.copy_(init["Waa"])
+            self.rnn.bias_ih_l0.copy_(init["b"].flatten())
+            self.rnn.bias_hh_l0.zero_()
+            self.out.weight.copy_(init["Wya"])
+            self.out.bias.copy_(init["by"].flatten())
+        # our model has one bias b: torch's second bias stays zero (frozen)
+        self.rnn.bias_hh_l0.requires_grad_(False)
+        self.params = [q for q in list(self.rnn.parameters()) + list(self.out.parameters())
+                       if q.requires_grad]
+        self.opt = torch.optim.SGD(self.params, lr=0.01)
+
+    def step(self, x_onehot, y_idx, a):
+        """x_onehot: (T, 1, 27), first row zero; a: (1, 1, 50)."""
+        hs, h_n = self.rnn(x_onehot, a)
+        z = self.out(hs[:, 0, :])
+        loss = F.cross_entropy(z, y_idx, reduction="sum")
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(self.params, 5.0)
+        self.opt.step()
+        return loss.item(), h_n.detach()
+
+
+def run_dinosaurus(args):
+    dtype = torch.float64
+    names = load_dinos(Path(args.data_dir) / "dinos.txt", args.seed)
+    init = dino_params(args.seed, dtype)
+    newline = DINO_VOCAB.index("\n")
+    warmup, steps = 200, args.steps if args.steps is not None else 5000
+    total = warmup + steps
+    # the examples as tensors, prepared outside the timed loop (ours: one-hot columns per step)
+    eye = torch.eye(N_X, dtype=dtype)
+    ex_idx, ex_onehot = [], []
+    for name in names:
+        x = torch.tensor(name, dtype=torch.long)
+        y = torch.tensor(name + [newline], dtype=torch.long)
+        ex_idx.append((x, y))
+        ex_onehot.append((torch.cat([torch.zeros(1, N_X, dtype=dtype), eye[x]]).unsqueeze(1), y))
+    for impl in ("pytorch-eager", "pytorch-nn.RNN"):
+        if impl == "pytorch-eager":
+            model, examples, a = DinoEager(init), ex_idx, torch.zeros(N_A, 1, dtype=dtype)
+        else:
+            model, examples, a = DinoNNRNN(init, dtype), ex_onehot, torch.zeros(1, 1, N_A, dtype=dtype)
+        smooth = -math.log(1.0 / N_X) * 7
+        n = len(examples)
+        for j in range(warmup):
+            x, y = examples[j % n]
+            loss, a = model.step(x, y, a)
+            smooth = 0.999 * smooth + 0.001 * loss
+        t0 = time.perf_counter()
+        for j in range(warmup, total):
+            x, y = examples[j % n]
+            loss, a = model.step(x, y, a)
+            smooth = 0.999 * smooth + 0.001 * loss
+        dt = time.perf_counter() - t0
+        emit(impl, "dinosaurus", args.threads, steps / dt, "steps/s", smooth,
+             steps_total=total, steps_timed=steps, dtype="float64", last_loss=loss)
+
+
+# ---------------------------------------------------------------------------
+# 2. lstm-layer — mirrors ops/layers.cpp lstm_weights / lstm_cell (Keras LSTM, sigmoid
+#    recurrent activation, gates i, f, c, o) with graph/params.cpp's initializers.
+#
+#   T=50, B=64, X=128, H=256, float32; x ~ N(0,1) and y ~ U(-0.5, 0.5) fixed (seqgraph
+#   streams "x" and "y"); h, c start at 0; loss = 0.5 * mean((h_all - y)^2) over T*B*H;
+#   backward; SGD lr 1.0, no momentum (torch's bias_hh frozen at 0: one bias, as ours).
+
+def run_lstm_layer(args):
+    T, B, X, H = 50, 64, 128, 256
+    warmup, steps = 3, args.steps if args.steps is not None else 20
+    x = torch.from_numpy(sg_init("normal", (T, B, X), args.seed, "x", "float32", 0.0, 1.0))
+    y = torch.from_numpy(sg_init("uniform", (T, B, H), args.seed, "y", "float32", -0.5, 0.5))
+    lstm = torch.nn.LSTM(X, H)
+    load_keras_lstm(lstm, *keras_lstm_weights("lstm", X, H, args.seed))
+    params = [p for p in lstm.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=1.0)
+
+    def step():
+        h_all, _ = lstm(x)  # initial (h, c) = 0
+        loss = 0.5 * F.mse_loss(h_all, y, reduction="mean")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for _ in range(warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        loss = step()
+    sec = (time.perf_counter() - t0) / steps
+    flops = 3 * 2 * T * B * (X + H) * 4 * H
+    emit("pytorch-nn.LSTM", "lstm-layer", args.threads, sec * 1e3, "ms/step", loss,
+         gflops=flops / sec / 1e9, steps_total=warmup + steps, steps_timed=steps,
+         T=T, B=B, X=X, H=H, dtype="float32")
+
+
+# ---------------------------------------------------------------------------
+# 3. emojify-v2 — mirrors models/emojify.cpp (V2), models/emojify.hpp, models/data/csv.cpp,
+#    models/data/glove.cpp, ops/layers.cpp (LSTM, Dense), autodiff/optimizers.cpp and
+#    ops/update.cpp (Adam).
+#
+#   words = sentence.lower().split(); a word without a GloVe vector is a zero vector at its
+#   step (a real step); padded to max(10, longest in the batch), padding MASKED: padding steps
+#   leave (h, c) unchanged, so the final state is the one after the last word. Here:
+#   pack_padded_sequence with the word counts (the same result, and no work on padding).
+#   Frozen embeddings (vectors looked up on the host, float32) -> LSTM(128, sequences) ->
+#   Dropout(0.5) -> LSTM(128) -> Dropout(0.5) -> Dense(5); softmax cross-entropy, mean over
+#   the batch. Weights: lstm/*, lstm_1/* (glorot, orthogonal, unit forget bias), dense/kernel
+#   glorot, dense/bias 0 (seqgraph streams, --seed). Adam in Keras 2's form (ours):
+#   lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); p -= lr_t m / (sqrt(v) + 1e-7): written out, as
+#   torch.optim.Adam puts epsilon inside the bias correction (a slightly different update).
+#   Batches of 32 from train::shuffle(seed, "emojify/shuffle" + epoch) each epoch; the epoch's
+#   loss is the mean over examples. Dropout masks are torch's (ours draw per node).
+
+EMO_MAX_LEN, EMO_UNITS, EMO_CLASSES, EMO_BATCH = 10, 128, 5, 32
+
+
+def parse_csv_line(line):
+    """models/data/csv.cpp parse_csv_line: quoted fields with "" escapes, no quotes inside
+    unquoted fields."""
+    fields, i, n = [], 0, len(line)
+    while True:
+        field = []
+        if i < n and line[i] == '"':
+            i += 1
+            closed = False
+            while i < n:
+                if line[i] == '"':
+                    if i + 1 < n and line[i + 1] == '"':
+                        field.append('"')
+                        i += 2
+                        continue
+                    closed = True
+                    i += 1
+                    break
+                field.append(line[i])
+                i += 1
+            if not closed:
+                raise ValueError(f"the quote that opens field {len(fields) + 1} is never closed")
+            if i < n and line[i] != ",":
+                raise ValueError(f"text after the closing quote of field {len(fields) + 1}")
+        else:
+            while i < n and line[i] != ",":
+                if line[i] == '"':
+                    raise ValueError(f"a quote inside unquoted field {len(fields) + 1}")
+                field.append(line[i])
+                i += 1
+        fields.append("".join(field))
+        if i >= n:
+            break
+        i += 1
+    return fields
+
+
+def read_examples(path):
+    """emojify::read_examples: (sentence trimmed, label 0..4) per non-blank row."""
+    path = need_file(path)
+    out = []
+    with open(path, "rb") as f:
+        data = f.read().decode("utf-8")
+    if data.startswith("\ufeff"):
+        data = data[1:]
+    for number, line in enumerate(data.split("\n"), 1):
+        if line.endswith("\r"):
+            line = line[:-1]
+        if not line.strip(" \t\r\n"):
+            continue
+        try:
+            fields = parse_csv_line(line)
+        except ValueError as e:
+            raise DataError(f"{path}:{number}: {e}")
+        if len(fields) < 2:
+            raise DataError(f"{path}:{number}: {len(fields)} field(s) (expected `sentence,label`)")
+        sentence, label = fields[0].strip(" \t\r\n"), fields[1].strip(" \t\r\n")
+        if not sentence or not label.isdigit() or not 0 <= int(label) < EMO_CLASSES:
+            raise DataError(f"{path}:{number}: bad row (empty sentence or label '{label}' not 0..4)")
+        out.append((sentence, int(label)))
+    if not out:
+        raise DataError(f"'{path}' holds no sentences")
+    return out
+
+
+def read_glove_subset(path, wanted):
+    """The vectors (float64) of the words in `wanted` from a GloVe text file."""
+    path = need_file(path)
+    vec, dim = {}, None
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            line = raw.decode("utf-8").rstrip("\r\n \t")
+            if not line:
+                continue
+            parts = line.split()
+            if dim is None:
+                dim = len(parts) - 1
+                if dim < 1:
+                    raise DataError(f"{path}:{number}: the word '{parts[0]}' has no numbers after it")
+            elif len(parts) - 1 != dim:
+                raise DataError(f"{path}:{number}: ragged line: expected {dim} numbers")
+            if parts[0] in wanted and parts[0] not in vec:
+                vec[parts[0]] = np.array(parts[1:], dtype=np.float64)
+    if dim is None:
+        raise DataError(f"{path}: empty file: no word vectors in it")
+    return vec, dim
+
+
+def embed(examples, vectors, dim):
+    """(X (m, L, d) float32 zero-padded, lengths (m,), labels (m,)), L = max(10, longest);
+    a word without a vector is a zero row (a real step)."""
+    ws = [s.lower().split() for s, _ in examples]
+    L = max([EMO_MAX_LEN] + [len(w) for w in ws])
+    X = np.zeros((len(ws), L, dim), np.float32)
+    for b, words in enumerate(ws):
+        for t, w in enumerate(words):
+            v = vectors.get(w)
+            if v is not None:
+                X[b, t] = v.astype(np.float32)
+    lengths = torch.tensor([len(w) for w in ws], dtype=torch.long)
+    labels = torch.tensor([lab for _, lab in examples], dtype=torch.long)
+    return torch.from_numpy(X), lengths, labels
+
+
+def emojify_v2_model(dim, seed):
+    """The V2 network (defined here, as torch is imported in main())."""
+
+    class EmojifyV2(torch.nn.Module):
+        def __init__(self, dim, seed):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(dim, EMO_UNITS, batch_first=True)
+            self.lstm_1 = torch.nn.LSTM(EMO_UNITS, EMO_UNITS, batch_first=True)
+            self.dense = torch.nn.Linear(EMO_UNITS, EMO_CLASSES)
+            load_keras_lstm(self.lstm, *keras_lstm_weights("lstm", dim, EMO_UNITS, seed))
+            load_keras_lstm(self.lstm_1, *keras_lstm_weights("lstm_1", EMO_UNITS, EMO_UNITS, seed))
+            with torch.no_grad():
+                k = sg_init("glorot_uniform", (EMO_UNITS, EMO_CLASSES), seed, "dense/kernel", "float32")
+                self.dense.weight.copy_(torch.from_numpy(k.T.copy()))
+                self.dense.bias.zero_()
+
+        def forward(self, X, lengths):
+            packed = torch.nn.utils.rnn.pack_padded_sequence(X, lengths, batch_first=True,
+                                                             enforce_sorted=False)
+            h1, _ = self.lstm(packed)
+            h1 = h1._replace(data=F.dropout(h1.data, 0.5, self.training))
+            _, (h2, _) = self.lstm_1(h1)  # h_n: after each sentence's last word, original order
+            h = F.dropout(h2[0], 0.5, self.training)
+            return self.dense(h)
+
+    return EmojifyV2(dim, seed)
+
+
+class KerasAdam:
+    """Keras 2 Adam (ops/update.cpp ApplyAdam): lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7."""
+
+    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+        self.params = list(params)
+        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.t += 1
+        lr_t = self.lr * math.sqrt(1.0 - self.b2 ** self.t) / (1.0 - self.b1 ** self.t)
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.m, self.v):
+                g = p.grad
+                m.mul_(self.b1).add_(g, alpha=1.0 - self.b1)
+                v.mul_(self.b2).addcmul_(g, g, value=1.0 - self.b2)
+                p.addcdiv_(m, v.sqrt().add_(self.eps), value=-lr_t)
+
+
+def emojify_epoch(model, opt, X, lengths, labels, seed, epoch):
+    m = X.shape[0]
+    order = sg_shuffle(range(m), seed, (sg_hash_name("emojify/shuffle") + epoch) & M64)
+    model.train()
+    total = 0.0
+    for i in range(0, m, EMO_BATCH):
+        idx = torch.tensor(order[i:i + EMO_BATCH], dtype=torch.long)
+        z = model(X[idx], lengths[idx])
+        loss = F.cross_entropy(z, labels[idx])  # mean over the batch
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+    return total / m
+
+
+def accuracy(model, X, lengths, labels):
+    model.eval()
+    with torch.no_grad():
+        pred = model(X, lengths).argmax(1)
+    return float((pred == labels).float().mean())
+
+
+def run_emojify_v2(args):
+    d = Path(args.data_dir)
+    train = read_examples(d / "emojify" / "train_emoji.csv")
+    test = read_examples(d / "emojify" / "tesss.csv")
+    wanted = {w for s, _ in train + test for w in s.lower().split()}
+    vectors, dim = read_glove_subset(d / "glove" / "glove.6B.50d.5k.txt", wanted)
+    Xtr, Ltr, Ytr = embed(train, vectors, dim)
+    Xte, Lte, Yte = embed(test, vectors, dim)
+    epochs = args.epochs if args.epochs is not None else 50
+    torch.manual_seed(args.seed)  # dropout masks
+
+    # warm-up: one epoch on a throwaway copy (the measured model starts fresh)
+    scratch = emojify_v2_model(dim, args.seed)
+    emojify_epoch(scratch, KerasAdam(p for p in scratch.parameters() if p.requires_grad),
+                  Xtr, Ltr, Ytr, args.seed, 0)
+
+    model = emojify_v2_model(dim, args.seed)
+    opt = KerasAdam(p for p in model.parameters() if p.requires_grad)
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        loss = emojify_epoch(model, opt, Xtr, Ltr, Ytr, args.seed, epoch)
+    sec = (time.perf_counter() - t0) / epochs
+    emit("pytorch", "emojify-v2", args.threads, sec, "s/epoch", loss,
+         train_accuracy=accuracy(model, Xtr, Ltr, Ytr), test_accuracy=accuracy(model, Xte, Lte, Yte),
+         epochs=epochs, masking="pack_padded_sequence")
+
+
+# ---------------------------------------------------------------------------
+# 4. sgemm — float32 torch.mm of two n x n matrices (no model of ours; the BLAS baseline)
+
+def run_sgemm(args):
+    g = torch.Generator().manual_seed(args.seed)
+    for n in (256, 512, 1024):
+        a = torch.randn(n, n, generator=g)
+        b = torch.randn(n, n, generator=g)
+        c = torch.empty(n, n)
+        for _ in range(3):
+            torch.mm(a, b, out=c)
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=c)
+        once = max(time.perf_counter() - t0, 1e-6)
+        reps = max(5, min(2000, int(0.3 / once)))
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            torch.mm(a, b, out=c)
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        med = times[len(times) // 2]
+        emit("pytorch", "sgemm", args.threads, 2.0 * n ** 3 / med / 1e9, "GFLOP/s", None,
+             n=n, reps=reps, median_s=med)
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="PyTorch side of the seqgraph benchmark "
+                                 "(see the module docstring for the output protocol).")
+    ap.add_argument("workload", choices=WORKLOADS)
+    ap.add_argument("--threads", type=int, required=True, help="intra-op threads (and BLAS/OpenMP)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="timed steps (dinosaurus: 5000, lstm-layer: 20)")
+    ap.add_argument("--epochs", type=int, default=None, help="emojify-v2 epochs (default 50)")
+    ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+                    help=f"course data (default: {DEFAULT_DATA_DIR})")
+    ap.add_argument("--seed", type=int, default=0, help="as graph-run's --seed (default 0)")
+    args = ap.parse_args(argv)
+    if args.threads < 1:
+        ap.error("--threads must be >= 1")
+    if args.steps is not None and args.steps < 1:
+        ap.error("--steps must be >= 1")
+    if args.epochs is not None and args.epochs < 1:
+        ap.error("--epochs must be >= 1")
+
+    n = str(args.threads)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, n)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    global torch, np, F
+    import numpy
+    import torch as _torch
+    import torch.nn.functional as _F
+    np, torch, F = numpy, _torch, _F
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    COMMON.update(torch=torch.__version__, blas=loaded_blas(),
+                  omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"))
+    if args.threads > 1 and "serial" in COMMON["blas"]:
+        log(f"note: torch uses the serial OpenBLAS ({COMMON['blas']}): matrix products stay on "
+            f"one thread; LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread for the "
+            f"threaded build")
+
+    try:
+        {"dinosaurus": run_dinosaurus, "lstm-layer": run_lstm_layer,
+         "emojify-v2": run_emojify_v2, "sgemm": run_sgemm}[args.workload](args)
+    except DataError as e:
+        log(f"torch_models.py: {e}")
+        return 1
+    except OSError as e:
+        log(f"torch_models.py: {e}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
