@@ -3,7 +3,7 @@
 // in the same process (the peer); and the speed-up of a graph of wide
 // independent branches at 2 threads against 1.
 //
-//   bench-executor [--nodes N] [--reps R]
+//   bench-executor [--nodes N] [--reps R] [--threads T]   (T: the dispatch part's threads)
 #include "graph/plan.hpp"
 #include "ops/ops.hpp"
 
@@ -123,23 +123,29 @@ Speedup wide_speedup(int branches, int depth, bool with_matmul, int reps) {
 } // namespace
 
 int main(int argc, char** argv) {
-  int n = 10000, reps = 15;
+  int n = 10000, reps = 15, threads = 1;
+  bool bad = (argc - 1) % 2 != 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--nodes"))
       n = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps"))
       reps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads"))
+      threads = std::atoi(argv[i + 1]);
+    else
+      bad = true;
   }
-  if (n < 1 || reps < 1) {
-    fmt::print(stderr, "usage: bench-executor [--nodes N] [--reps R]\n");
+  if (bad || n < 1 || reps < 1 || threads < 1) {
+    fmt::print(stderr, "usage: bench-executor [--nodes N] [--reps R] [--threads T]\n");
     return 2;
   }
-  fmt::print("executor dispatch, {} trivial nodes, median of {} runs, 1 thread\n", n, reps);
+  fmt::print("executor dispatch, {} trivial nodes, median of {} runs, {} thread(s)\n", n, reps,
+             threads);
   fmt::print("{:<10} {:>16} {:>20} {:>8}\n", "shape", "seqgraph us/node", "tbb flow us/node", "ratio");
-  set_threads(1);
   for (bool chain : {true, false}) {
+    set_threads(threads);
     double ours = seqgraph_us_per_node(chain, n, reps);
-    tbb::task_arena one(1);
+    tbb::task_arena one(threads);
     double peer = 0;
     one.execute([&] { peer = tbb_us_per_node(chain, n, reps); });
     fmt::print("{:<10} {:>16.4f} {:>20.4f} {:>7.2f}x\n", chain ? "chain" : "fan-out", ours, peer,
