@@ -52,6 +52,18 @@ double seconds_since(Clock::time_point a) {
   return std::chrono::duration<double>(Clock::now() - a).count();
 }
 
+// The median time of `reps` runs of the plan.
+double median_run_seconds(Plan& p, int reps) {
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = Clock::now();
+    p.run();
+    times.push_back(seconds_since(t0));
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
 int lstm_layer(int threads, int steps, int warmup) {
   constexpr int64_t B = 64, X = 128, H = 256, T = 50;
   Graph g;
@@ -73,14 +85,7 @@ int lstm_layer(int threads, int steps, int warmup) {
   p.feed("x", seeded({T, B, X}, 1, true));
   p.feed("y", seeded({T, B, H}, 2, false));
   for (int i = 0; i < warmup; ++i) p.run();
-  std::vector<double> times;
-  for (int i = 0; i < steps; ++i) {
-    auto a = Clock::now();
-    p.run();
-    times.push_back(seconds_since(a));
-  }
-  std::sort(times.begin(), times.end());
-  const double s = times[times.size() / 2];
+  const double s = median_run_seconds(p, steps);
   const double flops = 3.0 * 2.0 * T * B * (X + H) * 4 * H;
   std::printf("{\"impl\": \"seqgraph\", \"workload\": \"lstm-layer\", \"threads\": %d, "
               "\"figure\": %.4f, \"unit\": \"ms/step\", \"loss\": %.6g, \"gflops\": %.2f, "
@@ -104,15 +109,7 @@ int sgemm(int threads, const std::vector<int64_t>& sizes) {
     auto a0 = Clock::now();
     p.run();
     const double once = std::max(seconds_since(a0), 1e-6);
-    const int reps = std::clamp(int(0.3 / once), 5, 2000);
-    std::vector<double> times;
-    for (int i = 0; i < reps; ++i) {
-      auto t0 = Clock::now();
-      p.run();
-      times.push_back(seconds_since(t0));
-    }
-    std::sort(times.begin(), times.end());
-    const double s = times[times.size() / 2];
+    const double s = median_run_seconds(p, std::clamp(int(0.3 / once), 5, 2000));
     std::printf("{\"impl\": \"seqgraph\", \"workload\": \"sgemm\", \"threads\": %d, \"n\": %ld, "
                 "\"figure\": %.2f, \"unit\": \"GFLOP/s\", \"loss\": null, \"max_rss_kb\": %ld}\n",
                 threads, long(n), 2.0 * double(n) * double(n) * double(n) / s / 1e9, max_rss_kb());
