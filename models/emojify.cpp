@@ -12,8 +12,9 @@
 //
 // V2 is masked: the course's Keras model has no mask (padding is the zero
 // vector of index 0 and runs through the LSTMs). Here a padding step keeps
-// both LSTMs' (h, c) as they were, h⟨t⟩ = m⟨t⟩ h_new + (1 − m⟨t⟩) h⟨t−1⟩, so
-// the scores do not depend on how far a sentence is padded (bitwise).
+// both LSTMs' (h, c) as they were, h⟨t⟩ = m⟨t⟩ h_new + (1 − m⟨t⟩) h⟨t−1⟩, and
+// every product is per step, so the scores do not depend on how far a
+// sentence is padded (bitwise, on any CPU: see v2_net).
 //
 // Words without a vector (84 of the 312 Emojify words have none in the
 // 5,050-word subset of ../shared/data) are counted and reported per split;
@@ -196,8 +197,6 @@ V2Net v2_net(int64_t B, int64_t T, int64_t dim, bool training, uint64_t seed) {
   const DenseWeights d = dense_weights(g, "dense", n_a, n_classes);
   const Value zero = zeros(g, {B, n_a});
   LSTMState s1{zero, zero}, s2{zero, zero};
-  // the first layer's input side for all steps at once (one product)
-  const std::vector<Value> zx1 = lstm_project(n.X, l1);
   for (int64_t t = 0; t < T; ++t) {
     auto scope = g.scope(fmt::format("t{}", t + 1));
     const Value m = slice(n.mask, 1, t, t + 1).named("m"); // (B, 1)
@@ -206,8 +205,12 @@ V2Net v2_net(int64_t B, int64_t T, int64_t dim, bool training, uint64_t seed) {
       return LSTMState{(m * now.h + keep * before.h).named(fmt::format("{}_h_masked", layer)),
                        (m * now.c + keep * before.c).named(fmt::format("{}_c_masked", layer))};
     };
-    // step 1 starts from the zero state: no recurrent product (the same numbers)
-    s1 = masked(lstm_step(zx1[size_t(t)], t ? s1 : LSTMState{}, l1), s1, "lstm");
+    // Every product is per step, (B, in) x (in, 4 n_a): no shape that depends
+    // on T feeds a real step, so the scores are bitwise the same however far
+    // a batch is padded, on any CPU (one (B T, in) product of all steps would
+    // round a row differently for another T on some BLAS kernels). Step 1
+    // starts from the zero state: no recurrent product (the same numbers).
+    s1 = masked(lstm_cell(take(n.X, 1, t), t ? s1 : LSTMState{}, l1), s1, "lstm");
     const Value h1 = training ? dropout(s1.h, 0.5) : s1.h;
     s2 = masked(lstm_cell(h1, t ? s2 : LSTMState{}, l2), s2, "lstm_1");
   }

@@ -148,6 +148,9 @@ TEST_CASE("Emojify.V1TrainingRaisesAccuracy") {
   CHECK(store.at("W").shape() == Shape{5, 50});
 }
 
+// Bitwise, on any CPU: V2's real steps see only per-step products of one
+// shape whatever the padded length (the padding is masked, see v2_net), so
+// this compares runs of equal shapes for everything a real step computes.
 TEST_CASE("Emojify.V2PaddingInvariance") {
   const std::vector<std::string> s = {"i love you", "lets play baseball", "she got me a nice present",
                                       "xyzzy adore", "this joke is killing me haha"};
