@@ -281,9 +281,20 @@ TEST_CASE("Dinosaurus.ResumeEqualsUninterruptedRun") {
                                    names, dir / "part.ckpt"));
   CHECK(e.rc == 1);
   CHECK(has(e.out, "comes from a run with --seed 3"));
+  // another names file, named: refused by the option; the same file with other names: by content
   e = graph_run(fmt::format("dinosaurus train --data '{}' --checkpoint '{}' --resume --seed 3",
                             write_names(dir, {"Raptor", "Trex"}, "other.txt"), dir / "part.ckpt"));
+  CHECK(e.rc == 1);
+  CHECK(has(e.out, fmt::format("was trained with --data {}; this run has --data {}", names,
+                               dir / "other.txt")));
+  const std::string renamed = dir / "names_again.txt";
+  std::filesystem::rename(names, renamed);
+  write_names(dir, {"Raptor", "Trex"}, std::filesystem::path(names).filename().string());
+  e = graph_run(fmt::format("dinosaurus train --data '{}' --checkpoint '{}' --resume --seed 3", names,
+                            dir / "part.ckpt"));
+  CHECK(e.rc == 1);
   CHECK(has(e.out, "are not those the checkpoint was trained on"));
+  std::filesystem::rename(renamed, names);
   e = train("missing.ckpt", "m.csv", 10, "--resume");
   CHECK(has(e.out, "there is no checkpoint"));
   e = train("part.ckpt", "part.csv", 10, "--resume");

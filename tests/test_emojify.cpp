@@ -230,7 +230,7 @@ TEST_CASE("Emojify.Commands") {
   // a wrong version on --resume, a bad version
   r = graph_run(fmt::format("emojify train --version 2 --epochs 41 --resume --checkpoint '{}'", ck));
   CHECK(r.rc != 0);
-  CHECK(has(r.out, "holds Emojify V1, not V2"));
+  CHECK(has(r.out, "was trained with --version 1; this run has --version 2"));
 }
 
 TEST_CASE("Emojify.V2ResumeEqualsUninterruptedRun") {

@@ -265,13 +265,13 @@ TEST_CASE("Jazz.ResumeEqualsUninterruptedRun") {
   CHECK(has(e.out, "comes from a run with --seed 3"));
   e = train("part.ckpt", "e.csv", 8, "--resume -m 50");
   CHECK(e.rc == 1);
-  CHECK(has(e.out, "(-m 50) are not those the checkpoint was trained on"));
+  CHECK(has(e.out, "was trained with -m 60; this run has -m 50"));
   e = train("part.ckpt", "e.csv", 8, "--resume --batch-size 16");
   CHECK(e.rc == 1);
-  CHECK(has(e.out, "trained with --batch-size 32, this run has 16"));
+  CHECK(has(e.out, "was trained with --batch-size 32; this run has --batch-size 16"));
   e = train("part.ckpt", "e.csv", 8, "--resume --data '" + write_tune(dir) + "'");
   CHECK(e.rc == 1);
-  CHECK(has(e.out, "are not those the checkpoint was trained on"));
+  CHECK(has(e.out, "was trained with --data ''; this run has --data"));
   e = train("part.ckpt", "e.csv", 4, "--resume");
   CHECK(has(e.out, "is at epoch 6, past the 4"));
 }

@@ -3,11 +3,16 @@
 #include "graph/errors.hpp"
 #include "graph/op.hpp"
 
+#include <atomic>
 #include <cctype>
+#include <csignal>
+#include <cstring>
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 
@@ -21,6 +26,38 @@ constexpr std::string_view kValuePrefix = "loop."; // loop values among the meta
 std::string capitalised(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
   return s;
+}
+
+constexpr std::string_view kOptionPrefix = "option."; // run options among the metadata
+
+// Ctrl-C: the handler only sets a flag and says, with write(2) (async-signal
+// safe), what happens next; the second Ctrl-C gets the default action.
+volatile std::sig_atomic_t g_interrupt = 0;
+char g_interrupt_msg[160] = {};
+
+extern "C" void on_sigint(int) {
+  g_interrupt = 1;
+  std::signal(SIGINT, SIG_DFL);
+  [[maybe_unused]] auto n = ::write(STDERR_FILENO, g_interrupt_msg, std::strlen(g_interrupt_msg));
+}
+
+std::vector<std::string>& command_line() {
+  static std::vector<std::string> argv;
+  return argv;
+}
+
+// The command to continue an interrupted run: this one with --resume.
+std::string resume_command() {
+  const auto& argv = command_line();
+  if (argv.empty()) return "the same train command with --resume";
+  std::string s;
+  bool has_resume = false;
+  for (const auto& a : argv) {
+    has_resume = has_resume || a == "--resume";
+    const bool plain = !a.empty() && a.find_first_of(" \t'\"$`\\*?&;|<>()") == std::string::npos;
+    s += (s.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
+  }
+  return has_resume ? s : s + " --resume";
 }
 
 const std::string& meta_at(const std::map<std::string, std::string>& m, const std::string& key,
@@ -57,6 +94,25 @@ std::vector<ModelOption> loop_model_options(const std::string& steps_name, const
   };
 }
 
+void set_command_line(std::vector<std::string> argv) { command_line() = std::move(argv); }
+
+struct Trainer::SigintGuard {
+  struct sigaction saved {};
+  explicit SigintGuard(const std::string& unit) {
+    g_interrupt = 0;
+    fmt::format_to_n(g_interrupt_msg, sizeof g_interrupt_msg - 1,
+                     "\ngraph-run: interrupted: finishing this {}, then saving the checkpoint "
+                     "(Ctrl-C again quits without saving)\n", unit);
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &saved);
+  }
+  ~SigintGuard() { sigaction(SIGINT, &saved, nullptr); }
+};
+
+bool Trainer::interrupt_requested() { return g_interrupt != 0; }
+
 LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const std::string& unit,
                               const std::string& steps_name) {
   LoopOptions o;
@@ -73,6 +129,9 @@ LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const 
     throw std::invalid_argument(fmt::format("--{} must be at least 1, got {}", steps_name, o.steps));
   if (o.save_every < 0)
     throw std::invalid_argument(fmt::format("--save-every must be >= 0, got {}", o.save_every));
+  static const std::set<std::string> may_change{"history", "save-every", "resume", "output", "o"};
+  for (const auto& [name, value] : a.options)
+    if (name != steps_name && !may_change.count(name)) o.run_options[name] = value;
   if (o.resume && o.checkpoint.empty())
     throw std::invalid_argument("--resume needs --checkpoint PATH, the run to continue");
   return o;
@@ -136,6 +195,12 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
     if (state_.step < 0 || state_.step > opt_.steps)
       throw IoError(where(fmt::format("is at {} {}, past the {} this run is to do", opt_.unit,
                                       state_.step, opt_.steps)));
+    for (auto& [name, value] : opt_.run_options) // (a checkpoint older than run options has none)
+      if (auto it = meta.find(std::string(kOptionPrefix) + name); it != meta.end() && it->second != value)
+        throw IoError(where(fmt::format(
+            "was trained with {0} {1}; this run has {0} {2}. A resumed run must repeat the options of "
+            "the run it continues", (name.size() == 1 ? "-" : "--") + name,
+            it->second.empty() ? "''" : it->second, value.empty() ? "''" : value)));
     for (auto& [k, v] : meta)
       if (k.starts_with(kValuePrefix)) state_.values[k.substr(kValuePrefix.size())] = v;
     ParamStore restored;
@@ -153,6 +218,7 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
                                          progress_mode(opt_.quiet, opt_.out), opt_.out);
   if (!opt_.history.empty())
     history_ = std::make_unique<History>(opt_.history, opt_.unit, state_.step);
+  sigint_ = std::make_unique<SigintGuard>(opt_.unit);
 }
 
 Trainer::~Trainer() = default;
@@ -161,6 +227,15 @@ void Trainer::end_step(int64_t step, double loss) {
   const int64_t done = step + 1;
   if (history_) history_->add(step, loss);
   progress_->update(done, loss);
+  if (g_interrupt && done < opt_.steps) {
+    save(done);
+    progress_->finish();
+    std::string msg = fmt::format("{}: interrupted after {} of {} {}s", opt_.model, done, opt_.steps, opt_.unit);
+    if (opt_.checkpoint.empty())
+      throw Interrupted(msg + " (no --checkpoint: nothing saved)");
+    throw Interrupted(fmt::format("{}; checkpoint {} holds it. Continue with:\n  {}", msg, opt_.checkpoint,
+                                  resume_command()));
+  }
   if (opt_.save_every > 0 && done % opt_.save_every == 0 && done < opt_.steps) save(done);
 }
 
@@ -195,6 +270,7 @@ void Trainer::save(int64_t done) {
                                           {"seed", std::to_string(opt_.seed)},
                                           {"unit", opt_.unit}};
   for (auto& [k, v] : s.values) meta[std::string(kValuePrefix) + k] = v;
+  for (auto& [k, v] : opt_.run_options) meta[std::string(kOptionPrefix) + k] = v;
   save_checkpoint(opt_.checkpoint, opt_.model, out, meta);
 }
 

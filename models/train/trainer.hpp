@@ -30,6 +30,7 @@
 #include "models/train/progress.hpp"
 
 #include <cstdio>
+#include <stdexcept>
 #include <functional>
 #include <map>
 #include <memory>
@@ -54,6 +55,12 @@ struct LoopOptions {
   bool resume = false;            // continue from `checkpoint`
   bool quiet = false;
   uint64_t seed = 0;              // a resumed run must use the seed of the checkpoint's run
+  // The options that make the run what it is (data files, sizes, learning
+  // rate...), saved in the checkpoint; a resume with another value of one is
+  // refused, naming it. from() takes every model option of the train command
+  // but those a resumed run may change (the step count, --history,
+  // --save-every, --resume, output files).
+  std::map<std::string, std::string> run_options = {};
   std::FILE* out = stdout;        // where the progress, the reports and the summary go
 
   // From a train command's arguments: --checkpoint, --quiet, --seed, and the
@@ -78,6 +85,18 @@ struct LoopState {
   const Tensor& tensor(const std::string& name) const;
 };
 
+// Thrown by Trainer::end_step after Ctrl-C (SIGINT): the step was finished
+// and the checkpoint written; what() says how to resume. graph-run exits 130.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// graph-run's command line, so that an interrupted run can say how to resume it.
+void set_command_line(std::vector<std::string> argv);
+
+// While a Trainer lives, Ctrl-C (SIGINT) asks it to stop after the current
+// step: end_step then writes the checkpoint and throws Interrupted. A second
+// Ctrl-C ends the process at once (the default action), without saving.
 class Trainer {
 public:
   // With opt.resume, reads the checkpoint into `params` and state(): IoError
@@ -105,6 +124,8 @@ public:
   // ms/iteration), loss 22.7311; checkpoint dinosaurus.ckpt".
   void finish(double loss);
   Progress& progress() { return *progress_; }
+  // Ctrl-C was pressed: loops with long steps may look at this (end_step acts on it).
+  static bool interrupt_requested();
 
 private:
   void save(int64_t done);
@@ -116,6 +137,8 @@ private:
   std::function<void(LoopState&)> fill_;
   std::unique_ptr<Progress> progress_;
   std::unique_ptr<History> history_;
+  struct SigintGuard;
+  std::unique_ptr<SigintGuard> sigint_;
 };
 
 // Reads a checkpoint of `model` into `into` (its parameters, not the loop

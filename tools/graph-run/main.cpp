@@ -9,6 +9,7 @@
 //
 // Every error ends as "graph-run: error: <message>" on stderr: exit status 2
 // for command-line mistakes, 1 for everything else.
+#include "models/train/trainer.hpp"
 #include "tools/graph-run/commands.hpp"
 
 #include <CLI/CLI.hpp>
@@ -239,7 +240,12 @@ int dispatch(std::vector<std::string> args) {
 
 int main(int argc, char** argv) {
   try {
+    sg::train::set_command_line(std::vector<std::string>(argv, argv + argc));
     return dispatch(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const sg::train::Interrupted& e) { // Ctrl-C during training: saved, exit as SIGINT would
+    std::fflush(stdout);
+    fmt::print(stderr, "graph-run: {}\n", e.what());
+    return 130;
   } catch (const UsageError& e) {
     std::fflush(stdout);
     fmt::print(stderr, "graph-run: error: {}\n", e.what());
