@@ -85,7 +85,7 @@ TEST_CASE("GraphRun.Help") {
 TEST_CASE("GraphRun.UsageErrors") {
   Result r = graph_run("sample example_affine");
   CHECK(r.rc == 2);
-  CHECK(has(r.out, "model example_affine has no sample command; it has: eval, dot, gradcheck"));
+  CHECK(has(r.out, "model example_affine has no sample command; it has: summary, eval, dot, gradcheck"));
 
   r = graph_run("eval example_affine --threads 0");
   CHECK(r.rc == 2);

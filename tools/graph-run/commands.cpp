@@ -1,6 +1,7 @@
 #include "tools/graph-run/commands.hpp"
 
 #include "autodiff/gradcheck.hpp"
+#include "graph/summary.hpp"
 #include "graph/checkpoint.hpp"
 #include "graph/dot.hpp"
 #include "graph/npy.hpp"
@@ -258,6 +259,18 @@ int cmd_dot(const Model& m, const CliArgs& a) {
   return 0;
 }
 
+// --- summary -------------------------------------------------------------------
+
+int cmd_summary(const Model& m, const CliArgs& a) {
+  const std::string& graph = graph_or_default(m, a.graph);
+  std::map<std::string, Tensor> inputs = load_inputs(a.inputs);
+  sg::BuiltGraph built = m.build(graph, inputs, false); // no optimizer: its slots are no parameters
+  if (!built.graph) throw std::logic_error(fmt::format("model {} built no graph", m.name));
+  check_input_names(m, graph, *built.graph, inputs);
+  fmt::print("{}: graph '{}'\n{}", m.name, graph, sg::summarize(*built.graph).table());
+  return 0;
+}
+
 // --- gradcheck -----------------------------------------------------------------
 
 int cmd_gradcheck(const Model& m, const CliArgs& a) {
@@ -365,6 +378,7 @@ const char* command_summary(const std::string& c) {
   if (c == "eval") return "run a graph on --input .npy files; write each output as <name>.npy";
   if (c == "dot") return "export a graph (optionally with its gradient nodes) as .dot/.svg/.png/.pdf";
   if (c == "gradcheck") return "check the graph's gradients against finite differences";
+  if (c == "summary") return "the model's layers and parameter counts, as Keras' model.summary()";
   if (c == "train") return "train the model (models that have it)";
   if (c == "sample") return "sample from a trained model (models that have it)";
   return "";
@@ -382,7 +396,7 @@ bool is_known_command(const std::string& command) {
 
 std::vector<std::string> commands_of(const Model& m) {
   std::vector<std::string> c;
-  if (m.build && !m.graphs.empty()) c = {"eval", "dot", "gradcheck"};
+  if (m.build && !m.graphs.empty()) c = {"summary", "eval", "dot", "gradcheck"};
   if (m.train) c.push_back("train");
   if (m.sample) c.push_back("sample");
   for (auto& own : m.commands)
@@ -525,6 +539,7 @@ int run(const Model& m, const CliArgs& a) {
   if (a.command == "eval") return cmd_eval(m, a);
   if (a.command == "dot") return cmd_dot(m, a);
   if (a.command == "gradcheck") return cmd_gradcheck(m, a);
+  if (a.command == "summary") return cmd_summary(m, a);
   throw UsageError(fmt::format("unknown command '{}'", a.command));
 }
 

@@ -20,7 +20,7 @@ struct UsageError : std::invalid_argument {
 // graph-run's built-in commands, in the order help lists them. Models add
 // commands of their own (sg::ModelCommand).
 inline const std::vector<std::string>& all_commands() {
-  static const std::vector<std::string> c{"eval", "dot", "gradcheck", "train", "sample"};
+  static const std::vector<std::string> c{"summary", "eval", "dot", "gradcheck", "train", "sample"};
   return c;
 }
 // One line on what each built-in command does.

@@ -61,24 +61,24 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   // Options by command; each appears only where it does something.
   // (A model's own command named like a built-in one takes none of the built-in's options.)
   const bool eval = !model_cmd && cmd == "eval", dot = !model_cmd && cmd == "dot",
-             gc = !model_cmd && cmd == "gradcheck";
+             gc = !model_cmd && cmd == "gradcheck", summary = !model_cmd && cmd == "summary";
   if (own && own->max_args != 0)
     app.add_option("args", a.args, own->usage.empty() ? "Arguments" : own->usage)->type_name("");
   if (!model_cmd)
     app.add_option("--graph", a.graph, "Which graph to build")
         ->check(CLI::IsMember(m.graphs))
         ->default_str(m.graphs.empty() ? "" : m.graphs.front());
-  if (!dot)
+  if (!dot && !summary)
     app.add_option("--threads", a.threads, "Worker threads (results do not depend on it)")
         ->capture_default_str()
         ->check(CLI::Range(1, 4096));
-  if (!dot)
+  if (!dot && !summary)
     app.add_option("--seed", a.seed,
                    gc ? "Seed of the random inputs, parameters and cotangents"
                       : eval ? "Seed of --random-inputs and of parameters not in --checkpoint or --input"
                              : "Random seed")
         ->capture_default_str();
-  if (!dot && !model_cmd)
+  if (!dot && !model_cmd && !summary)
     app.add_option("--checkpoint", a.checkpoint,
                    eval ? "Parameters to load (a graph-run checkpoint)"
                         : "Check gradients at these parameters (else random ones)");
