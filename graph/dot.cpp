@@ -319,7 +319,9 @@ void write_text(const std::string& path, const std::string& text) {
 
 } // namespace
 
-std::string to_dot(const Graph& g, const DotOptions& opt) { return DotWriter(g, opt).run(); }
+std::string to_dot(const Graph& g, const DotOptions& opt) {
+  return opt.layers ? layer_dot(g, opt) : DotWriter(g, opt).run();
+}
 
 bool have_graphviz() { return !find_dot().empty(); }
 

@@ -26,10 +26,26 @@ struct DotOptions {
   bool legend = true;               // a legend cluster explaining the styles
   bool shapes = true;               // shapes in node labels
   bool fold_scalar_constants = true; // rank-0 constants shown in their consumers' labels
+  // One box per layer and time step instead of one per op, as Keras'
+  // plot_model (layer_dot).
+  bool layers = false;
 };
 
-// The graph as DOT text.
+// Graphs with more nodes than this are drawn by layer unless asked otherwise.
+constexpr size_t kLayerViewAbove = 150;
+
+// The graph as DOT text (by layer when opt.layers).
 std::string to_dot(const Graph& g, const DotOptions& opt = {});
+
+// The layer-level view: nodes grouped by their layer and time step, read off
+// their names: the step scope "t<N>" (anywhere in the path) gives the step,
+// the first other scope the layer ("t3/lstm/add_2" is layer lstm at step 3;
+// a parameter "lstm/kernel" belongs to lstm, at no step), a leading "grad/"
+// or an optimizer's slot makes it the layer's gradient or update box. A node
+// outside any scope (inputs, the loss) is a box of its own. One edge per
+// pair of boxes that data flows between; steps run left to right. Each box
+// says how many ops it holds and the shape of its last one.
+std::string layer_dot(const Graph& g, const DotOptions& opt = {});
 
 // Writes the graph to `path`, by its extension: ".dot" (or ".gv") writes the
 // DOT text; ".svg", ".png" and ".pdf" render it with Graphviz's `dot`

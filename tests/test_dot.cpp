@@ -1,7 +1,11 @@
 // Graphviz export: clusters for name scopes, labels with op and shape,
 // gradient / update nodes styled apart from forward ones, rendering via `dot`.
 #include "graph/dot.hpp"
+#include "ops/layers.hpp"
 #include "ops/ops.hpp"
+#include "tests/cli_helpers.hpp"
+
+#include <fmt/format.h>
 
 #include <cstdlib>
 #include <doctest/doctest.h>
@@ -11,6 +15,7 @@
 #include <unistd.h>
 
 using namespace sg;
+using namespace sg::test;
 
 namespace {
 
@@ -178,4 +183,49 @@ TEST_CASE("Dot.WritesDotAndRendersSvg") {
   CHECK(msg.find("`dot`") != std::string::npos);
   CHECK(!fs::exists(dir / "g2.svg"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("Dot.LayerView") {
+  // two steps of one shared LSTM cell, then a Dense: boxes per (layer, step)
+  Graph g;
+  Value x = input(g, "x", {2, 3, 4});
+  const LSTMWeights w = lstm_weights(g, "lstm", 4, 5);
+  LSTMState s;
+  for (int64_t t = 0; t < 3; ++t) {
+    auto scope = g.scope(fmt::format("t{}", t + 1));
+    s = lstm_cell(take(x, 1, t), s, w);
+  }
+  Value y = dense(s.h, 2, "dense").named("y");
+  (void)y;
+  const std::string d = layer_dot(g);
+  CHECK(d.find("lstm ⟨t1⟩") != std::string::npos);
+  CHECK(d.find("lstm ⟨t3⟩") != std::string::npos);
+  CHECK(d.find("lstm ⟨t4⟩") == std::string::npos);
+  CHECK(d.find("\"dense\\n") != std::string::npos);
+  CHECK(d.find("recurrent_kernel") == std::string::npos); // parameters are inside their layer's box
+  CHECK(d.find("rankdir=LR") != std::string::npos);        // time steps left to right
+  // one box per (layer, step): t1 -> t2 -> t3 -> dense, each edge once
+  size_t boxes = 0, edges = 0;
+  for (size_t p = d.find("  b"); p != std::string::npos; p = d.find("\n  b", p + 1)) {
+    const size_t eol = d.find('\n', p + 1);
+    (d.substr(p, eol - p).find("->") != std::string::npos ? edges : boxes)++;
+  }
+  // x; the takes at t1..t3; lstm (its parameters); lstm at t1..t3; dense; y (named outside dense's scope)
+  INFO(d);
+  CHECK(boxes == 10);
+  CHECK(edges < size_t(g.size()));
+}
+
+TEST_CASE("Dot.BigGraphsAreDrawnByLayer") {
+  TempDir dir;
+  Result r = graph_run(fmt::format("dot jazz --backward -o '{}'", dir / "j.dot"));
+  REQUIRE(r.rc == 0);
+  CHECK(has(r.out, "drawn by layer (over 150 nodes; --ops draws every op)"));
+  CHECK(has(read_file(dir / "j.dot"), "lstm ⟨t3⟩"));
+  r = graph_run(fmt::format("dot jazz --backward --ops -o '{}'", dir / "o.dot"));
+  REQUIRE(r.rc == 0);
+  CHECK(!has(r.out, "by layer"));
+  CHECK(!has(read_file(dir / "o.dot"), "lstm ⟨t3⟩"));
+  r = graph_run(fmt::format("dot dinosaurus -o '{}'", dir / "d.dot")); // small: every op
+  CHECK(!has(r.out, "by layer"));
 }

@@ -412,7 +412,7 @@ TEST_CASE("Jazz.Graphs") {
   TempDir dir;
   // the unrolled training graph (5 steps by default; --input X=x.npy of
   // shape (m, Tx, n_values) for another size), with Adam's nodes if asked
-  Result r = graph_run(fmt::format("dot jazz --backward -o '{}'", dir / "train.dot"));
+  Result r = graph_run(fmt::format("dot jazz --backward --ops -o '{}'", dir / "train.dot"));
   REQUIRE(r.rc == 0);
   const std::string dot = read_file(dir / "train.dot");
   CHECK(has(dot, "t5/lstm"));

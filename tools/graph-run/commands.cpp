@@ -245,6 +245,9 @@ int cmd_dot(const Model& m, const CliArgs& a) {
   opt.title = fmt::format("{}: graph '{}'{}", m.name, graph, a.backward ? " with gradients" : "");
   opt.clusters = a.clusters;
   opt.legend = a.legend;
+  size_t drawn = 0;
+  for (NodeId id = 0; id < g.size(); ++id) drawn += !g.node(id).superseded;
+  opt.layers = a.view == "layers" || (a.view.empty() && drawn > sg::kLayerViewAbove);
   auto t0 = std::chrono::steady_clock::now();
   sg::write_graph_image(g, a.output, opt);
   const double ms = ms_since(t0);
@@ -253,9 +256,13 @@ int cmd_dot(const Model& m, const CliArgs& a) {
   for (NodeId id = 0; id < g.size(); ++id)
     if (!g.node(id).superseded) ++by_kind[static_cast<int>(g.node(id).kind)];
   if (!a.quiet)
-    fmt::print("dot: wrote {} ({:.3g} ms): {} nodes: {} forward, {} gradient, {} update; {} edges\n",
+    fmt::print("dot: wrote {} ({:.3g} ms): {} nodes: {} forward, {} gradient, {} update; {} edges{}\n",
                a.output, ms, by_kind[0] + by_kind[1] + by_kind[2], by_kind[0], by_kind[1], by_kind[2],
-               boost::num_edges(g.boost()));
+               boost::num_edges(g.boost()),
+               opt.layers ? a.view.empty() ? fmt::format("; drawn by layer (over {} nodes; --ops draws every op)",
+                                                         sg::kLayerViewAbove)
+                                           : "; drawn by layer"
+                          : "");
   return 0;
 }
 

@@ -55,6 +55,7 @@ struct CliArgs {
   bool random_inputs = false;      // eval: draw inputs not given, N(0, 1) from --seed
   bool backward = false;           // dot
   bool clusters = true, legend = true; // dot
+  std::string view;                    // dot: "ops", "layers" or "" (by the graph's size)
   double tolerance = 1e-5, eps = 1e-6; // gradcheck
   long long max_elements = 64;         // gradcheck
   std::map<std::string, std::string> options; // train / sample / model commands: model options

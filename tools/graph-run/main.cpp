@@ -112,6 +112,10 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   }
   if (dot) {
     app.add_flag("--backward", a.backward, "Include the gradient nodes");
+    app.add_flag_callback("--ops", [&a] { a.view = "ops"; },
+                          "One box per op (the default for graphs of up to 150 nodes)");
+    app.add_flag_callback("--layers", [&a] { a.view = "layers"; },
+                          "One box per layer and time step, as Keras' plot_model (the default above 150 nodes)");
     app.add_flag_callback("--no-clusters", [&a] { a.clusters = false; }, "Do not draw name scopes as clusters");
     app.add_flag_callback("--no-legend", [&a] { a.legend = false; }, "Leave out the legend");
   }
