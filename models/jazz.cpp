@@ -25,7 +25,7 @@
 #include "graph/checkpoint.hpp"
 #include "graph/plan.hpp"
 #include "models/model.hpp"
-#include "models/train/plan_cache.hpp"
+#include "models/train/fit.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/layers.hpp"
@@ -79,135 +79,92 @@ uint64_t windows_fingerprint(const JazzWindows& w) {
   return h;
 }
 
-std::vector<std::vector<int>> epoch_batches(int m, int batch_size, uint64_t seed, int64_t epoch) {
-  if (m < 1 || batch_size < 1)
-    throw std::invalid_argument(fmt::format("jazz batches: m = {}, batch size = {}", m, batch_size));
-  std::vector<int> order(size_t(m), 0);
-  std::iota(order.begin(), order.end(), 0);
-  train::shuffle(order, seed, rng::hash_name("jazz/shuffle") + uint64_t(epoch));
-  std::vector<std::vector<int>> batches;
-  for (int i = 0; i < m; i += batch_size)
-    batches.emplace_back(order.begin() + i, order.begin() + std::min(m, i + batch_size));
-  return batches;
-}
-
 namespace {
 
 constexpr DType kDType = DType::f32; // Keras' float32
 constexpr int64_t kDrawSteps = 5;    // the unrolled length graph-run draws and checks
 constexpr int64_t kDrawBatch = 4;
-constexpr int kReportEvery = 10;     // epochs between report lines (and the first)
 const uint64_t kSampleStream = rng::hash_name("jazz/sample");
 
 // ---- the model
 
-struct Layers {
-  LSTMWeights lstm;   // "lstm/kernel" (n_values, 4 n_a), "lstm/recurrent_kernel", "lstm/bias"
-  DenseWeights dense; // "dense/kernel" (n_a, n_values), "dense/bias"
-  std::vector<Value> all() const {
-    return {lstm.kernel, lstm.recurrent_kernel, lstm.bias, dense.kernel, dense.bias};
-  }
-};
-
-Layers layers(Graph& g, int64_t n_values) {
-  return {lstm_weights(g, "lstm", n_values, n_a), dense_weights(g, "dense", n_a, n_values)};
-}
-
-// The course's djmodel over a batch of B windows, unrolled over Tx steps.
-// X (B, Tx, n_values) as the course's X; Y (Tx, B, n_values) as its Y.
-struct Training {
-  std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Layers p;
-  Value X, Y;
-  Value y_hat; // (Tx, B, n_values): every step's softmax
-  Value loss;  // Σ_t mean over the batch of the cross-entropy of step t
-  TrainOps adam;
-};
-
-Training training(int64_t B, int64_t Tx, int64_t n_values, bool optimize) {
-  Training n;
+// The course's djmodel over a batch of windows X (batch, Tx, n_values):
+// ONE shared LSTM cell and ONE shared Dense over the Tx steps; the targets
+// Y (Tx, batch, n_values) as the course's Y.
+void djmodel(fit::Net& n) {
   Graph& g = *n.g;
-  n.X = input(g, "X", {B, Tx, n_values});
-  n.Y = input(g, "Y", {Tx, B, n_values});
-  n.p = layers(g, n_values);
+  const int64_t B = n.size("batch"), Tx = n.size("steps"), V = n.size("n_values");
+  const LSTMWeights lstm = lstm_weights(g, "lstm", V, n_a); // the course's LSTM_cell
+  const DenseWeights densor = dense_weights(g, "dense", n_a, V);
   LSTMState s; // a0 = c0 = 0 (Keras' default initial state)
   std::vector<Value> a;
   for (int64_t t = 0; t < Tx; ++t) {
     auto scope = g.scope(fmt::format("t{}", t + 1));
-    s = lstm_cell(take(n.X, 1, t).named("x"), s, n.p.lstm);
+    s = lstm_cell(take(n.in("X"), 1, t).named("x"), s, lstm);
     a.push_back(s.h);
   }
   // The shared Dense on every step's a⟨t⟩ at once: row t·B + i is step t of example i.
-  Value z = dense(concat(a, 0), n.p.dense).named("z");
-  n.y_hat = reshape(softmax(z, -1), {Tx, B, n_values}).named("y_hat");
-  Value ce = softmax_cross_entropy(z, reshape(n.Y, {Tx * B, n_values}), -1).named("cross_entropy");
-  // Keras: each output's loss is its mean over the batch; the loss reported and
-  // minimized is their sum over the Tx outputs.
+  const Value z = dense(concat(a, 0), densor).named("z");
+  n.outputs["y_hat"] = reshape(softmax(z, -1), {Tx, B, V}).named("y_hat");
+  if (n.mode == fit::Mode::predict) return;
+  const Value ce = softmax_cross_entropy(z, reshape(n.in("Y"), {Tx * B, V}), -1).named("cross_entropy");
+  // Keras: each output's loss is its mean over the batch; the loss is their sum over the Tx outputs.
   n.loss = (sum(ce) * (1.0 / double(B))).named("loss");
-  if (optimize)
-    n.adam = minimize(n.loss, n.p.all(), Adam{.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .decay = 0.01});
-  return n;
 }
 
-// One step of the inference model: (x⟨t⟩, a⟨t−1⟩, c⟨t−1⟩) -> (a⟨t⟩, c⟨t⟩, ŷ⟨t⟩), batch 1.
+const fit::Spec& spec() {
+  static const fit::Spec s{
+      .name = "jazz",
+      .dtype = kDType,
+      .inputs = {{"X", {fit::batch, fit::steps, fit::dim("n_values")}}},
+      .targets = {{"Y", {fit::steps, fit::batch, fit::dim("n_values")}}},
+      .build = djmodel,
+      .optimizer = fit::adam({.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .decay = 0.01}),
+  };
+  return s;
+}
+
+// The course's music_inference_model, one step: (x⟨t⟩, a⟨t−1⟩, c⟨t−1⟩) ->
+// (a⟨t⟩, c⟨t⟩, ŷ⟨t⟩), batch 1, the same layers (by name) as djmodel's.
 struct OneStep {
   std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Layers p;
   Value x, a_prev, c_prev, a, c, y_hat;
 };
 
-OneStep one_step(int64_t n_values) {
+OneStep one_step(int64_t V) {
   OneStep n;
   Graph& g = *n.g;
-  n.x = input(g, "x", {1, n_values});
+  n.x = input(g, "x", {1, V});
   n.a_prev = input(g, "a_prev", {1, n_a});
   n.c_prev = input(g, "c_prev", {1, n_a});
-  n.p = layers(g, n_values);
-  LSTMState s = lstm_cell(n.x, {n.a_prev, n.c_prev}, n.p.lstm);
+  const LSTMState s = lstm_cell(n.x, {n.a_prev, n.c_prev}, lstm_weights(g, "lstm", V, n_a));
   n.a = s.h.named("a");
   n.c = s.c.named("c");
-  n.y_hat = dense(n.a, n.p.dense, "softmax").named("y_hat");
+  n.y_hat = dense(n.a, dense_weights(g, "dense", n_a, V), "softmax").named("y_hat");
   return n;
 }
 
-// ---- training
+// ---- the data: windows as one-hot X (B, Tx, V) and Y (Tx, B, V)
 
-// A compiled training step per batch size (32 and 28 for the course's 60
-// windows), built on first use; all of them share the parameters and Adam's
-// slots (by name) in one ParamStore.
-class Steps {
+class Windows : public fit::Dataset {
 public:
-  Steps(ParamStore& store, const JazzWindows& w, uint64_t seed) : store_(store), w_(w), seed_(seed) {}
-
-  // One Adam step on the windows `batch`; returns the loss before the update.
-  double run(const std::vector<int>& batch) {
-    const int64_t B = int64_t(batch.size()), Tx = w_.Tx, V = w_.n_values;
-    auto& c = compiled(B);
+  explicit Windows(const JazzWindows& w) : w_(w) {}
+  int64_t size() const override { return w_.m; }
+  uint64_t fingerprint() const override { return windows_fingerprint(w_); }
+  fit::Feeds batch(std::span<const int64_t> idx) const override {
+    const int64_t B = int64_t(idx.size()), Tx = w_.Tx, V = w_.n_values;
     Tensor X({B, Tx, V}, kDType), Y({Tx, B, V}, kDType);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < Tx; ++t) {
-        const int i = batch[size_t(b)];
+        const int i = int(idx[size_t(b)]);
         if (int v = w_.x_at(i, int(t)); v >= 0) X.set((b * Tx + t) * V + v, 1.0);
         if (int v = w_.y_at(i, int(t)); v >= 0) Y.set((t * B + b) * V + v, 1.0);
       }
-    c.plan.feed(c.net.X.id(), X);
-    c.plan.feed(c.net.Y.id(), Y);
-    c.plan.run();
-    return c.plan.fetch(c.net.loss).at(0);
+    return {{"X", std::move(X)}, {"Y", std::move(Y)}};
   }
 
 private:
-  train::Compiled<Training>& compiled(int64_t B) {
-    return cache_.get(B, [&](int64_t batch) {
-      Training net = training(batch, w_.Tx, w_.n_values, true);
-      Plan plan(*net.g, store_, {net.loss}, net.adam.updates, {kDType, seed_});
-      return train::Compiled<Training>{std::move(net), std::move(plan)};
-    });
-  }
-  ParamStore& store_;
   const JazzWindows& w_;
-  uint64_t seed_;
-  train::PlanCache<int64_t, Training> cache_;
 };
 
 std::string midi_file(const RunArgs& args) {
@@ -221,7 +178,7 @@ int train(const RunArgs& args) {
   if (m < 1) throw std::invalid_argument(fmt::format("-m must be >= 1, got {}", m));
   if (batch_opt < 0)
     throw std::invalid_argument(fmt::format("--batch-size must be >= 0 (0: all m at once), got {}", batch_opt));
-  const int batch_size = batch_opt == 0 ? int(m) : int(std::min(batch_opt, m));
+  const int64_t batch_size = batch_opt == 0 ? m : std::min<int64_t>(batch_opt, m);
 
   const std::string file = midi_file(args);
   const JazzCorpus corpus = load_corpus(file);
@@ -231,81 +188,17 @@ int train(const RunArgs& args) {
   } catch (const std::invalid_argument& e) {
     throw IoError(fmt::format("{}: {}", file, e.what()));
   }
-
-  ParamStore store;
-  train::Trainer tr(train::LoopOptions::from(args, "jazz", "epoch", "epochs"), store);
-  if (tr.resumed()) {
-    const auto& s = tr.state();
-    if (s.get_u64("windows") != windows_fingerprint(w))
-      throw IoError(fmt::format("--resume: the windows of '{}' (-m {}) are not those the checkpoint "
-                                "was trained on", file, m));
-    if (s.get_u64("batch_size") != uint64_t(batch_size))
-      throw IoError(fmt::format("--resume: the checkpoint was trained with --batch-size {}, this run "
-                                "has {}", s.get_u64("batch_size"), batch_size));
-  }
-  tr.on_save([&](train::LoopState& s) {
-    s.set_u64("vocab", vocab_fingerprint(corpus.vocab));
-    s.set_u64("windows", windows_fingerprint(w));
-    s.set_u64("batch_size", uint64_t(batch_size));
+  fit::train(args, spec(), Windows(w), {.batch_size = batch_size}, [&](train::Trainer& tr) {
+    tr.on_save([&](train::LoopState& s) { s.set_u64("vocab", vocab_fingerprint(corpus.vocab)); });
+    if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
+      tr.progress().print(fmt::format(
+          "jazz: {} values over a vocabulary of {} from '{}'; {} windows of Tx = {}, batches of {}",
+          corpus.values.size(), corpus.vocab.size(), file, w.m, w.Tx, batch_size));
   });
-  if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
-    tr.progress().print(fmt::format(
-        "jazz: {} values over a vocabulary of {} from '{}'; {} windows of Tx = {}, batches of {}",
-        corpus.values.size(), corpus.vocab.size(), file, w.m, w.Tx, batch_size));
-
-  Steps steps(store, w, args.seed);
-  double loss = 0;
-  for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
-    // Keras' epoch loss: the batches' losses weighted by their sizes
-    double total = 0;
-    for (const auto& batch : epoch_batches(w.m, batch_size, args.seed, epoch))
-      total += steps.run(batch) * double(batch.size());
-    loss = total / double(w.m);
-    tr.end_step(epoch, loss);
-    if (epoch == 0 || (epoch + 1) % kReportEvery == 0) tr.report(epoch + 1, loss);
-  }
-  tr.finish(loss);
   return 0;
 }
 
 // ---- generation
-
-class Generator {
-public:
-  Generator(ParamStore& store, int64_t n_values, uint64_t seed)
-      : V_(n_values), net_(one_step(n_values)),
-        plan_(*net_.g, store, {net_.a, net_.c, net_.y_hat}, {}, {kDType, seed}) {}
-  const Graph& graph() const { return *net_.g; }
-
-  // `length` values: x⟨1⟩ = a⟨0⟩ = c⟨0⟩ = 0, each value chosen from ŷ⟨t⟩
-  // (temperature 0: the argmax, as the course) and fed back as x⟨t+1⟩.
-  std::vector<int> generate(int64_t length, double temperature, uint64_t seed) {
-    train::Sampler draw{seed, kSampleStream};
-    Tensor x({1, V_}, kDType), a({1, n_a}, kDType), c({1, n_a}, kDType);
-    std::vector<double> p(size_t(V_), 0.0);
-    std::vector<int> values;
-    for (int64_t t = 0; t < length; ++t) {
-      plan_.feed(net_.x.id(), x);
-      plan_.feed(net_.a_prev.id(), a);
-      plan_.feed(net_.c_prev.id(), c);
-      plan_.run();
-      const Tensor y = plan_.fetch(net_.y_hat);
-      for (int64_t i = 0; i < V_; ++i) p[size_t(i)] = y.at(i);
-      const int64_t v = draw.draw(p, temperature);
-      values.push_back(int(v));
-      x = Tensor({1, V_}, kDType);
-      x.set(v, 1.0);
-      a = plan_.fetch(net_.a);
-      c = plan_.fetch(net_.c);
-    }
-    return values;
-  }
-
-private:
-  int64_t V_;
-  OneStep net_;
-  Plan plan_;
-};
 
 int render_wav(const std::string& mid, const std::string& wav, bool quiet) {
   const char* path = std::getenv("PATH");
@@ -349,19 +242,22 @@ int sample(const RunArgs& args) {
 
   const std::string file = midi_file(args);
   const JazzCorpus corpus = load_corpus(file);
-  ParamStore store;
-  train::load_params(args.checkpoint, "jazz", store);
-  const Checkpoint ck = load_checkpoint(args.checkpoint, "jazz");
-  if (auto it = ck.meta.find("loop.vocab");
-      it != ck.meta.end() && it->second != std::to_string(vocab_fingerprint(corpus.vocab)))
+  const OneStep net = one_step(corpus.vocab.size());
+  std::map<std::string, std::string> meta;
+  ParamStore store = train::load_for(args.checkpoint, "jazz", *net.g, &meta);
+  if (auto it = meta.find("loop.vocab");
+      it != meta.end() && it->second != std::to_string(vocab_fingerprint(corpus.vocab)))
     throw IoError(fmt::format("checkpoint '{}' was trained on another vocabulary than the {} values "
                               "of '{}' (pass the --data it was trained on)",
                               args.checkpoint, corpus.vocab.size(), file));
-  const ParamStore loaded = store;
-  Generator gen(store, corpus.vocab.size(), args.seed);
-  train::require_params(gen.graph(), loaded, args.checkpoint);
-
-  const std::vector<int> values = gen.generate(length, temperature, args.seed);
+  // x⟨1⟩ = a⟨0⟩ = c⟨0⟩ = 0; each value chosen from ŷ⟨t⟩ (temperature 0: the
+  // argmax, as the course) and fed back as x⟨t+1⟩
+  Plan plan(*net.g, store, {net.a, net.c, net.y_hat}, {}, {kDType, args.seed});
+  train::Sampler draw{args.seed, kSampleStream};
+  std::vector<int> values;
+  for (int64_t v : train::sample_sequence(plan, {net.x, net.y_hat, {{net.a_prev, net.a}, {net.c_prev, net.c}}},
+                                          draw, temperature, length))
+    values.push_back(int(v));
   const MidiFile midi = jazz_midi(values, corpus);
   write_midi(out, midi);
   if (!args.quiet) {
@@ -379,20 +275,14 @@ int sample(const RunArgs& args) {
 // ---- graph-run's view: the unrolled training graph and the generation step
 
 BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& given, bool backward) {
-  if (graph == "train") {
-    int64_t B = kDrawBatch, Tx = kDrawSteps, V = kCourseValues;
-    if (auto it = given.find("X"); it != given.end() && it->second.rank() == 3)
-      B = it->second.dim(0), Tx = it->second.dim(1), V = it->second.dim(2);
-    else if (auto y = given.find("Y"); y != given.end() && y->second.rank() == 3)
-      Tx = y->second.dim(0), B = y->second.dim(1), V = y->second.dim(2);
-    Training n = training(B, Tx, V, backward);
-    return {std::move(n.g), {{"loss", n.loss}, {"y_hat", n.y_hat}}, n.p.all()};
-  }
+  if (graph == "train")
+    return fit::built_graph(spec(), given, {{"batch", kDrawBatch}, {"steps", kDrawSteps}, {"n_values", kCourseValues}},
+                            backward);
   if (graph == "sample_step") {
     int64_t V = kCourseValues;
     if (auto it = given.find("x"); it != given.end() && it->second.rank() == 2) V = it->second.dim(1);
     OneStep n = one_step(V);
-    std::vector<Value> wrt = n.p.all();
+    std::vector<Value> wrt = all_params(*n.g);
     wrt.insert(wrt.end(), {n.x, n.a_prev, n.c_prev});
     return {std::move(n.g), {{"a", n.a}, {"c", n.c}, {"y_hat", n.y_hat}}, wrt};
   }

@@ -27,12 +27,6 @@ JazzWindows training_windows(const JazzCorpus& corpus, int m, uint64_t seed);
 uint64_t vocab_fingerprint(const JazzVocab& vocab);
 uint64_t windows_fingerprint(const JazzWindows& w);
 
-// Keras' fit(shuffle=True, batch_size): the order of the m examples in
-// epoch `epoch` (a permutation drawn from (seed, epoch) alone, so a resumed
-// run draws what an uninterrupted one draws), cut into batches of
-// `batch_size` (the last one smaller: 60 -> 32 + 28).
-std::vector<std::vector<int>> epoch_batches(int m, int batch_size, uint64_t seed, int64_t epoch);
-
 // A program that renders MIDI to WAV: timidity, else fluidsynth with a
 // SoundFont found in the usual places; searched in `path_env` (a PATH
 // value). An empty `program` means none was found.

@@ -4,6 +4,7 @@
 // each), and on small MIDI files the tests write.
 #include "graph/checkpoint.hpp"
 #include "models/jazz.hpp"
+#include "models/train/fit.hpp"
 #include "tests/cli_helpers.hpp"
 #include "tests/helpers.hpp"
 
@@ -120,25 +121,25 @@ TEST_CASE("Jazz.DataPipeline") {
   CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 59, 0)) != jazz::windows_fingerprint(w));
 
   // Keras' fit: every epoch a new permutation of the 60, batches of 32 and 28
-  std::set<std::vector<int>> orders;
+  std::set<std::vector<int64_t>> orders;
   for (int64_t epoch = 0; epoch < 5; ++epoch) {
-    const auto batches = jazz::epoch_batches(60, 32, 0, epoch);
+    const auto batches = fit::epoch_batches(60, 32, true, 0, "jazz", epoch);
     REQUIRE(batches.size() == 2);
     CHECK(batches[0].size() == 32);
     CHECK(batches[1].size() == 28);
-    std::vector<int> order = batches[0];
+    std::vector<int64_t> order = batches[0];
     order.insert(order.end(), batches[1].begin(), batches[1].end());
-    std::vector<int> sorted = order;
+    std::vector<int64_t> sorted = order;
     std::sort(sorted.begin(), sorted.end());
     for (int i = 0; i < 60; ++i) CHECK(sorted[size_t(i)] == i);
     orders.insert(order);
-    CHECK(jazz::epoch_batches(60, 32, 0, epoch) == batches); // a function of (seed, epoch)
+    CHECK(fit::epoch_batches(60, 32, true, 0, "jazz", epoch) == batches); // a function of (seed, epoch)
   }
   CHECK(orders.size() == 5);
-  CHECK(jazz::epoch_batches(60, 32, 1, 0) != jazz::epoch_batches(60, 32, 0, 0));
-  CHECK(jazz::epoch_batches(60, 60, 0, 0).size() == 1);
-  CHECK(jazz::epoch_batches(20, 8, 0, 0).size() == 3);
-  CHECK(jazz::epoch_batches(20, 8, 0, 0).back().size() == 4);
+  CHECK(fit::epoch_batches(60, 32, true, 1, "jazz", 0) != fit::epoch_batches(60, 32, true, 0, "jazz", 0));
+  CHECK(fit::epoch_batches(60, 60, true, 0, "jazz", 0).size() == 1);
+  CHECK(fit::epoch_batches(20, 8, true, 0, "jazz", 0).size() == 3);
+  CHECK(fit::epoch_batches(20, 8, true, 0, "jazz", 0).back().size() == 4);
 
   // a piece of our own: its own, smaller vocabulary
   TempDir dir;

@@ -38,9 +38,11 @@ std::vector<std::string> rows_before(const std::string& path, const std::string&
 
 } // namespace
 
-History::History(const std::string& path, const std::string& unit, int64_t first_step)
-    : path_(path) {
-  const std::string header = unit + ",loss";
+History::History(const std::string& path, const std::string& unit, int64_t first_step,
+                 const std::vector<std::string>& columns)
+    : path_(path), columns_(columns.size()) {
+  std::string header = unit + ",loss";
+  for (auto& c : columns) header += "," + c;
   std::vector<std::string> keep;
   if (first_step > 0) keep = rows_before(path, header, first_step);
   f_ = std::fopen(path.c_str(), "w");
@@ -55,8 +57,12 @@ History::~History() {
   if (f_) std::fclose(f_);
 }
 
-void History::add(int64_t step, double loss) {
-  fmt::print(f_, "{},{}\n", step, loss);
+void History::add(int64_t step, double loss, const std::vector<double>& metrics) {
+  if (metrics.size() != columns_)
+    throw std::logic_error(fmt::format("history '{}': {} metrics for {} columns", path_, metrics.size(), columns_));
+  fmt::print(f_, "{},{}", step, loss);
+  for (double m : metrics) fmt::print(f_, ",{}", m);
+  fmt::print(f_, "\n");
   if (std::fflush(f_) != 0)
     throw IoError(fmt::format("error writing history '{}': {}", path_, std::strerror(errno)));
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace sg::train {
 
@@ -23,16 +24,19 @@ public:
   // first_step and appends after them: its file is then what an uninterrupted
   // run writes. Throws IoError if the file cannot be written, or if the file
   // to resume has another header.
-  History(const std::string& path, const std::string& unit, int64_t first_step = 0);
+  // `columns`: the metrics after the loss ("accuracy", "val_loss", ...).
+  History(const std::string& path, const std::string& unit, int64_t first_step = 0,
+          const std::vector<std::string>& columns = {});
   ~History();
   History(const History&) = delete;
   History& operator=(const History&) = delete;
 
-  void add(int64_t step, double loss);
+  void add(int64_t step, double loss, const std::vector<double>& metrics = {}); // one per column
   const std::string& path() const { return path_; }
 
 private:
   std::string path_;
+  size_t columns_ = 0;
   std::FILE* f_ = nullptr;
 };
 

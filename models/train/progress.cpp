@@ -46,9 +46,10 @@ double Progress::elapsed() const {
   return std::chrono::duration<double>(Clock::now() - t0_).count();
 }
 
-void Progress::update(int64_t done, double loss) {
+void Progress::update(int64_t done, double loss, const std::string& metrics) {
   done_ = done;
   loss_ = loss;
+  metrics_ = metrics;
   if (mode_ != ProgressMode::bar) return;
   const auto now = Clock::now();
   if (done < total_ && drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -60,7 +61,7 @@ void Progress::draw() {
   const double t = elapsed();
   const int64_t ran = done_ - start_;
   const double eta = ran > 0 ? t / double(ran) * double(total_ - done_) : -1;
-  fmt::print(out_, "\r{}\033[K", format_bar(done_, total_, t, eta, loss_));
+  fmt::print(out_, "\r{}{}\033[K", format_bar(done_, total_, t, eta, loss_), metrics_.empty() ? "" : " - " + metrics_);
   std::fflush(out_);
   drawn_ = true;
 }

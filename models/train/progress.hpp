@@ -40,7 +40,8 @@ public:
 
   // `done` steps done, the running loss: redraws the bar when 0.1 s have
   // passed since the last draw, or when done == total.
-  void update(int64_t done, double loss);
+  // `metrics`: shown after the loss, e.g. "accuracy: 0.8750 - val_loss: 0.5119".
+  void update(int64_t done, double loss, const std::string& metrics = {});
   // Permanent text (a newline is added if missing): above the bar, or as
   // plain lines; nothing when quiet.
   void print(const std::string& text);
@@ -56,6 +57,7 @@ private:
 
   int64_t total_, start_, done_;
   double loss_ = 0;
+  std::string metrics_;
   ProgressMode mode_;
   std::FILE* out_;
   std::chrono::steady_clock::time_point t0_, last_draw_{};

@@ -40,4 +40,29 @@ int64_t sample_index(std::span<const double> p, double temperature, double u) {
   return last;
 }
 
+std::vector<int64_t> sample_sequence(Plan& plan, const Autoregressive& io, Sampler& draw, double temperature,
+                                     int64_t max_steps, int64_t stop) {
+  auto zeros_like = [&](const Value& v) { return Tensor(v.shape(), plan.dtype()); };
+  Tensor x = zeros_like(io.x);
+  std::vector<Tensor> state;
+  for (auto& [in, out] : io.state) state.push_back(zeros_like(in));
+  std::vector<int64_t> drawn;
+  std::vector<double> p;
+  while (int64_t(drawn.size()) < max_steps) {
+    plan.feed(io.x.id(), x);
+    for (size_t k = 0; k < state.size(); ++k) plan.feed(io.state[k].first.id(), state[k]);
+    plan.run();
+    const Tensor probs = plan.fetch(io.probs);
+    p.resize(size_t(probs.size()));
+    for (int64_t i = 0; i < probs.size(); ++i) p[size_t(i)] = probs.at(i);
+    const int64_t i = draw.draw(p, temperature);
+    if (i == stop) break;
+    drawn.push_back(i);
+    x = zeros_like(io.x);
+    x.set(i, 1.0);
+    for (size_t k = 0; k < state.size(); ++k) state[k] = plan.fetch(io.state[k].second);
+  }
+  return drawn;
+}
+
 } // namespace sg::train

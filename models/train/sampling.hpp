@@ -4,6 +4,8 @@
 // would have, and a sampled sequence can be repeated from its seed alone.
 #pragma once
 
+#include "graph/graph.hpp"
+#include "graph/plan.hpp"
 #include "graph/random.hpp"
 
 #include <cstdint>
@@ -30,6 +32,22 @@ struct Sampler {
     return sample_index(p, temperature, rng::uniform(seed, stream, counter++));
   }
 };
+
+// An autoregressive generator's wiring in a one-step plan: the input fed
+// the one-hot of the previous draw (zeros at the first step), the
+// distribution drawn from, and the (input, output) pairs of the state
+// carried from one step to the next (zeros at the first step).
+struct Autoregressive {
+  Value x, probs;
+  std::vector<std::pair<Value, Value>> state;
+};
+
+// Runs `plan` step by step: each step draws an index from `probs` at
+// `temperature` (sample_index) and feeds it back as the next x; stops after
+// `max_steps` draws or when `stop` is drawn (not included). Dinosaurus'
+// names and Jazz's solos both come from here.
+std::vector<int64_t> sample_sequence(Plan& plan, const Autoregressive& io, Sampler& draw, double temperature,
+                                     int64_t max_steps, int64_t stop = -1);
 
 // Fisher-Yates: for i = n-1 down to 1, swap v[i] with v[j], j = floor(u (i + 1)),
 // u = rng::uniform(seed, stream, i).

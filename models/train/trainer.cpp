@@ -217,16 +217,20 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
   progress_ = std::make_unique<Progress>(opt_.steps, state_.step,
                                          progress_mode(opt_.quiet, opt_.out), opt_.out);
   if (!opt_.history.empty())
-    history_ = std::make_unique<History>(opt_.history, opt_.unit, state_.step);
+    history_ = std::make_unique<History>(opt_.history, opt_.unit, state_.step, opt_.metrics);
   sigint_ = std::make_unique<SigintGuard>(opt_.unit);
 }
 
 Trainer::~Trainer() = default;
 
-void Trainer::end_step(int64_t step, double loss) {
+void Trainer::end_step(int64_t step, double loss, const std::vector<double>& metrics) {
   const int64_t done = step + 1;
-  if (history_) history_->add(step, loss);
-  progress_->update(done, loss);
+  if (metrics.size() != opt_.metrics.size())
+    throw std::logic_error(fmt::format("{}: {} metric values for {} metrics", opt_.model, metrics.size(),
+                                       opt_.metrics.size()));
+  metrics_ = metrics;
+  if (history_) history_->add(step, loss, metrics);
+  progress_->update(done, loss, metrics_text(" - "));
   if (g_interrupt && done < opt_.steps) {
     save(done);
     progress_->finish();
@@ -241,8 +245,8 @@ void Trainer::end_step(int64_t step, double loss) {
 
 void Trainer::report(int64_t step, double loss, const std::string& more) {
   if (progress_->mode() == ProgressMode::quiet) return;
-  std::string s = fmt::format("{}: {}, Loss: {:.6f} ({:.1f} s)\n", capitalised(opt_.unit), step,
-                              loss, progress_->elapsed());
+  std::string s = fmt::format("{}: {}, Loss: {:.6f}{} ({:.1f} s)\n", capitalised(opt_.unit), step, loss,
+                              metrics_.empty() ? "" : ", " + metrics_text(", "), progress_->elapsed());
   progress_->print(s + more);
 }
 
@@ -259,11 +263,18 @@ void Trainer::finish(double loss) {
   progress_->finish(s);
 }
 
+std::string Trainer::metrics_text(const char* sep) const {
+  std::string s;
+  for (size_t i = 0; i < metrics_.size(); ++i)
+    s += fmt::format("{}{}: {:.4f}", i ? sep : "", opt_.metrics[i], metrics_[i]);
+  return s;
+}
+
 void Trainer::save(int64_t done) {
   if (opt_.checkpoint.empty()) return;
   LoopState s;
   s.step = done;
-  if (fill_) fill_(s);
+  for (auto& fill : fills_) fill(s);
   ParamStore out = params_;
   for (auto& [name, t] : s.tensors) out.set(std::string(kLoopPrefix) + name, t);
   std::map<std::string, std::string> meta{{"step", std::to_string(done)},
@@ -274,7 +285,8 @@ void Trainer::save(int64_t done) {
   save_checkpoint(opt_.checkpoint, opt_.model, out, meta);
 }
 
-void load_params(const std::string& path, const std::string& model, ParamStore& into) {
+void load_params(const std::string& path, const std::string& model, ParamStore& into,
+                 std::map<std::string, std::string>* meta) {
   if (!std::filesystem::exists(path))
     throw IoError(fmt::format("there is no checkpoint '{}': train first (graph-run {} train "
                               "--checkpoint {})", path, model, path));
@@ -284,6 +296,15 @@ void load_params(const std::string& path, const std::string& model, ParamStore& 
     if (!name.starts_with(kLoopPrefix)) params.set(name, t);
   ck.params = std::move(params);
   restore_params(ck, into, false);
+  if (meta) *meta = ck.meta;
+}
+
+ParamStore load_for(const std::string& path, const std::string& model, const Graph& g,
+                    std::map<std::string, std::string>* meta) {
+  ParamStore store;
+  load_params(path, model, store, meta);
+  require_params(g, store, path);
+  return store;
 }
 
 void require_params(const Graph& g, const ParamStore& params, const std::string& path) {

@@ -61,6 +61,7 @@ struct LoopOptions {
   // but those a resumed run may change (the step count, --history,
   // --save-every, --resume, output files).
   std::map<std::string, std::string> run_options = {};
+  std::vector<std::string> metrics = {}; // names of the values end_step gets beside the loss
   std::FILE* out = stdout;        // where the progress, the reports and the summary go
 
   // From a train command's arguments: --checkpoint, --quiet, --seed, and the
@@ -112,11 +113,12 @@ public:
   bool resumed() const { return resumed_; }
   const LoopState& state() const { return state_; }
   // Fills the model's part of the loop state before each checkpoint.
-  void on_save(std::function<void(LoopState&)> fill) { fill_ = std::move(fill); }
+  // (Each call adds one: the model's and the framework's parts of the state.)
+  void on_save(std::function<void(LoopState&)> fill) { fills_.push_back(std::move(fill)); }
 
-  // Step `step` (0-based) is done with this loss: a history row, the bar, and
-  // a checkpoint if --save-every says so.
-  void end_step(int64_t step, double loss);
+  // Step `step` (0-based) is done with this loss (and options().metrics'
+  // values): a history row, the bar, and a checkpoint if --save-every says so.
+  void end_step(int64_t step, double loss, const std::vector<double>& metrics = {});
   // A permanent line "Iteration: 2000, Loss: 27.884160 (0.3 s)", then `more`.
   void report(int64_t step, double loss, const std::string& more = {});
   // After the last step: the final checkpoint and a summary line (printed
@@ -129,12 +131,14 @@ public:
 
 private:
   void save(int64_t done);
+  std::string metrics_text(const char* sep) const; // "accuracy: 0.8750, val_loss: 0.5119"
 
   LoopOptions opt_;
   ParamStore& params_;
   LoopState state_;
   bool resumed_ = false;
-  std::function<void(LoopState&)> fill_;
+  std::vector<std::function<void(LoopState&)>> fills_;
+  std::vector<double> metrics_; // the last step's
   std::unique_ptr<Progress> progress_;
   std::unique_ptr<History> history_;
   struct SigintGuard;
@@ -143,7 +147,13 @@ private:
 
 // Reads a checkpoint of `model` into `into` (its parameters, not the loop
 // state): for sampling and evaluation.
-void load_params(const std::string& path, const std::string& model, ParamStore& into);
+void load_params(const std::string& path, const std::string& model, ParamStore& into,
+                 std::map<std::string, std::string>* meta = nullptr);
+// The parameters of inference graph `g` from a checkpoint of `model`
+// (load_params, then require_params): for sampling, evaluation, prediction.
+// `meta`, if given, receives the checkpoint's metadata.
+ParamStore load_for(const std::string& path, const std::string& model, const Graph& g,
+                    std::map<std::string, std::string>* meta = nullptr);
 // Throws IoError if a parameter of `g` is not in `params`, i.e. the
 // checkpoint `path` they came from lacks it (a plan would otherwise
 // initialise it at random).

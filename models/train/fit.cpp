@@ -1,0 +1,276 @@
+#include "models/train/fit.hpp"
+
+#include "graph/errors.hpp"
+#include "graph/random.hpp"
+#include "models/train/sampling.hpp"
+
+#include <fmt/format.h>
+#include <numeric>
+#include <stdexcept>
+
+namespace sg::fit {
+
+Value Net::in(const std::string& name) const {
+  auto it = inputs.find(name);
+  if (it != inputs.end()) return it->second;
+  std::string known;
+  for (auto& [k, v] : inputs) known += (known.empty() ? "" : ", ") + k;
+  throw std::invalid_argument(fmt::format("the model has no input '{}' in this graph (it has: {})", name, known));
+}
+
+int64_t Net::size(const std::string& symbol) const {
+  auto it = sizes.find(symbol);
+  if (it == sizes.end()) throw std::invalid_argument(fmt::format("no size '{}' in this graph", symbol));
+  return it->second;
+}
+
+Optimizer adam(Adam a) {
+  return [a](Value loss, const std::vector<Value>& params) { return minimize(loss, params, a); };
+}
+Optimizer sgd(SGD s) {
+  return [s](Value loss, const std::vector<Value>& params) { return minimize(loss, params, s); };
+}
+
+namespace {
+
+const char* mode_name(Mode m) {
+  return m == Mode::train ? "train" : m == Mode::evaluate ? "evaluate" : "predict";
+}
+
+std::string sizes_key(const Sizes& s) {
+  std::string k;
+  for (auto& [name, v] : s) k += fmt::format("{}{}={}", k.empty() ? "" : ",", name, v);
+  return k;
+}
+
+std::vector<InputDecl> declared(const Spec& spec, Mode mode) {
+  std::vector<InputDecl> d = spec.inputs;
+  if (mode != Mode::predict) d.insert(d.end(), spec.targets.begin(), spec.targets.end());
+  return d;
+}
+
+} // namespace
+
+Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds) {
+  Sizes s;
+  for (const InputDecl& d : decls) {
+    auto it = feeds.find(d.name);
+    if (it == feeds.end()) throw std::invalid_argument(fmt::format("input '{}' was not fed", d.name));
+    const Shape& shape = it->second.shape();
+    if (shape.size() != d.shape.size())
+      throw std::invalid_argument(fmt::format("input '{}' is {}; the model declares {} axes", d.name,
+                                              to_string(shape), d.shape.size()));
+    for (size_t a = 0; a < shape.size(); ++a) {
+      const Dim& dim = d.shape[a];
+      if (dim.size >= 0 && shape[a] != dim.size)
+        throw std::invalid_argument(fmt::format("input '{}' is {}: axis {} must be {}", d.name, to_string(shape),
+                                                a, dim.size));
+      if (dim.size >= 0) continue;
+      auto [pos, fresh] = s.emplace(dim.symbol, shape[a]);
+      if (!fresh && pos->second != shape[a])
+        throw std::invalid_argument(fmt::format("input '{}' is {}: its {} (axis {}) is {}, another input's is {}",
+                                                d.name, to_string(shape), dim.symbol, a, shape[a], pos->second));
+    }
+  }
+  return s;
+}
+
+struct Network::Compiled {
+  Net net;
+  Plan plan;
+  std::vector<Value> metrics; // in Spec::metrics order
+};
+
+Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
+Network::~Network() = default;
+
+Net Network::build(const Sizes& sizes, Mode mode) const {
+  Net n;
+  n.sizes = sizes;
+  n.mode = mode;
+  for (const InputDecl& d : declared(spec_, mode)) {
+    Shape shape;
+    for (const Dim& dim : d.shape) shape.push_back(dim.size >= 0 ? dim.size : n.size(dim.symbol));
+    n.inputs[d.name] = input(*n.g, d.name, shape);
+  }
+  spec_.build(n);
+  if (mode != Mode::predict && !n.loss)
+    throw std::logic_error(fmt::format("model {}: build() set no loss", spec_.name));
+  for (auto& m : spec_.metrics)
+    if (mode != Mode::predict && !n.metrics.count(m))
+      throw std::logic_error(fmt::format("model {}: build() set no metric '{}'", spec_.name, m));
+  return n;
+}
+
+Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
+  const Sizes sizes = sizes_of(declared(spec_, mode), feeds);
+  const std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes));
+  if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
+  Net net = build(sizes, mode);
+  std::vector<Value> fetch, effects, metrics;
+  if (mode == Mode::predict) {
+    for (auto& [name, v] : net.outputs) fetch.push_back(v);
+  } else {
+    fetch.push_back(net.loss);
+    for (auto& m : spec_.metrics) metrics.push_back(net.metrics.at(m));
+    fetch.insert(fetch.end(), metrics.begin(), metrics.end());
+  }
+  if (mode == Mode::train) effects = spec_.optimizer(net.loss, all_params(*net.g)).updates;
+  Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
+  if (auto r = restored_runs_.find(key); r != restored_runs_.end()) plan.set_runs(r->second);
+  auto c = std::make_unique<Compiled>(Compiled{std::move(net), std::move(plan), std::move(metrics)});
+  return *plans_.emplace(key, std::move(c)).first->second;
+}
+
+Network::Result Network::run(Mode mode, const Feeds& feeds) {
+  Compiled& c = compiled(mode, feeds);
+  for (auto& [name, v] : c.net.inputs) c.plan.feed(v.id(), feeds.at(name));
+  c.plan.run();
+  Result r;
+  r.loss = c.plan.fetch(c.net.loss).at(0);
+  for (const Value& m : c.metrics) r.metrics.push_back(c.plan.fetch(m).at(0));
+  return r;
+}
+
+Network::Result Network::train_step(const Feeds& batch) { return run(Mode::train, batch); }
+Network::Result Network::evaluate_step(const Feeds& batch) { return run(Mode::evaluate, batch); }
+
+Feeds Network::predict(const Feeds& inputs) {
+  Compiled& c = compiled(Mode::predict, inputs);
+  for (auto& [name, v] : c.net.inputs) c.plan.feed(v.id(), inputs.at(name));
+  c.plan.run();
+  Feeds out;
+  for (auto& [name, v] : c.net.outputs) out[name] = c.plan.fetch(v);
+  return out;
+}
+
+std::map<std::string, uint64_t> Network::runs() const {
+  std::map<std::string, uint64_t> r = restored_runs_;
+  for (auto& [key, c] : plans_)
+    if (key.starts_with("train:")) r[key] = c->plan.runs();
+  return r;
+}
+
+void Network::set_runs(const std::map<std::string, uint64_t>& runs) { restored_runs_ = runs; }
+
+std::vector<std::string> fit_columns(const Spec& spec, bool validation) {
+  std::vector<std::string> c = spec.metrics;
+  if (validation) {
+    c.push_back("val_loss");
+    for (auto& m : spec.metrics) c.push_back("val_" + m);
+  }
+  return c;
+}
+
+namespace {
+
+constexpr std::string_view kRunsPrefix = "runs:";
+
+// Sums of (loss, metrics) weighted by batch size, then the means.
+struct Weighted {
+  double n = 0, loss = 0;
+  std::vector<double> metrics;
+  void add(const Network::Result& r, double weight) {
+    n += weight;
+    loss += r.loss * weight;
+    metrics.resize(r.metrics.size(), 0.0);
+    for (size_t i = 0; i < r.metrics.size(); ++i) metrics[i] += r.metrics[i] * weight;
+  }
+  Network::Result mean() const {
+    Network::Result r{loss / n, metrics};
+    for (double& m : r.metrics) m /= n;
+    return r;
+  }
+};
+
+} // namespace
+
+std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed,
+                                                const std::string& model, int64_t epoch) {
+  if (n < 1 || batch_size < 1)
+    throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, batch_size));
+  std::vector<int64_t> order(size_t(n), 0);
+  std::iota(order.begin(), order.end(), 0);
+  if (shuffle) train::shuffle(order, seed, rng::hash_name(model + "/shuffle") + uint64_t(epoch));
+  std::vector<std::vector<int64_t>> batches;
+  for (int64_t i = 0; i < n; i += batch_size)
+    batches.emplace_back(order.begin() + i, order.begin() + std::min(n, i + batch_size));
+  return batches;
+}
+
+Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size) {
+  Weighted w;
+  for (const auto& b : epoch_batches(data.size(), batch_size, false, 0, net.spec().name, 0))
+    w.add(net.evaluate_step(data.batch(b)), double(b.size()));
+  return w.mean();
+}
+
+double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt) {
+  const std::string& model = net.spec().name;
+  if (tr.options().metrics != fit_columns(net.spec(), opt.validation != nullptr))
+    throw std::logic_error(fmt::format("{}: the Trainer's metrics are not fit_columns()", model));
+  if (tr.resumed()) {
+    if (tr.state().get_u64("data") != data.fingerprint())
+      throw IoError(fmt::format("--resume: the training data are not those the checkpoint '{}' was trained on",
+                                tr.options().checkpoint));
+    std::map<std::string, uint64_t> runs;
+    for (auto& [k, v] : tr.state().values)
+      if (k.starts_with(kRunsPrefix)) runs[k.substr(kRunsPrefix.size())] = tr.state().get_u64(k);
+    net.set_runs(runs);
+  }
+  tr.on_save([&](train::LoopState& s) {
+    s.set_u64("data", data.fingerprint());
+    for (auto& [key, r] : net.runs()) s.set_u64(std::string(kRunsPrefix) + key, r);
+  });
+  double loss = 0;
+  for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
+    Weighted w;
+    for (const auto& b : epoch_batches(data.size(), opt.batch_size, opt.shuffle, seed, model, epoch))
+      w.add(net.train_step(data.batch(b)), double(b.size()));
+    Network::Result r = w.mean();
+    if (opt.validation) {
+      const Network::Result v = evaluate(net, *opt.validation, opt.batch_size);
+      r.metrics.push_back(v.loss);
+      r.metrics.insert(r.metrics.end(), v.metrics.begin(), v.metrics.end());
+    }
+    loss = r.loss;
+    tr.end_step(epoch, loss, r.metrics);
+    if (epoch == 0 || (epoch + 1) % opt.report_every == 0) tr.report(epoch + 1, loss);
+  }
+  return loss;
+}
+
+TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const FitOptions& opt,
+               const std::function<void(train::Trainer&)>& start) {
+  train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs");
+  lo.metrics = fit_columns(spec, opt.validation != nullptr);
+  TrainRun r;
+  train::Trainer tr(lo, r.params);
+  Network net(spec, r.params, args.seed);
+  if (start) start(tr);
+  r.loss = fit(net, data, tr, args.seed, opt);
+  tr.finish(r.loss);
+  return r;
+}
+
+BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward) {
+  Sizes sizes = defaults;
+  std::vector<InputDecl> decls = spec.inputs;
+  decls.insert(decls.end(), spec.targets.begin(), spec.targets.end());
+  for (const InputDecl& d : decls)
+    if (given.count(d.name))
+      for (auto& [symbol, v] : sizes_of({d}, given)) sizes[symbol] = v;
+  ParamStore unused;
+  Network net(spec, unused, 0);
+  Net n = net.build(sizes, Mode::evaluate);
+  BuiltGraph b;
+  for (auto& [name, v] : n.outputs) b.outputs.emplace_back(name, v);
+  b.outputs.emplace_back("loss", n.loss);
+  for (auto& [name, v] : n.metrics) b.outputs.emplace_back(name, v);
+  b.differentiable = all_params(*n.g);
+  if (backward) spec.optimizer(n.loss, b.differentiable);
+  b.graph = std::move(n.g);
+  return b;
+}
+
+} // namespace sg::fit

@@ -1,0 +1,186 @@
+// Keras' compile / fit / evaluate / predict, written once for every model.
+//
+// A model declares what it computes and nothing else:
+//
+//   const fit::Spec spec{
+//       .name = "jazz", .dtype = DType::f32,
+//       .inputs = {{"X", {fit::batch, 30, fit::dim("n_values")}}},
+//       .targets = {{"Y", {30, fit::batch, fit::dim("n_values")}}},
+//       .build = [](fit::Net& n) {          // the graph for one set of sizes
+//         ... layers on n.in("X") ...
+//         n.outputs["y_hat"] = y_hat;       // what predict returns
+//         n.loss = ...;                     // a scalar, from n.in("Y")
+//       },
+//       .optimizer = fit::adam({.lr = 0.01, .decay = 0.01}),
+//   };
+//
+// and the framework builds a graph per concrete size on first use (a size
+// is a symbolic dimension of the declared inputs: the batch, the time steps,
+// the vocabulary), compiles it, caches the plan, feeds it by name, and
+// trains it with Keras' fit semantics (fit(), below) through train::Trainer
+// (progress, history, checkpoints, resume, Ctrl-C). Dropout plans' run
+// counters are saved and restored with the run, so a resumed run is bitwise
+// the uninterrupted one.
+#pragma once
+
+#include "autodiff/optimizers.hpp"
+#include "graph/graph.hpp"
+#include "graph/plan.hpp"
+#include "models/train/trainer.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sg::fit {
+
+// One axis of a declared input: a fixed size or a named (symbolic) one.
+struct Dim {
+  int64_t size = -1;  // fixed, or -1
+  std::string symbol; // "batch", "steps", ...
+};
+inline Dim dim(std::string symbol) { return {-1, std::move(symbol)}; }
+inline Dim dim(int64_t size) { return {size, {}}; }
+inline const Dim batch = dim("batch");
+inline const Dim steps = dim("steps");
+
+struct InputDecl {
+  std::string name;
+  std::vector<Dim> shape;
+};
+
+// The concrete value of every symbolic dimension, read off fed tensors.
+using Sizes = std::map<std::string, int64_t>;
+using Feeds = std::map<std::string, Tensor>;
+
+enum class Mode : uint8_t { train, evaluate, predict };
+
+// What a model's build function fills for one set of sizes.
+struct Net {
+  std::unique_ptr<Graph> g = std::make_unique<Graph>();
+  Sizes sizes;
+  Mode mode = Mode::predict;
+  std::map<std::string, Value> inputs; // the declared inputs (and targets, unless predicting)
+  // filled by the model:
+  std::map<std::string, Value> outputs; // what predict returns, by name
+  Value loss;                           // a scalar (train, evaluate)
+  std::map<std::string, Value> metrics; // scalars: means over the batch, e.g. accuracy
+
+  Value in(const std::string& name) const; // throws naming the declared inputs
+  int64_t size(const std::string& symbol) const;
+  bool training() const { return mode == Mode::train; }
+};
+
+using Optimizer = std::function<TrainOps(Value loss, const std::vector<Value>& params)>;
+Optimizer adam(Adam a);
+Optimizer sgd(SGD s);
+
+struct Spec {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<InputDecl> inputs;  // fed to every graph
+  std::vector<InputDecl> targets; // fed in training and evaluation only
+  std::function<void(Net&)> build;
+  Optimizer optimizer;
+  std::vector<std::string> metrics = {}; // names build() sets in Net::metrics, in report order
+};
+
+// The sizes of `feeds` under `decls` (each declared input must be fed; a
+// fixed axis must match; a symbol must have one value across inputs):
+// std::invalid_argument naming the input, axis and sizes otherwise.
+Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
+
+// A model's compiled graphs over one parameter store: a plan per (mode, sizes),
+// built on first use.
+class Network {
+public:
+  Network(const Spec& spec, ParamStore& params, uint64_t seed);
+  ~Network();
+
+  struct Result {
+    double loss = 0;
+    std::vector<double> metrics; // in Spec::metrics order
+  };
+  Result train_step(const Feeds& batch);    // one optimizer step; the loss before it
+  Result evaluate_step(const Feeds& batch); // no update, inference behaviour
+  Feeds predict(const Feeds& inputs);
+
+  // A graph for these sizes (graph-run's dot, eval, summary, gradcheck).
+  Net build(const Sizes& sizes, Mode mode) const;
+  // The run counters of the training plans (their dropout draws), for the loop state.
+  std::map<std::string, uint64_t> runs() const;
+  void set_runs(const std::map<std::string, uint64_t>& runs); // applied as plans are compiled
+
+  const Spec& spec() const { return spec_; }
+
+private:
+  struct Compiled;
+  Compiled& compiled(Mode mode, const Feeds& feeds);
+  Result run(Mode mode, const Feeds& feeds);
+
+  const Spec& spec_;
+  ParamStore& params_;
+  uint64_t seed_;
+  std::map<std::string, std::unique_ptr<Compiled>> plans_; // by "<mode>:<sizes>"
+  std::map<std::string, uint64_t> restored_runs_;
+};
+
+// Examples by index; a batch of them as feeds (padded and masked as the model needs).
+struct Dataset {
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  virtual Feeds batch(std::span<const int64_t> indices) const = 0;
+  // Identifies the examples, for resume (a resumed run must see the same data).
+  virtual uint64_t fingerprint() const = 0;
+};
+
+struct FitOptions {
+  int64_t batch_size = 32;               // as Keras: the last batch of an epoch may be smaller
+  bool shuffle = true;                   // each epoch's order from (seed, model, epoch)
+  const Dataset* validation = nullptr;   // its loss and metrics every epoch (val_loss, val_<metric>)
+  int64_t report_every = 10;             // a report line after epoch 1 and every N epochs
+};
+
+// Keras' fit(shuffle, batch_size): the order of the n examples in `epoch`
+// (with shuffle, a permutation drawn from (seed, "<model>/shuffle", epoch)
+// alone, so a resumed run draws what an uninterrupted one draws), cut into
+// batches of batch_size, the last one smaller (60 -> 32 + 28).
+std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed,
+                                                const std::string& model, int64_t epoch);
+
+// The metric columns fit reports: the spec's metrics, then val_loss and
+// val_<metric> when there is validation data.
+std::vector<std::string> fit_columns(const Spec& spec, bool validation);
+
+// Keras' fit over the Trainer's epochs (its first_step() .. steps()): each
+// epoch the examples in a seeded order, cut into batches; the epoch's loss
+// and metrics are the batches' weighted by their sizes (Keras' epoch
+// averages). Saves the data fingerprint and the plans' run counters in the
+// loop state, and checks the fingerprint on resume. Returns the last
+// epoch's loss. The Trainer must have been made with metrics = fit_columns(...).
+double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt = {});
+
+// Loss and metrics over a whole dataset, in batches (example-weighted means).
+Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size = 32);
+
+// graph-run's train command for a fit model: the loop options of
+// train::loop_model_options("epochs", ...) and --checkpoint, --seed, --quiet
+// from `args`; `start` runs once the Trainer exists (a header line, more loop
+// state); the trained parameters and the last epoch's loss are returned.
+struct TrainRun {
+  ParamStore params;
+  double loss = 0;
+};
+TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const FitOptions& opt,
+               const std::function<void(train::Trainer&)>& start = {});
+
+// graph-run's view of a fit model's training graph (eval, dot, gradcheck,
+// summary): sizes read off the `given` inputs where they are declared, else
+// `defaults`; inputs and targets, the outputs, the loss and metrics; with
+// `backward`, the gradients and the optimizer's updates too.
+BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward);
+
+} // namespace sg::fit
