@@ -19,7 +19,7 @@
 #include "autodiff/optimizers.hpp"
 #include "graph/plan.hpp"
 #include "models/model.hpp"
-#include "models/train/plan_cache.hpp"
+#include "models/train/fit.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/ops.hpp"
@@ -92,43 +92,44 @@ Value rnn_step(const Params& p, Value x, Value a_prev) {
 // Wya a + by: the logits of ŷ (one column per step)
 Value logits(const Params& p, Value a) { return (matmul(p.Wya, a) + p.by).named("z"); }
 
-// The RNN unrolled over T steps. x: T one-hot columns, the first zero; y: the
-// T targets, one-hot; a_prev: the state the previous name ended in.
-struct Unrolled {
-  std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Params p;
-  Value x, y, a_prev;
-  Value a, y_hat, loss; // the last hidden state, every step's ŷ, the summed loss
-  TrainOps sgd;         // with `optimize`: clipped gradients and updates
-};
-
-Unrolled unrolled(int64_t T, bool optimize) {
-  Unrolled n;
+// The RNN unrolled over T steps: x, T one-hot columns (the first zero); y,
+// the T targets; a_prev, the state the previous name ended in (carried
+// from step to step, as a stateful Keras RNN). Outputs: every step's ŷ and
+// the last state a; the loss summed over the steps.
+void unrolled(fit::Net& n) {
   Graph& g = *n.g;
-  n.x = input(g, "x", {n_x, T});
-  n.y = input(g, "y", {n_x, T});
-  n.a_prev = input(g, "a_prev", {n_a, 1});
-  n.p = parameters(g);
+  const Params p = parameters(g);
   std::vector<Value> a;
-  n.a = n.a_prev;
-  for (int64_t t = 0; t < T; ++t) {
+  Value at = n.in("a_prev");
+  for (int64_t t = 0; t < n.size("steps"); ++t) {
     auto s = g.scope(fmt::format("t{}", t + 1));
-    n.a = rnn_step(n.p, slice(n.x, 1, t, t + 1), n.a);
-    a.push_back(n.a);
+    at = rnn_step(p, slice(n.in("x"), 1, t, t + 1), at);
+    a.push_back(at);
   }
   // Every step's ŷ⟨t⟩ at once: column t is softmax(Wya a⟨t⟩ + by).
-  Value z = logits(n.p, concat(a, 1));
-  n.y_hat = softmax(z, 0).named("y_hat");
-  n.loss = sum(softmax_cross_entropy(z, n.y, 0)).named("loss"); // summed over the steps
-  if (optimize)
-    n.sgd = minimize(n.loss, n.p.all(), SGD{.lr = 0.01, .clip = {.value = 5}});
-  return n;
+  const Value z = logits(p, concat(a, 1));
+  n.outputs["y_hat"] = softmax(z, 0).named("y_hat");
+  n.outputs["a"] = at;
+  if (n.mode != fit::Mode::predict)
+    n.loss = sum(softmax_cross_entropy(z, n.in("y"), 0)).named("loss"); // summed over the steps
+}
+
+const fit::Spec& spec() {
+  static const fit::Spec s{
+      .name = "dinosaurus",
+      .dtype = DType::f64, // as the course's numpy
+      .inputs = {{"x", {fit::dim(n_x), fit::steps}}, {"a_prev", {fit::dim(n_a), fit::dim(1)}}},
+      .targets = {{"y", {fit::dim(n_x), fit::steps}}},
+      .build = unrolled,
+      .optimizer = fit::sgd({.lr = 0.01, .clip = {.value = 5}}),
+      .carried = {{"a_prev", "a"}},
+  };
+  return s;
 }
 
 // One step for sampling: (x⟨t⟩, a⟨t−1⟩) -> (a⟨t⟩, ŷ⟨t⟩).
 struct OneStep {
   std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Params p;
   Value x, a_prev, a, y_hat;
 };
 
@@ -137,67 +138,27 @@ OneStep one_step() {
   Graph& g = *n.g;
   n.x = input(g, "x", {n_x, 1});
   n.a_prev = input(g, "a_prev", {n_a, 1});
-  n.p = parameters(g);
-  n.a = rnn_step(n.p, n.x, n.a_prev);
-  n.y_hat = softmax(logits(n.p, n.a), 0).named("y_hat");
+  const Params p = parameters(g);
+  n.a = rnn_step(p, n.x, n.a_prev);
+  n.y_hat = softmax(logits(p, n.a), 0).named("y_hat");
   return n;
 }
 
 // ---- training and sampling
 
-// A compiled training step per name length, built on first use.
-class Steps {
-public:
-  Steps(ParamStore& store, uint64_t seed) : store_(store), seed_(seed) {}
-
-  // One SGD step on example `e`; `a` carries the hidden state. Returns the loss.
-  double run(const Example& e, Tensor& a) {
-    auto& c = compiled(int64_t(e.X.size()));
-    c.plan.feed(c.net.x.id(), data::one_hot_columns(e.X, int(n_x)));
-    c.plan.feed(c.net.y.id(), data::one_hot_columns(e.Y, int(n_x)));
-    c.plan.feed(c.net.a_prev.id(), a);
-    c.plan.run();
-    a = c.plan.fetch(c.net.a);
-    return c.plan.fetch(c.net.loss).at(0);
-  }
-
-private:
-  train::Compiled<Unrolled>& compiled(int64_t T) {
-    return cache_.get(T, [&](int64_t len) {
-      Unrolled net = unrolled(len, true);
-      Plan plan(*net.g, store_, {net.loss, net.a}, net.sgd.updates, {DType::f64, seed_});
-      return train::Compiled<Unrolled>{std::move(net), std::move(plan)};
-    });
-  }
-  ParamStore& store_;
-  uint64_t seed_;
-  train::PlanCache<int64_t, Unrolled> cache_;
-};
-
 class NameSampler {
 public:
   NameSampler(ParamStore& store, uint64_t seed)
       : net_(one_step()), plan_(*net_.g, store, {net_.a, net_.y_hat}, {}, {DType::f64, seed}) {}
-  const Graph& graph() const { return *net_.g; }
 
   // Name k of a seed: x⟨1⟩ = 0, a⟨0⟩ = 0; each character drawn from ŷ⟨t⟩ with
   // u = uniform(seed, stream k, t), fed back as x⟨t+1⟩, until '\n' or 50 characters.
   std::string sample(uint64_t seed, uint64_t k, double temperature) {
     train::Sampler draw{seed, kSampleStream + k};
-    Tensor x({n_x, 1}, DType::f64), a({n_a, 1}, DType::f64);
     std::string name;
-    while (int(name.size()) < kMaxChars) {
-      plan_.feed(net_.x.id(), x);
-      plan_.feed(net_.a_prev.id(), a);
-      plan_.run();
-      const double* y = plan_.data<double>(net_.y_hat.id());
-      const int64_t i = draw.draw({y, size_t(n_x)}, temperature);
-      if (vocab().at(int(i)) == '\n') break;
+    for (int64_t i : train::sample_sequence(plan_, {net_.x, net_.y_hat, {{net_.a_prev, net_.a}}}, draw,
+                                            temperature, kMaxChars, vocab().index('\n')))
       name += vocab().at(int(i));
-      x = Tensor({n_x, 1}, DType::f64);
-      x.set(i, 1);
-      a = plan_.fetch(net_.a);
-    }
     if (!name.empty()) name[0] = char(std::toupper(static_cast<unsigned char>(name[0])));
     return name;
   }
@@ -217,26 +178,26 @@ int train(const RunArgs& args) {
   const auto names = load_names(names_file(args), args.seed);
   ParamStore store;
   train::Trainer tr(train::LoopOptions::from(args, "dinosaurus", "iteration", "iterations"), store);
-  Steps steps(store, args.seed);
+  fit::Network net(spec(), store, args.seed); // a⟨0⟩ = 0, then the state carries over
+  fit::track(net, tr);
   NameSampler sampler(store, args.seed);
 
-  Tensor a({n_a, 1}, DType::f64);                         // a⟨0⟩ = 0, then carried over
   double smooth = -std::log(1.0 / double(n_x)) * kReportNames; // the course's initial loss
   if (tr.resumed()) {
     if (tr.state().get_u64("names") != fingerprint(names))
       throw IoError(fmt::format("--resume: the names in '{}' are not those the checkpoint was "
                                 "trained on", names_file(args)));
     smooth = tr.state().get_double("smooth_loss");
-    a = tr.state().tensor("a_prev");
   }
   tr.on_save([&](train::LoopState& s) {
     s.set("smooth_loss", smooth);
     s.set_u64("names", fingerprint(names));
-    s.tensors["a_prev"] = a;
   });
 
   for (int64_t j = tr.first_step(); j < tr.steps(); ++j) {
-    const double loss = steps.run(example(names, j), a);
+    const Example e = example(names, j);
+    const double loss = net.train_step({{"x", data::one_hot_columns(e.X, int(n_x))},
+                                        {"y", data::one_hot_columns(e.Y, int(n_x))}}).loss;
     smooth = 0.999 * smooth + 0.001 * loss;
     tr.end_step(j, smooth);
     if (j % kReportEvery == 0 && tr.progress().mode() != train::ProgressMode::quiet) {
@@ -255,11 +216,8 @@ int sample(const RunArgs& args) {
   if (n < 0) throw std::invalid_argument(fmt::format("-n must be >= 0, got {}", n));
   if (!(temperature >= 0))
     throw std::invalid_argument(fmt::format("--temperature must be >= 0, got {}", temperature));
-  ParamStore store;
-  train::load_params(args.checkpoint, "dinosaurus", store);
-  const ParamStore loaded = store;
+  ParamStore store = train::load_for(args.checkpoint, "dinosaurus", *one_step().g);
   NameSampler sampler(store, args.seed);
-  train::require_params(sampler.graph(), loaded, args.checkpoint);
   for (long long k = 0; k < n; ++k) fmt::print("{}\n", sampler.sample(args.seed, uint64_t(k), temperature));
   return 0;
 }
@@ -269,18 +227,13 @@ int sample(const RunArgs& args) {
 BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& given,
                  bool backward) {
   if (graph == "train") {
-    int64_t T = kDefaultSteps;
-    for (const char* name : {"x", "y"})
-      if (auto it = given.find(name); it != given.end() && it->second.rank() == 2)
-        T = it->second.dim(1);
-    Unrolled n = unrolled(T, backward);
-    std::vector<Value> wrt = n.p.all();
-    wrt.push_back(n.a_prev);
-    return {std::move(n.g), {{"loss", n.loss}, {"a", n.a}, {"y_hat", n.y_hat}}, wrt};
+    BuiltGraph b = fit::built_graph(spec(), given, {{"steps", kDefaultSteps}}, backward);
+    b.differentiable.push_back(Value(*b.graph, b.graph->at("a_prev")));
+    return b;
   }
   if (graph == "sample_step") {
     OneStep n = one_step();
-    std::vector<Value> wrt = n.p.all();
+    std::vector<Value> wrt = all_params(*n.g);
     wrt.push_back(n.a_prev);
     return {std::move(n.g), {{"a", n.a}, {"y_hat", n.y_hat}}, wrt};
   }

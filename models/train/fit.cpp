@@ -5,6 +5,7 @@
 #include "models/train/sampling.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <numeric>
 #include <stdexcept>
 
@@ -49,6 +50,15 @@ std::vector<InputDecl> declared(const Spec& spec, Mode mode) {
   return d;
 }
 
+// The inputs a batch feeds: the declared ones but the carried state.
+std::vector<InputDecl> fed(const Spec& spec, Mode mode) {
+  std::vector<InputDecl> d = declared(spec, mode);
+  std::erase_if(d, [&](const InputDecl& i) {
+    return std::any_of(spec.carried.begin(), spec.carried.end(), [&](auto& c) { return c.first == i.name; });
+  });
+  return d;
+}
+
 } // namespace
 
 Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds) {
@@ -79,6 +89,7 @@ struct Network::Compiled {
   Net net;
   Plan plan;
   std::vector<Value> metrics; // in Spec::metrics order
+  std::vector<Value> carried; // the outputs of Spec::carried, in its order
 };
 
 Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
@@ -103,7 +114,7 @@ Net Network::build(const Sizes& sizes, Mode mode) const {
 }
 
 Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
-  const Sizes sizes = sizes_of(declared(spec_, mode), feeds);
+  const Sizes sizes = sizes_of(fed(spec_, mode), feeds);
   const std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes));
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
   Net net = build(sizes, mode);
@@ -115,20 +126,41 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
     for (auto& m : spec_.metrics) metrics.push_back(net.metrics.at(m));
     fetch.insert(fetch.end(), metrics.begin(), metrics.end());
   }
+  std::vector<Value> carried;
+  for (auto& [in, out] : spec_.carried) {
+    auto it = net.outputs.find(out);
+    if (it == net.outputs.end())
+      throw std::logic_error(fmt::format("model {}: build() set no output '{}' to carry to '{}'", spec_.name, out, in));
+    carried.push_back(it->second);
+  }
+  if (mode != Mode::predict) fetch.insert(fetch.end(), carried.begin(), carried.end());
   if (mode == Mode::train) effects = spec_.optimizer(net.loss, all_params(*net.g)).updates;
   Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
   if (auto r = restored_runs_.find(key); r != restored_runs_.end()) plan.set_runs(r->second);
-  auto c = std::make_unique<Compiled>(Compiled{std::move(net), std::move(plan), std::move(metrics)});
+  auto c = std::make_unique<Compiled>(
+      Compiled{std::move(net), std::move(plan), std::move(metrics), std::move(carried)});
   return *plans_.emplace(key, std::move(c)).first->second;
+}
+
+void Network::feed(Compiled& c, const Feeds& feeds) const {
+  for (auto& [name, v] : c.net.inputs) {
+    if (auto it = feeds.find(name); it != feeds.end()) {
+      c.plan.feed(v.id(), it->second);
+    } else { // a carried input: the previous step's state, zeros at the first
+      auto state = carried_.find(name);
+      c.plan.feed(v.id(), state != carried_.end() ? state->second : Tensor(v.shape(), spec_.dtype));
+    }
+  }
 }
 
 Network::Result Network::run(Mode mode, const Feeds& feeds) {
   Compiled& c = compiled(mode, feeds);
-  for (auto& [name, v] : c.net.inputs) c.plan.feed(v.id(), feeds.at(name));
+  feed(c, feeds);
   c.plan.run();
   Result r;
   r.loss = c.plan.fetch(c.net.loss).at(0);
   for (const Value& m : c.metrics) r.metrics.push_back(c.plan.fetch(m).at(0));
+  for (size_t k = 0; k < spec_.carried.size(); ++k) carried_[spec_.carried[k].first] = c.plan.fetch(c.carried[k]);
   return r;
 }
 
@@ -137,7 +169,7 @@ Network::Result Network::evaluate_step(const Feeds& batch) { return run(Mode::ev
 
 Feeds Network::predict(const Feeds& inputs) {
   Compiled& c = compiled(Mode::predict, inputs);
-  for (auto& [name, v] : c.net.inputs) c.plan.feed(v.id(), inputs.at(name));
+  feed(c, inputs);
   c.plan.run();
   Feeds out;
   for (auto& [name, v] : c.net.outputs) out[name] = c.plan.fetch(v);
@@ -165,6 +197,7 @@ std::vector<std::string> fit_columns(const Spec& spec, bool validation) {
 namespace {
 
 constexpr std::string_view kRunsPrefix = "runs:";
+constexpr std::string_view kCarriedPrefix = "carried:";
 
 // Sums of (loss, metrics) weighted by batch size, then the means.
 struct Weighted {
@@ -198,6 +231,22 @@ std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, b
   return batches;
 }
 
+void track(Network& net, train::Trainer& tr) {
+  if (tr.resumed()) {
+    std::map<std::string, uint64_t> runs;
+    for (auto& [k, v] : tr.state().values)
+      if (k.starts_with(kRunsPrefix)) runs[k.substr(kRunsPrefix.size())] = tr.state().get_u64(k);
+    net.set_runs(runs);
+    Feeds carried;
+    for (auto& [in, out] : net.spec().carried) carried[in] = tr.state().tensor(in);
+    net.set_carried(std::move(carried));
+  }
+  tr.on_save([&net](train::LoopState& s) {
+    for (auto& [key, r] : net.runs()) s.set_u64(std::string(kRunsPrefix) + key, r);
+    for (auto& [in, t] : net.carried()) s.tensors[in] = t;
+  });
+}
+
 Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size) {
   Weighted w;
   for (const auto& b : epoch_batches(data.size(), batch_size, false, 0, net.spec().name, 0))
@@ -209,19 +258,11 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
   const std::string& model = net.spec().name;
   if (tr.options().metrics != fit_columns(net.spec(), opt.validation != nullptr))
     throw std::logic_error(fmt::format("{}: the Trainer's metrics are not fit_columns()", model));
-  if (tr.resumed()) {
-    if (tr.state().get_u64("data") != data.fingerprint())
-      throw IoError(fmt::format("--resume: the training data are not those the checkpoint '{}' was trained on",
-                                tr.options().checkpoint));
-    std::map<std::string, uint64_t> runs;
-    for (auto& [k, v] : tr.state().values)
-      if (k.starts_with(kRunsPrefix)) runs[k.substr(kRunsPrefix.size())] = tr.state().get_u64(k);
-    net.set_runs(runs);
-  }
-  tr.on_save([&](train::LoopState& s) {
-    s.set_u64("data", data.fingerprint());
-    for (auto& [key, r] : net.runs()) s.set_u64(std::string(kRunsPrefix) + key, r);
-  });
+  if (tr.resumed() && tr.state().get_u64("data") != data.fingerprint())
+    throw IoError(fmt::format("--resume: the training data are not those the checkpoint '{}' was trained on",
+                              tr.options().checkpoint));
+  tr.on_save([&](train::LoopState& s) { s.set_u64("data", data.fingerprint()); });
+  track(net, tr);
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
     Weighted w;

@@ -86,6 +86,11 @@ struct Spec {
   std::function<void(Net&)> build;
   Optimizer optimizer;
   std::vector<std::string> metrics = {}; // names build() sets in Net::metrics, in report order
+  // A stateful model's (input, output) pairs: the output of one training or
+  // evaluation step is fed as the input of the next (zeros at first), as
+  // Keras' stateful RNNs carry their state from batch to batch; saved with
+  // the run. The inputs are declared in `inputs` but not fed by datasets.
+  std::vector<std::pair<std::string, std::string>> carried = {};
 };
 
 // The sizes of `feeds` under `decls` (each declared input must be fed; a
@@ -115,10 +120,14 @@ public:
   void set_runs(const std::map<std::string, uint64_t>& runs); // applied as plans are compiled
 
   const Spec& spec() const { return spec_; }
+  // The carried state (Spec::carried), by input name; empty until the first step.
+  const Feeds& carried() const { return carried_; }
+  void set_carried(Feeds state) { carried_ = std::move(state); }
 
 private:
   struct Compiled;
   Compiled& compiled(Mode mode, const Feeds& feeds);
+  void feed(Compiled& c, const Feeds& feeds) const;
   Result run(Mode mode, const Feeds& feeds);
 
   const Spec& spec_;
@@ -126,6 +135,7 @@ private:
   uint64_t seed_;
   std::map<std::string, std::unique_ptr<Compiled>> plans_; // by "<mode>:<sizes>"
   std::map<std::string, uint64_t> restored_runs_;
+  Feeds carried_;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).
@@ -162,6 +172,12 @@ std::vector<std::string> fit_columns(const Spec& spec, bool validation);
 // loop state, and checks the fingerprint on resume. Returns the last
 // epoch's loss. The Trainer must have been made with metrics = fit_columns(...).
 double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt = {});
+
+// Saves what a resumed run of `net` needs beyond the parameters in the
+// Trainer's loop state (the training plans' run counters, the carried
+// state) and restores it when the Trainer resumed. fit() calls it; a model
+// with a loop of its own (Dinosaurus) calls it before its first step.
+void track(Network& net, train::Trainer& tr);
 
 // Loss and metrics over a whole dataset, in batches (example-weighted means).
 Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size = 32);
