@@ -32,7 +32,7 @@
 #include "graph/random.hpp"
 #include "models/data/csv.hpp"
 #include "models/model.hpp"
-#include "models/train/plan_cache.hpp"
+#include "models/train/fit.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/layers.hpp"
@@ -150,56 +150,36 @@ std::vector<double> average(const std::string& sentence, const WordVectors& v) {
 namespace {
 
 constexpr DType kV2DType = DType::f32; // Keras' float32
-constexpr int64_t kBatch = 32;
-const uint64_t kShuffleStream = rng::hash_name("emojify/shuffle");
 
-// ---- V1: (d, B) averages as columns -> (5, B)
+// ---- V1: the average of the word vectors -> softmax. avg (d, B) as
+// columns, Y (5, B); SGD one example at a time, in order (the course)
 
-struct V1Net {
-  std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Value X, Y, probs, loss;
-  TrainOps sgd;
-};
-
-V1Net v1_net(int64_t B, int64_t dim, bool training) {
-  V1Net n;
+void v1_model(fit::Net& n) {
   Graph& g = *n.g;
-  n.X = input(g, "avg", {dim, B});
+  const int64_t d = n.size("dim");
   // the course's initialize: W = randn(n_y, n_h) / sqrt(n_h), b = 0
-  Value W = param(g, "W", {n_classes, dim}, Initializer::normal(0, 1.0 / std::sqrt(double(dim))));
-  Value b = param(g, "b", {n_classes, 1});
-  Value z = (matmul(W, n.X) + b).named("z");
-  n.probs = softmax(z, 0).named("probs");
-  if (training) {
-    n.Y = input(g, "Y", {n_classes, B});
-    n.loss = sum(softmax_cross_entropy(z, n.Y, 0)).named("loss");
-    n.sgd = minimize(n.loss, {W, b}, SGD{.lr = 0.01});
-  }
-  return n;
+  const Value W = param(g, "W", {n_classes, d}, Initializer::normal(0, 1.0 / std::sqrt(double(d))));
+  const Value b = param(g, "b", {n_classes, 1});
+  const Value z = (matmul(W, n.in("avg")) + b).named("z");
+  n.outputs["probs"] = softmax(z, 0).named("probs");
+  if (n.mode != fit::Mode::predict) n.loss = sum(softmax_cross_entropy(z, n.in("Y"), 0)).named("loss");
 }
 
 // ---- V2: X (B, T, d) word vectors, mask (B, T) 1 at words, 0 at padding -> (B, 5)
 
-struct V2Net {
-  std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Value X, mask, Y, probs, loss;
-  TrainOps adam;
-};
-
-V2Net v2_net(int64_t B, int64_t T, int64_t dim, bool training, uint64_t seed) {
-  V2Net n;
+void v2_model(fit::Net& n) {
   Graph& g = *n.g;
-  g.seed = rng::mix(seed ^ rng::hash_name("emojify/dropout") ^ uint64_t(B) << 32 ^ uint64_t(T));
-  n.X = input(g, "X", {B, T, dim});
-  n.mask = input(g, "mask", {B, T});
-  const LSTMWeights l1 = lstm_weights(g, "lstm", dim, n_a);
+  const int64_t B = n.size("batch"), T = n.size("steps"), d = n.size("dim");
+  g.seed = rng::mix(n.seed ^ rng::hash_name("emojify/dropout") ^ uint64_t(B) << 32 ^ uint64_t(T));
+  const Value X = n.in("X"), mask = n.in("mask");
+  const LSTMWeights l1 = lstm_weights(g, "lstm", d, n_a);
   const LSTMWeights l2 = lstm_weights(g, "lstm_1", n_a, n_a);
-  const DenseWeights d = dense_weights(g, "dense", n_a, n_classes);
+  const DenseWeights dense_w = dense_weights(g, "dense", n_a, n_classes);
   const Value zero = zeros(g, {B, n_a});
   LSTMState s1{zero, zero}, s2{zero, zero};
   for (int64_t t = 0; t < T; ++t) {
     auto scope = g.scope(fmt::format("t{}", t + 1));
-    const Value m = slice(n.mask, 1, t, t + 1).named("m"); // (B, 1)
+    const Value m = slice(mask, 1, t, t + 1).named("m"); // (B, 1)
     const Value keep = (1.0 - m).named("keep");
     auto masked = [&](LSTMState now, LSTMState before, const char* layer) {
       return LSTMState{(m * now.h + keep * before.h).named(fmt::format("{}_h_masked", layer)),
@@ -210,21 +190,37 @@ V2Net v2_net(int64_t B, int64_t T, int64_t dim, bool training, uint64_t seed) {
     // a batch is padded, on any CPU (one (B T, in) product of all steps would
     // round a row differently for another T on some BLAS kernels). Step 1
     // starts from the zero state: no recurrent product (the same numbers).
-    s1 = masked(lstm_cell(take(n.X, 1, t), t ? s1 : LSTMState{}, l1), s1, "lstm");
-    const Value h1 = training ? dropout(s1.h, 0.5) : s1.h;
+    s1 = masked(lstm_cell(take(X, 1, t), t ? s1 : LSTMState{}, l1), s1, "lstm");
+    const Value h1 = n.training() ? dropout(s1.h, 0.5) : s1.h;
     s2 = masked(lstm_cell(h1, t ? s2 : LSTMState{}, l2), s2, "lstm_1");
   }
-  const Value h = training ? dropout(s2.h, 0.5) : s2.h;
-  const Value z = dense(h, d).named("z");
-  n.probs = softmax(z, -1).named("probs");
-  if (training) {
-    n.Y = input(g, "Y", {B, n_classes});
-    n.loss = (sum(softmax_cross_entropy(z, n.Y, -1)) * (1.0 / double(B))).named("loss");
-    n.adam = minimize(n.loss, {l1.kernel, l1.recurrent_kernel, l1.bias, l2.kernel, l2.recurrent_kernel, l2.bias,
-                               d.kernel, d.bias},
-                      Adam{});
-  }
-  return n;
+  const Value h = n.training() ? dropout(s2.h, 0.5) : s2.h;
+  const Value z = dense(h, dense_w).named("z");
+  n.outputs["probs"] = softmax(z, -1).named("probs");
+  if (n.mode != fit::Mode::predict)
+    n.loss = (sum(softmax_cross_entropy(z, n.in("Y"), -1)) * (1.0 / double(B))).named("loss");
+}
+
+const fit::Spec& spec(int version) {
+  static const fit::Spec v1{
+      .name = "emojify",
+      .dtype = DType::f64,
+      .inputs = {{"avg", {fit::dim("dim"), fit::batch}}},
+      .targets = {{"Y", {fit::dim(n_classes), fit::batch}}},
+      .build = v1_model,
+      .optimizer = fit::sgd({.lr = 0.01}),
+  };
+  static const fit::Spec v2{
+      .name = "emojify",
+      .dtype = kV2DType,
+      .inputs = {{"X", {fit::batch, fit::steps, fit::dim("dim")}}, {"mask", {fit::batch, fit::steps}}},
+      .targets = {{"Y", {fit::batch, fit::dim(n_classes)}}},
+      .build = v2_model,
+      .optimizer = fit::adam({}), // Keras' defaults
+  };
+  if (version != 1 && version != 2)
+    throw std::invalid_argument(fmt::format("Emojify has versions 1 and 2, not {}", version));
+  return version == 1 ? v1 : v2;
 }
 
 int64_t padded_length(const std::vector<std::vector<std::string>>& ws, int64_t pad_to) {
@@ -233,12 +229,23 @@ int64_t padded_length(const std::vector<std::vector<std::string>>& ws, int64_t p
   return T;
 }
 
-// X and mask for V2: sentence b's words at steps 0..len-1, zeros after.
-void fill_v2(const std::vector<std::vector<std::string>>& ws, const WordVectors& v, int64_t T, Tensor& X,
-             Tensor& mask) {
-  const int64_t B = int64_t(ws.size()), d = v.dim;
-  X = Tensor({B, T, d}, kV2DType);
-  mask = Tensor({B, T}, kV2DType);
+// The model inputs of sentences: V1 their averages as columns; V2 the word
+// vectors of sentence b at steps 0..len-1 and zeros after, with the mask.
+fit::Feeds inputs(int version, const std::vector<std::string>& sentences, const WordVectors& v, int64_t pad_to = 0) {
+  const int64_t B = int64_t(sentences.size()), d = v.dim;
+  if (version == 1) {
+    Tensor X({d, B}, DType::f64);
+    double* x = X.data<double>();
+    for (int64_t b = 0; b < B; ++b) {
+      const auto avg = average(sentences[size_t(b)], v);
+      for (int64_t k = 0; k < d; ++k) x[k * B + b] = avg[size_t(k)];
+    }
+    return {{"avg", std::move(X)}};
+  }
+  std::vector<std::vector<std::string>> ws;
+  for (auto& s : sentences) ws.push_back(words(s));
+  const int64_t T = padded_length(ws, pad_to);
+  Tensor X({B, T, d}, kV2DType), mask({B, T}, kV2DType);
   float* x = X.data<float>();
   float* m = mask.data<float>();
   for (int64_t b = 0; b < B; ++b)
@@ -247,118 +254,43 @@ void fill_v2(const std::vector<std::vector<std::string>>& ws, const WordVectors&
       if (int i = lookup(v, ws[size_t(b)][size_t(t)]); i >= 0)
         for (int64_t k = 0; k < d; ++k) x[(b * T + t) * d + k] = float(v.row(i)[k]);
     }
+  return {{"X", std::move(X)}, {"mask", std::move(mask)}};
 }
 
-Tensor v1_columns(const std::vector<std::string>& sentences, const WordVectors& v) {
-  const int64_t B = int64_t(sentences.size());
-  Tensor X({v.dim, B}, DType::f64);
-  double* x = X.data<double>();
-  for (int64_t b = 0; b < B; ++b) {
-    const auto avg = average(sentences[size_t(b)], v);
-    for (int64_t k = 0; k < v.dim; ++k) x[k * B + b] = avg[size_t(k)];
-  }
-  return X;
-}
-
-std::vector<std::string> sentences_of(const std::vector<Example>& ex) {
-  std::vector<std::string> s;
-  for (auto& e : ex) s.push_back(e.sentence);
-  return s;
-}
-
-// The training steps of either version: a plan per batch shape, built on first use.
-class Trainer {
+// Labelled sentences as fit batches: the inputs, and Y one-hot.
+class Sentences : public fit::Dataset {
 public:
-  Trainer(ParamStore& store, int version, const WordVectors& v, uint64_t seed,
-          const std::map<std::string, std::string>* restored = nullptr)
-      : store_(store), version_(version), v_(v), seed_(seed), restored_(restored) {}
-
-  // One optimizer step on `batch`; the loss before it (V1: summed, V2: mean over the batch).
-  double step(const std::vector<const Example*>& batch) {
-    const int64_t B = int64_t(batch.size());
-    std::vector<std::string> s;
-    for (auto* e : batch) s.push_back(e->sentence);
-    if (version_ == 1) {
-      auto& c = v1(B);
-      Tensor Y({n_classes, B}, DType::f64);
-      for (int64_t b = 0; b < B; ++b) Y.set(int64_t(batch[size_t(b)]->label) * B + b, 1.0);
-      c.plan.feed(c.net.X.id(), v1_columns(s, v_));
-      c.plan.feed(c.net.Y.id(), Y);
-      c.plan.run();
-      return c.plan.fetch(c.net.loss).at(0);
-    }
-    std::vector<std::vector<std::string>> ws;
-    for (auto& x : s) ws.push_back(words(x));
-    const int64_t T = padded_length(ws, 0);
-    auto& c = v2(B, T);
-    Tensor X, mask, Y({B, n_classes}, kV2DType);
-    fill_v2(ws, v_, T, X, mask);
-    for (int64_t b = 0; b < B; ++b) Y.set(b * n_classes + batch[size_t(b)]->label, 1.0);
-    c.plan.feed(c.net.X.id(), X);
-    c.plan.feed(c.net.mask.id(), mask);
-    c.plan.feed(c.net.Y.id(), Y);
-    c.plan.run();
-    return c.plan.fetch(c.net.loss).at(0);
+  Sentences(int version, const std::vector<Example>& ex, const WordVectors& v) : version_(version), ex_(ex), v_(v) {}
+  int64_t size() const override { return int64_t(ex_.size()); }
+  uint64_t fingerprint() const override {
+    uint64_t h = rng::hash_name("emojify/sentences");
+    for (auto& e : ex_) h = rng::mix(h ^ rng::hash_name(e.sentence) ^ uint64_t(e.label));
+    return h;
   }
-
-  // The run counters of the V2 plans (their dropout draws), for the loop state.
-  std::map<std::string, uint64_t> runs() const {
-    std::map<std::string, uint64_t> r;
-    for (auto& [k, c] : v2_) r[fmt::format("runs_{}_{}", k.first, k.second)] = c.plan.runs();
-    return r;
+  fit::Feeds batch(std::span<const int64_t> idx) const override {
+    const int64_t B = int64_t(idx.size());
+    std::vector<std::string> s;
+    for (int64_t i : idx) s.push_back(ex_[size_t(i)].sentence);
+    fit::Feeds f = inputs(version_, s, v_);
+    Tensor Y = version_ == 1 ? Tensor({n_classes, B}, DType::f64) : Tensor({B, n_classes}, kV2DType);
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t label = ex_[size_t(idx[size_t(b)])].label;
+      Y.set(version_ == 1 ? label * B + b : b * n_classes + label, 1.0);
+    }
+    f["Y"] = std::move(Y);
+    return f;
   }
 
 private:
-  train::Compiled<V1Net>& v1(int64_t B) {
-    return v1_.get(B, [&](int64_t batch) {
-      V1Net net = v1_net(batch, v_.dim, true);
-      Plan plan(*net.g, store_, {net.loss}, net.sgd.updates, {DType::f64, seed_});
-      return train::Compiled<V1Net>{std::move(net), std::move(plan)};
-    });
-  }
-  train::Compiled<V2Net>& v2(int64_t B, int64_t T) {
-    return v2_.get({B, T}, [&](const std::pair<int64_t, int64_t>&) {
-      V2Net net = v2_net(B, T, v_.dim, true, seed_);
-      Plan plan(*net.g, store_, {net.loss}, net.adam.updates, {kV2DType, seed_});
-      if (restored_)
-        if (auto r = restored_->find(fmt::format("runs_{}_{}", B, T)); r != restored_->end())
-          plan.set_runs(std::stoull(r->second));
-      return train::Compiled<V2Net>{std::move(net), std::move(plan)};
-    });
-  }
-  ParamStore& store_;
   int version_;
+  const std::vector<Example>& ex_;
   const WordVectors& v_;
-  uint64_t seed_;
-  const std::map<std::string, std::string>* restored_;
-  train::PlanCache<int64_t, V1Net> v1_;
-  train::PlanCache<std::pair<int64_t, int64_t>, V2Net> v2_;
 };
 
-// V2's batches of an epoch: a shuffle of 0..m-1 from (seed, epoch), cut in 32s.
-std::vector<std::vector<int>> epoch_batches(int m, uint64_t seed, int64_t epoch) {
-  std::vector<int> order(static_cast<size_t>(m), 0);
-  std::iota(order.begin(), order.end(), 0);
-  train::shuffle(order, seed, kShuffleStream + uint64_t(epoch));
-  std::vector<std::vector<int>> batches;
-  for (int i = 0; i < m; i += int(kBatch))
-    batches.emplace_back(order.begin() + i, order.begin() + std::min(m, i + int(kBatch)));
-  return batches;
-}
-
-// One epoch; its mean loss per example.
-double run_epoch(Trainer& t, int version, const std::vector<Example>& train, uint64_t seed, int64_t epoch) {
-  double total = 0;
-  if (version == 1) {
-    for (auto& e : train) total += t.step({&e}); // the course: in order, one at a time
-  } else {
-    for (auto& batch : epoch_batches(int(train.size()), seed, epoch)) {
-      std::vector<const Example*> b;
-      for (int i : batch) b.push_back(&train[size_t(i)]);
-      total += t.step(b) * double(b.size());
-    }
-  }
-  return total / double(train.size());
+fit::FitOptions fit_options(int version) {
+  // V1: the course's loop, one example at a time in order; V2: Keras' fit, batches of 32 shuffled
+  return version == 1 ? fit::FitOptions{.batch_size = 1, .shuffle = false, .report_every = 100}
+                      : fit::FitOptions{.batch_size = 32, .shuffle = true, .report_every = 10};
 }
 
 std::string default_vectors(const std::string& data_dir_given) {
@@ -369,12 +301,10 @@ std::string split_file(const std::string& data_dir_given, const char* name) {
   return (fs::path(data_dir(data_dir_given)) / "emojify" / name).string();
 }
 
-const std::vector<std::string>& param_names(int version) {
-  static const std::vector<std::string> v1 = {"W", "b"};
-  static const std::vector<std::string> v2 = {"lstm/kernel",   "lstm/recurrent_kernel",   "lstm/bias",
-                                              "lstm_1/kernel", "lstm_1/recurrent_kernel", "lstm_1/bias",
-                                              "dense/kernel",  "dense/bias"};
-  return version == 1 ? v1 : v2;
+std::vector<std::string> sentences_of(const std::vector<Example>& ex) {
+  std::vector<std::string> s;
+  for (auto& e : ex) s.push_back(e.sentence);
+  return s;
 }
 
 // A trained model from a checkpoint: its version, vectors and parameters.
@@ -397,10 +327,8 @@ Loaded load(const std::string& checkpoint, const std::string& vectors_given) {
     if (auto v = ck.meta.find("loop.vectors"); v != ck.meta.end()) l.vectors_path = v->second;
   if (l.vectors_path.empty()) l.vectors_path = default_vectors("");
   l.vectors = read_glove(l.vectors_path);
-  train::load_params(checkpoint, "emojify", l.store);
-  for (auto& name : param_names(l.version))
-    if (!l.store.contains(name))
-      throw IoError(fmt::format("checkpoint '{}' lacks parameter '{}' of Emojify V{}", checkpoint, name, l.version));
+  const fit::Net net = fit::Network(spec(l.version), l.store, 0).build({{"batch", 1}, {"steps", max_len}, {"dim", l.vectors.dim}}, fit::Mode::predict);
+  l.store = train::load_for(checkpoint, "emojify", *net.g);
   return l;
 }
 
@@ -409,19 +337,13 @@ Loaded load(const std::string& checkpoint, const std::string& vectors_given) {
 // ---- the classifier (inference graphs)
 
 struct Classifier::Impl {
-  ParamStore& store;
   int version;
   const WordVectors& v;
-  uint64_t seed;
-  train::PlanCache<int64_t, V1Net> v1;
-  train::PlanCache<std::pair<int64_t, int64_t>, V2Net> v2;
+  fit::Network net;
 };
 
 Classifier::Classifier(ParamStore& store, int version, const WordVectors& v, uint64_t seed)
-    : p_(new Impl{store, version, v, seed, {}, {}}) {
-  if (version != 1 && version != 2)
-    throw std::invalid_argument(fmt::format("Emojify has versions 1 and 2, not {}", version));
-}
+    : p_(new Impl{version, v, fit::Network(spec(version), store, seed)}) {}
 Classifier::~Classifier() { delete p_; }
 
 std::vector<std::array<double, n_classes>> Classifier::probabilities(const std::vector<std::string>& sentences,
@@ -429,36 +351,9 @@ std::vector<std::array<double, n_classes>> Classifier::probabilities(const std::
   std::vector<std::array<double, n_classes>> out(sentences.size());
   if (sentences.empty()) return out;
   const int64_t B = int64_t(sentences.size());
-  Tensor P;
-  if (p_->version == 1) {
-    auto& c = p_->v1.get(B, [&](int64_t batch) {
-      V1Net net = v1_net(batch, p_->v.dim, false);
-      Plan plan(*net.g, p_->store, {net.probs}, {}, {DType::f64, p_->seed});
-      return train::Compiled<V1Net>{std::move(net), std::move(plan)};
-    });
-    c.plan.feed(c.net.X.id(), v1_columns(sentences, p_->v));
-    c.plan.run();
-    P = c.plan.fetch(c.net.probs); // (5, B)
-    for (int64_t b = 0; b < B; ++b)
-      for (int k = 0; k < n_classes; ++k) out[size_t(b)][size_t(k)] = P.at(k * B + b);
-    return out;
-  }
-  std::vector<std::vector<std::string>> ws;
-  for (auto& s : sentences) ws.push_back(words(s));
-  const int64_t T = padded_length(ws, pad_to);
-  auto& c = p_->v2.get({B, T}, [&](const std::pair<int64_t, int64_t>&) {
-    V2Net net = v2_net(B, T, p_->v.dim, false, p_->seed);
-    Plan plan(*net.g, p_->store, {net.probs}, {}, {kV2DType, p_->seed});
-    return train::Compiled<V2Net>{std::move(net), std::move(plan)};
-  });
-  Tensor X, mask;
-  fill_v2(ws, p_->v, T, X, mask);
-  c.plan.feed(c.net.X.id(), X);
-  c.plan.feed(c.net.mask.id(), mask);
-  c.plan.run();
-  P = c.plan.fetch(c.net.probs); // (B, 5)
+  const Tensor P = p_->net.predict(inputs(p_->version, sentences, p_->v, pad_to)).at("probs"); // V1 (5, B), V2 (B, 5)
   for (int64_t b = 0; b < B; ++b)
-    for (int k = 0; k < n_classes; ++k) out[size_t(b)][size_t(k)] = P.at(b * n_classes + k);
+    for (int k = 0; k < n_classes; ++k) out[size_t(b)][size_t(k)] = P.at(p_->version == 1 ? k * B + b : b * n_classes + k);
   return out;
 }
 
@@ -478,9 +373,12 @@ double Classifier::accuracy(const std::vector<Example>& examples) {
 
 std::vector<double> train_for_test(ParamStore& store, int version, const std::vector<Example>& train,
                                    const WordVectors& v, int64_t epochs, uint64_t seed) {
-  Trainer t(store, version, v, seed);
+  train::Trainer tr({.model = "emojify", .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed}, store);
+  fit::Network net(spec(version), store, seed);
   std::vector<double> losses;
-  for (int64_t e = 0; e < epochs; ++e) losses.push_back(run_epoch(t, version, train, seed, e));
+  fit::FitOptions opt = fit_options(version);
+  opt.on_epoch = [&](int64_t, const fit::Network::Result& r) { losses.push_back(r.loss); };
+  fit::fit(net, Sentences(version, train, v), tr, seed, opt);
   return losses;
 }
 
@@ -539,9 +437,7 @@ namespace {
 // ---- graph-run's commands
 
 int train_command(const RunArgs& args) {
-  const long long version = args.opt_int("version");
-  if (version != 1 && version != 2)
-    throw std::invalid_argument(fmt::format("--version must be 1 or 2, got {}", version));
+  const int version = int(args.opt_int("version"));
   const std::string vectors_path = args.opt("vectors").empty() ? default_vectors(args.data_dir) : args.opt("vectors");
   const auto train = read_examples(split_file(args.data_dir, "train_emoji.csv"));
   const auto test = read_examples(split_file(args.data_dir, "tesss.csv"));
@@ -549,33 +445,20 @@ int train_command(const RunArgs& args) {
 
   RunArgs a = args;
   if (a.opt("epochs").empty()) a.options["epochs"] = version == 1 ? "400" : "50";
-  auto lo = train::LoopOptions::from(a, "emojify", "epoch", "epochs");
-  ParamStore store;
-  train::Trainer tr(lo, store);
-  if (tr.resumed() && tr.state().get_u64("version") != uint64_t(version))
-    throw IoError(fmt::format("--resume: the checkpoint holds Emojify V{}, not V{}", tr.state().get_u64("version"),
-                              version));
-  Trainer steps(store, int(version), v, args.seed, tr.resumed() ? &tr.state().values : nullptr);
-  tr.on_save([&](train::LoopState& s) {
-    s.set_u64("version", uint64_t(version));
-    s.values["vectors"] = vectors_path;
-    for (auto& [k, r] : steps.runs()) s.set_u64(k, r);
+  fit::TrainRun run = fit::train(a, spec(version), Sentences(version, train, v), fit_options(version),
+                                 [&](train::Trainer& tr) {
+    tr.on_save([&](train::LoopState& s) {
+      s.set_u64("version", uint64_t(version));
+      s.values["vectors"] = vectors_path;
+    });
+    if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet) {
+      tr.progress().print(fmt::format("emojify V{}: {} training sentences; vectors '{}' ({} words, d = {})", version,
+                                      train.size(), vectors_path, v.words.size(), v.dim));
+      tr.progress().print(fmt::format("train: {}", count_oov(train, v).summary()));
+      tr.progress().print(fmt::format("test: {}", count_oov(test, v).summary()));
+    }
   });
-  if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet) {
-    tr.progress().print(fmt::format("emojify V{}: {} training sentences; vectors '{}' ({} words, d = {})", version,
-                                    train.size(), vectors_path, v.words.size(), v.dim));
-    tr.progress().print(fmt::format("train: {}", count_oov(train, v).summary()));
-    tr.progress().print(fmt::format("test: {}", count_oov(test, v).summary()));
-  }
-  const int64_t report_every = version == 1 ? 100 : 10;
-  double loss = 0;
-  for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
-    loss = run_epoch(steps, int(version), train, args.seed, epoch);
-    tr.end_step(epoch, loss);
-    if (epoch == 0 || (epoch + 1) % report_every == 0) tr.report(epoch + 1, loss);
-  }
-  tr.finish(loss);
-  Classifier c(store, int(version), v, args.seed);
+  Classifier c(run.params, version, v, args.seed);
   fmt::print("train accuracy: {:.3f}\ntest accuracy: {:.3f}\n", c.accuracy(train), c.accuracy(test));
   return 0;
 }
@@ -591,24 +474,9 @@ int predict_command(const RunArgs& args) {
 }
 
 BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& given, bool backward) {
-  if (graph == "v1") {
-    int64_t d = 50, B = 1;
-    if (auto it = given.find("avg"); it != given.end() && it->second.rank() == 2)
-      d = it->second.dim(0), B = it->second.dim(1);
-    V1Net n = v1_net(B, d, backward);
-    std::vector<std::pair<std::string, Value>> outs = {{"probs", n.probs}};
-    if (backward) outs.push_back({"loss", n.loss});
-    return {std::move(n.g), outs, {n.X}};
-  }
-  if (graph == "v2") {
-    int64_t B = 2, T = max_len, d = 50;
-    if (auto it = given.find("X"); it != given.end() && it->second.rank() == 3)
-      B = it->second.dim(0), T = it->second.dim(1), d = it->second.dim(2);
-    V2Net n = v2_net(B, T, d, backward, 0);
-    std::vector<std::pair<std::string, Value>> outs = {{"probs", n.probs}};
-    if (backward) outs.push_back({"loss", n.loss});
-    return {std::move(n.g), outs, {n.X}};
-  }
+  if (graph == "v1") return fit::built_graph(spec(1), given, {{"batch", 1}, {"dim", 50}}, backward);
+  if (graph == "v2")
+    return fit::built_graph(spec(2), given, {{"batch", 2}, {"steps", max_len}, {"dim", 50}}, backward);
   throw std::invalid_argument(fmt::format("emojify has no graph '{}'; it has: v1, v2", graph));
 }
 

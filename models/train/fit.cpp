@@ -99,6 +99,7 @@ Net Network::build(const Sizes& sizes, Mode mode) const {
   Net n;
   n.sizes = sizes;
   n.mode = mode;
+  n.seed = seed_;
   for (const InputDecl& d : declared(spec_, mode)) {
     Shape shape;
     for (const Dim& dim : d.shape) shape.push_back(dim.size >= 0 ? dim.size : n.size(dim.symbol));
@@ -275,6 +276,7 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
       r.metrics.insert(r.metrics.end(), v.metrics.begin(), v.metrics.end());
     }
     loss = r.loss;
+    if (opt.on_epoch) opt.on_epoch(epoch, r);
     tr.end_step(epoch, loss, r.metrics);
     if (epoch == 0 || (epoch + 1) % opt.report_every == 0) tr.report(epoch + 1, loss);
   }

@@ -63,6 +63,7 @@ struct Net {
   std::unique_ptr<Graph> g = std::make_unique<Graph>();
   Sizes sizes;
   Mode mode = Mode::predict;
+  uint64_t seed = 0;                   // the run's --seed (for the graph's random ops)
   std::map<std::string, Value> inputs; // the declared inputs (and targets, unless predicting)
   // filled by the model:
   std::map<std::string, Value> outputs; // what predict returns, by name
@@ -152,6 +153,8 @@ struct FitOptions {
   bool shuffle = true;                   // each epoch's order from (seed, model, epoch)
   const Dataset* validation = nullptr;   // its loss and metrics every epoch (val_loss, val_<metric>)
   int64_t report_every = 10;             // a report line after epoch 1 and every N epochs
+  // Called after each epoch with its loss and metrics (fit_columns order), as a Keras callback.
+  std::function<void(int64_t epoch, const Network::Result&)> on_epoch = {};
 };
 
 // Keras' fit(shuffle, batch_size): the order of the n examples in `epoch`
