@@ -151,7 +151,7 @@ namespace {
 
 constexpr DType kV2DType = DType::f32; // Keras' float32
 
-// ---- V1: the average of the word vectors -> softmax. avg (d, B) as
+// ---- V1: the model, the average of the word vectors -> softmax. avg (d, B) as
 // columns, Y (5, B); SGD one example at a time, in order (the course)
 
 void v1_model(fit::Net& n) {
@@ -223,6 +223,8 @@ const fit::Spec& spec(int version) {
   return version == 1 ? v1 : v2;
 }
 
+// ---- the data: sentences as model inputs
+
 int64_t padded_length(const std::vector<std::vector<std::string>>& ws, int64_t pad_to) {
   int64_t T = std::max(pad_to, max_len);
   for (auto& w : ws) T = std::max(T, int64_t(w.size()));
@@ -286,6 +288,8 @@ private:
   const std::vector<Example>& ex_;
   const WordVectors& v_;
 };
+
+// ---- training and loading
 
 fit::FitOptions fit_options(int version) {
   // V1: the course's loop, one example at a time in order; V2: Keras' fit, batches of 32 shuffled
