@@ -189,6 +189,19 @@ TEST_CASE("Train.ProgressFormat") {
   CHECK(train::format_bar(0, 10, 0, -1, 3, 10) == " 0/10 [..........] - 0s - loss: 3.0000");
 }
 
+TEST_CASE("Train.ProgressFitsTheTerminal") {
+  const std::string full = train::format_line(33, 100, 1, 2, 48.68, "accuracy: 0.8750", 0);
+  CHECK(full == " 33/100 [========>.....................] - 1s - ETA 2s - loss: 48.6800 - accuracy: 0.8750");
+  CHECK(train::format_line(33, 100, 1, 2, 48.68, "accuracy: 0.8750", 200) == full); // room enough
+  const std::string narrow = train::format_line(33, 100, 1, 2, 48.68, "accuracy: 0.8750", 80);
+  CHECK(narrow.size() == 79);                                  // never the last column
+  CHECK(narrow.find("[=====>") != std::string::npos);        // the bar narrowed ...
+  CHECK(narrow.find("accuracy: 0.8750") != std::string::npos); // ... and kept the figures
+  const std::string tiny = train::format_line(33, 100, 1, 2, 48.68, "accuracy: 0.8750", 40);
+  CHECK(tiny.size() == 39); // the bar at its narrowest, the line cut
+  CHECK(tiny.starts_with(" 33/100 [>....]")); // 33 % of 5 columns: one, the head
+}
+
 TEST_CASE("Train.ProgressModes") {
   SUBCASE("lines: reports only, no bar") {
     std::FILE* f = std::tmpfile();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace sg::train {
@@ -35,6 +36,26 @@ std::string format_bar(int64_t done, int64_t total, double elapsed, double eta, 
   return s + fmt::format(" - loss: {:.4f}", loss);
 }
 
+std::string format_line(int64_t done, int64_t total, double elapsed, double eta, double loss,
+                        const std::string& metrics, int columns) {
+  const std::string rest = metrics.empty() ? "" : " - " + metrics;
+  constexpr int kWidth = 30, kNarrowest = 5;
+  std::string line = format_bar(done, total, elapsed, eta, loss, kWidth) + rest;
+  const int room = columns - 1; // the last column would wrap on some terminals
+  if (columns <= 0 || int(line.size()) <= room) return line;
+  const int width = std::max(kNarrowest, kWidth - (int(line.size()) - room));
+  line = format_bar(done, total, elapsed, eta, loss, width) + rest;
+  if (int(line.size()) > room) line.resize(size_t(std::max(room, 0)));
+  return line;
+}
+
+namespace {
+int terminal_columns(std::FILE* f) {
+  winsize w{};
+  return ::ioctl(::fileno(f), TIOCGWINSZ, &w) == 0 ? int(w.ws_col) : 0;
+}
+} // namespace
+
 Progress::Progress(int64_t total, int64_t done, ProgressMode mode, std::FILE* out)
     : total_(total), start_(done), done_(done), mode_(mode), out_(out), t0_(Clock::now()) {}
 
@@ -61,7 +82,7 @@ void Progress::draw() {
   const double t = elapsed();
   const int64_t ran = done_ - start_;
   const double eta = ran > 0 ? t / double(ran) * double(total_ - done_) : -1;
-  fmt::print(out_, "\r{}{}\033[K", format_bar(done_, total_, t, eta, loss_), metrics_.empty() ? "" : " - " + metrics_);
+  fmt::print(out_, "\r{}\033[K", format_line(done_, total_, t, eta, loss_, metrics_, terminal_columns(out_)));
   std::fflush(out_);
   drawn_ = true;
 }

@@ -29,6 +29,12 @@ std::string format_duration(double seconds);
 std::string format_bar(int64_t done, int64_t total, double elapsed, double eta, double loss,
                        int width = 30);
 
+// The bar line with `metrics` after the loss, fitted to a terminal of
+// `columns` (0: no limit): the bar narrows (to 5 at least), then the line is
+// cut, so that it never wraps.
+std::string format_line(int64_t done, int64_t total, double elapsed, double eta, double loss,
+                        const std::string& metrics, int columns);
+
 class Progress {
 public:
   // `total` steps in all; `done` of them were done before this run (a resumed
