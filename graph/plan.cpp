@@ -102,190 +102,207 @@ Plan::Plan(const Graph& g, ParamStore& params, const std::vector<Value>& fetch,
            }(),
            opt) {}
 
-Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
-           std::vector<NodeId> effects, CompileOptions opt)
-    : p_(std::make_unique<PlanImpl>()) {
-  PlanImpl& P = *p_;
-  P.graph = &g;
-  P.params = &params;
-  P.dtype = opt.dtype;
-  const size_t esize = dtype_size(opt.dtype);
+namespace {
 
-  // 1. The nodes the targets need.
-  std::vector<NodeId> targets = fetch;
-  targets.insert(targets.end(), effects.begin(), effects.end());
-  const std::vector<char> needed = g.needed_by(targets);
-  std::vector<NodeId> members;
-  for (NodeId n = 0; n < g.size(); ++n)
-    if (needed[n]) members.push_back(n);
+// Compiling a plan, as a sequence of named phases over shared state.
+class Compiler {
+public:
+  Compiler(PlanImpl& P, const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
+           std::vector<NodeId> effects, CompileOptions opt)
+      : P(P), g(g), params(params), fetch(std::move(fetch)), effects(std::move(effects)), opt(opt),
+        esize(dtype_size(opt.dtype)) {}
+
+  void run() {
+    select();
+    dependencies();
+    schedule();
+    assign_buffers();
+    load_constants();
+    if (opt.dtype == DType::f32)
+      build_steps<float>();
+    else
+      build_steps<double>();
+    finish();
+  }
+
+private:
+  // 1. The nodes the targets (fetched values and effects) need.
+  void select() {
+    std::vector<NodeId> targets = fetch;
+    targets.insert(targets.end(), effects.begin(), effects.end());
+    const std::vector<char> needed = g.needed_by(targets);
+    for (NodeId n = 0; n < g.size(); ++n)
+      if (needed[n]) members.push_back(n);
+  }
 
   // 2. Dependencies: data inputs, explicit ordering, and "an update runs
   // after every other reader of what it updates".
-  std::unordered_map<NodeId, std::vector<NodeId>> readers; // in-plan consumers
-  for (NodeId n : members)
-    for (NodeId i : g.node(n).inputs)
-      if (readers[i].empty() || readers[i].back() != n) readers[i].push_back(n);
-  std::unordered_map<NodeId, std::set<NodeId>> preds;
-  for (NodeId n : members) {
-    auto& pr = preds[n];
-    for (NodeId i : g.node(n).inputs) pr.insert(i);
-    for (NodeId i : g.node(n).after) pr.insert(i);
-  }
-  std::unordered_map<NodeId, NodeId> mutator;
-  for (NodeId n : members) {
-    const Node& node = g.node(n);
-    const OpDef& def = op_def(node.op);
-    for (int k = 0; k < def.mutates; ++k) {
-      NodeId var = node.inputs[size_t(k)];
-      if (g.node(var).op != Op::Variable)
-        throw std::invalid_argument(fmt::format(
-            "node '{}' ({}) updates input {} '{}', which is not a parameter", node.name, def.name,
-            k, g.node(var).name));
-      auto [it, fresh] = mutator.emplace(var, n);
-      if (!fresh)
-        throw std::invalid_argument(fmt::format(
-            "parameter '{}' is updated by two nodes in one plan: '{}' and '{}'",
-            g.node(var).name, g.node(it->second).name, node.name));
-      for (NodeId r : readers[var])
-        if (r != n) preds[n].insert(r);
-    }
-  }
-
-  // 3. ASAP levels (Kahn); execution order = (level, id).
-  std::unordered_map<NodeId, std::vector<NodeId>> succs;
-  std::unordered_map<NodeId, int> indeg, level;
-  for (NodeId n : members) {
-    indeg[n] = static_cast<int>(preds[n].size());
-    for (NodeId p : preds[n]) succs[p].push_back(n);
-  }
-  std::vector<NodeId> frontier;
-  for (NodeId n : members)
-    if (indeg[n] == 0) {
-      frontier.push_back(n);
-      level[n] = 0;
-    }
-  std::vector<NodeId> order;
-  for (size_t i = 0; i < frontier.size(); ++i) {
-    NodeId n = frontier[i];
-    order.push_back(n);
-    for (NodeId s : succs[n]) {
-      level[s] = std::max(level[s], level[n] + 1);
-      if (--indeg[s] == 0) frontier.push_back(s);
-    }
-  }
-  if (order.size() != members.size()) {
-    std::string stuck;
+  void dependencies() {
     for (NodeId n : members)
-      if (indeg[n] > 0) stuck += (stuck.empty() ? "" : ", ") + g.node(n).name;
-    throw std::invalid_argument(
-        "the graph has a cycle (an update feeding a reader of what it updates?) through: " + stuck);
-  }
-  std::stable_sort(order.begin(), order.end(), [&](NodeId a, NodeId b) {
-    return level[a] != level[b] ? level[a] < level[b] : a < b;
-  });
-  P.order = order;
-
-  // 4. Buffer plan.
-  std::unordered_set<NodeId> kept(fetch.begin(), fetch.end());
-  for (NodeId e : effects) kept.insert(e);
-  Allocator alloc;
-  std::map<NodeId, int64_t> scratch_at;
-  std::unordered_map<NodeId, int> last_level; // release after this level
-  std::map<int, std::vector<NodeId>> release_at;
-  size_t naive = 0;
-  for (size_t idx = 0; idx < order.size();) {
-    int lv = level[order[idx]];
-    for (; idx < order.size() && level[order[idx]] == lv; ++idx) {
-      NodeId n = order[idx];
+      for (NodeId i : g.node(n).inputs)
+        if (readers[i].empty() || readers[i].back() != n) readers[i].push_back(n);
+    for (NodeId n : members) {
+      auto& pr = preds[n];
+      for (NodeId i : g.node(n).inputs) pr.insert(i);
+      for (NodeId i : g.node(n).after) pr.insert(i);
+    }
+    std::unordered_map<NodeId, NodeId> mutator;
+    for (NodeId n : members) {
       const Node& node = g.node(n);
       const OpDef& def = op_def(node.op);
-      PlanImpl::Slot slot;
-      size_t bytes = round_up(size_t(numel(node.shape)) * esize);
-      if (node.op == Op::Variable) {
-        Tensor& t = params.ensure(node.name, node.shape, opt.dtype, node.init, opt.seed);
-        slot.param = &t;
-        slot.param_raw = t.raw();
-        P.stats.param_bytes += t.nbytes();
-      } else if (def.mutates > 0) {
-        // updates write through their inputs: no buffer of their own
-      } else if (node.op == Op::Input || node.op == Op::Constant || kept.count(n)) {
-        slot.offset = int64_t(alloc.take_fresh(bytes));
-        slot.kept = true;
-        naive += bytes;
-      } else {
-        std::vector<NodeId> wait;
-        slot.offset = int64_t(alloc.take(bytes, wait));
-        naive += bytes;
-        for (NodeId w : wait)
-          if (w != n && preds[n].insert(w).second) succs[w].push_back(n);
-        int last = lv;
-        for (NodeId r : readers[n]) last = std::max(last, level[r]);
-        release_at[last].push_back(n);
+      for (int k = 0; k < def.mutates; ++k) {
+        NodeId var = node.inputs[size_t(k)];
+        if (g.node(var).op != Op::Variable)
+          throw std::invalid_argument(fmt::format(
+              "node '{}' ({}) updates input {} '{}', which is not a parameter", node.name, def.name,
+              k, g.node(var).name));
+        auto [it, fresh] = mutator.emplace(var, n);
+        if (!fresh)
+          throw std::invalid_argument(fmt::format(
+              "parameter '{}' is updated by two nodes in one plan: '{}' and '{}'",
+              g.node(var).name, g.node(it->second).name, node.name));
+        for (NodeId r : readers[var])
+          if (r != n) preds[n].insert(r);
       }
-      if (def.scratch) {
-        std::vector<const Shape*> in;
-        for (NodeId i : node.inputs) in.push_back(&g.node(i).shape);
-        int64_t s = def.scratch(in, node.shape, node.attrs);
-        if (s > 0) scratch_at[n] = int64_t(alloc.take_fresh(round_up(size_t(s) * esize)));
-      }
-      P.slots[n] = slot;
-      if (node.op == Op::Input) P.fed[n] = false;
     }
-    // buffers whose last reader is at this level become free for later levels
-    if (auto it = release_at.find(lv); it != release_at.end()) {
-      for (NodeId n : it->second) {
+  }
+
+  // 3. ASAP levels (Kahn); the execution order is (level, id).
+  void schedule() {
+    std::unordered_map<NodeId, int> indeg;
+    for (NodeId n : members) {
+      indeg[n] = static_cast<int>(preds[n].size());
+      for (NodeId p : preds[n]) succs[p].push_back(n);
+    }
+    std::vector<NodeId> frontier;
+    for (NodeId n : members)
+      if (indeg[n] == 0) {
+        frontier.push_back(n);
+        level[n] = 0;
+      }
+    for (size_t i = 0; i < frontier.size(); ++i) {
+      NodeId n = frontier[i];
+      order.push_back(n);
+      for (NodeId s : succs[n]) {
+        level[s] = std::max(level[s], level[n] + 1);
+        if (--indeg[s] == 0) frontier.push_back(s);
+      }
+    }
+    if (order.size() != members.size()) {
+      std::string stuck;
+      for (NodeId n : members)
+        if (indeg[n] > 0) stuck += (stuck.empty() ? "" : ", ") + g.node(n).name;
+      throw std::invalid_argument(
+          "the graph has a cycle (an update feeding a reader of what it updates?) through: " + stuck);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](NodeId a, NodeId b) {
+      return level[a] != level[b] ? level[a] < level[b] : a < b;
+    });
+    P.order = order;
+  }
+
+  // 4. The buffer plan: parameters in the ParamStore, inputs, constants and
+  // kept values in slices of their own, every other value in a slice reused
+  // by liveness (level by level; a reused slice waits for its last readers).
+  void assign_buffers() {
+    std::unordered_set<NodeId> kept(fetch.begin(), fetch.end());
+    for (NodeId e : effects) kept.insert(e);
+    Allocator alloc;
+    std::map<int, std::vector<NodeId>> release_at; // release after this level
+    size_t naive = 0;
+    for (size_t idx = 0; idx < order.size();) {
+      const int lv = level[order[idx]];
+      for (; idx < order.size() && level[order[idx]] == lv; ++idx) {
+        const NodeId n = order[idx];
         const Node& node = g.node(n);
-        size_t bytes = round_up(size_t(numel(node.shape)) * esize);
-        alloc.give(size_t(P.slots[n].offset), bytes, readers[n]);
+        const OpDef& def = op_def(node.op);
+        PlanImpl::Slot slot;
+        const size_t bytes = round_up(size_t(numel(node.shape)) * esize);
+        if (node.op == Op::Variable) {
+          Tensor& t = params.ensure(node.name, node.shape, opt.dtype, node.init, opt.seed);
+          slot.param = &t;
+          slot.param_raw = t.raw();
+          P.stats.param_bytes += t.nbytes();
+        } else if (def.mutates > 0) {
+          // updates write through their inputs: no buffer of their own
+        } else if (node.op == Op::Input || node.op == Op::Constant || kept.count(n)) {
+          slot.offset = int64_t(alloc.take_fresh(bytes));
+          slot.kept = true;
+          naive += bytes;
+        } else {
+          std::vector<NodeId> wait;
+          slot.offset = int64_t(alloc.take(bytes, wait));
+          naive += bytes;
+          for (NodeId w : wait)
+            if (w != n && preds[n].insert(w).second) succs[w].push_back(n);
+          int last = lv;
+          for (NodeId r : readers[n]) last = std::max(last, level[r]);
+          release_at[last].push_back(n);
+        }
+        if (def.scratch) {
+          std::vector<const Shape*> in;
+          for (NodeId i : node.inputs) in.push_back(&g.node(i).shape);
+          int64_t sc = def.scratch(in, node.shape, node.attrs);
+          if (sc > 0) scratch_at[n] = int64_t(alloc.take_fresh(round_up(size_t(sc) * esize)));
+        }
+        P.slots[n] = slot;
+        if (node.op == Op::Input) P.fed[n] = false;
       }
-      release_at.erase(it);
+      // buffers whose last reader is at this level become free for later levels
+      if (auto it = release_at.find(lv); it != release_at.end()) {
+        for (NodeId n : it->second) {
+          const size_t bytes = round_up(size_t(numel(g.node(n).shape)) * esize);
+          alloc.give(size_t(P.slots[n].offset), bytes, readers[n]);
+        }
+        release_at.erase(it);
+      }
     }
-  }
-  P.arena = AlignedBytes::allocate(alloc.end());
-  P.stats.arena_bytes = alloc.end();
-  P.stats.naive_bytes = naive;
-
-  // Constants: converted once into their slots.
-  for (NodeId n : order) {
-    const Node& node = g.node(n);
-    if (node.op != Op::Constant) continue;
-    const Tensor& v = *node.value;
-    void* dst = P.ptr(n);
-    if (opt.dtype == DType::f32) {
-      auto* d = static_cast<float*>(dst);
-      for (int64_t i = 0; i < v.size(); ++i) d[i] = static_cast<float>(v.at(i));
-    } else {
-      std::memcpy(dst, v.raw(), v.nbytes());
-    }
+    P.arena = AlignedBytes::allocate(alloc.end());
+    P.stats.arena_bytes = alloc.end();
+    P.stats.naive_bytes = naive;
   }
 
-  // 5. Steps: one per non-source node, with fixed pointers.
-  std::unordered_map<NodeId, uint32_t> step_of;
-  std::vector<NodeId> step_nodes;
-  size_t total_inputs = 0;
-  for (NodeId n : order)
-    if (!is_source(g.node(n).op)) {
-      step_of[n] = uint32_t(step_nodes.size());
-      step_nodes.push_back(n);
-      total_inputs += g.node(n).inputs.size();
+  // 5. Constants: converted once into their slots.
+  void load_constants() {
+    for (NodeId n : order) {
+      const Node& node = g.node(n);
+      if (node.op != Op::Constant) continue;
+      const Tensor& v = *node.value;
+      void* dst = P.ptr(n);
+      if (opt.dtype == DType::f32) {
+        auto* d = static_cast<float*>(dst);
+        for (int64_t i = 0; i < v.size(); ++i) d[i] = static_cast<float>(v.at(i));
+      } else {
+        std::memcpy(dst, v.raw(), v.nbytes());
+      }
     }
-  P.in_ptrs.reserve(total_inputs);
-  P.in_shapes.reserve(total_inputs);
-  // The plan keeps its own copies of shapes and attributes: the graph may
-  // grow (and move its nodes) after compiling.
-  std::unordered_map<NodeId, size_t> shape_at;
-  P.shapes.reserve(order.size());
-  for (NodeId n : order) {
-    shape_at[n] = P.shapes.size();
-    P.shapes.push_back(g.node(n).shape);
   }
-  P.attrs.reserve(step_nodes.size());
-  auto build = [&](auto tag) {
-    using T = decltype(tag);
+
+  // 6. Steps: one per non-source node, with fixed pointers, join counts and
+  // successor lists. The plan keeps its own copies of shapes and attributes:
+  // the graph may grow (and move its nodes) after compiling.
+  template <class T> void build_steps() {
+    std::unordered_map<NodeId, uint32_t> step_of;
+    size_t total_inputs = 0;
+    for (NodeId n : order)
+      if (!is_source(g.node(n).op)) {
+        step_of[n] = uint32_t(step_nodes.size());
+        step_nodes.push_back(n);
+        total_inputs += g.node(n).inputs.size();
+      }
+    P.in_ptrs.reserve(total_inputs);
+    P.in_shapes.reserve(total_inputs);
+    std::unordered_map<NodeId, size_t> shape_at;
+    P.shapes.reserve(order.size());
+    for (NodeId n : order) {
+      shape_at[n] = P.shapes.size();
+      P.shapes.push_back(g.node(n).shape);
+    }
+    P.attrs.reserve(step_nodes.size());
     auto& steps = P.steps<T>();
     steps.resize(step_nodes.size());
     for (size_t s = 0; s < step_nodes.size(); ++s) {
-      NodeId n = step_nodes[s];
+      const NodeId n = step_nodes[s];
       const Node& node = g.node(n);
       const OpDef& def = op_def(node.op);
       Step<T>& st = steps[s];
@@ -297,7 +314,7 @@ Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
       P.attrs.push_back(node.attrs);
       st.args.attrs = &P.attrs.back();
       st.args.n_in = int(node.inputs.size());
-      size_t base = P.in_ptrs.size();
+      const size_t base = P.in_ptrs.size();
       std::vector<const Shape*> in_shapes;
       for (NodeId i : node.inputs) {
         P.in_ptrs.push_back(P.ptr(i));
@@ -312,7 +329,7 @@ Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
         st.args.scratch = reinterpret_cast<T*>(P.arena.ptr.get() + it->second);
       st.args.stream = rng::hash_name(node.name);
       st.args.run = &P.run_counter;
-      double cost = def.cost ? def.cost(in_shapes, node.shape, node.attrs) : double(numel(node.shape));
+      const double cost = def.cost ? def.cost(in_shapes, node.shape, node.attrs) : double(numel(node.shape));
       st.heavy = cost >= kHeavyNs;
       P.stats.heavy += st.heavy;
       int npred = 0;
@@ -329,18 +346,43 @@ Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch,
       st.succ_end = uint32_t(P.succ.size());
       if (npred == 0) P.roots.push_back(uint32_t(s));
     }
-  };
-  if (opt.dtype == DType::f32)
-    build(float{});
-  else
-    build(double{});
-  P.counts = std::make_unique<std::atomic<int32_t>[]>(step_nodes.size());
-  P.stats.nodes = step_nodes.size();
-  if (const char* e = std::getenv("SEQGRAPH_PROFILE"); e && *e && std::string(e) != "0")
-    P.prof_ns.assign(step_nodes.size(), 0);
-  int maxlv = 0;
-  for (auto& [n, l] : level) maxlv = std::max(maxlv, l);
-  P.stats.levels = order.empty() ? 0 : size_t(maxlv) + 1;
+  }
+
+  // 7. Join counters, statistics, profiling.
+  void finish() {
+    P.counts = std::make_unique<std::atomic<int32_t>[]>(step_nodes.size());
+    P.stats.nodes = step_nodes.size();
+    if (const char* e = std::getenv("SEQGRAPH_PROFILE"); e && *e && std::string(e) != "0")
+      P.prof_ns.assign(step_nodes.size(), 0);
+    int maxlv = 0;
+    for (auto& [n, l] : level) maxlv = std::max(maxlv, l);
+    P.stats.levels = order.empty() ? 0 : size_t(maxlv) + 1;
+  }
+
+  PlanImpl& P;
+  const Graph& g;
+  ParamStore& params;
+  const std::vector<NodeId> fetch, effects;
+  const CompileOptions opt;
+  const size_t esize;
+  std::vector<NodeId> members, order, step_nodes;
+  std::unordered_map<NodeId, std::vector<NodeId>> readers; // in-plan consumers
+  std::unordered_map<NodeId, std::set<NodeId>> preds;
+  std::unordered_map<NodeId, std::vector<NodeId>> succs;
+  std::unordered_map<NodeId, int> level;
+  std::map<NodeId, int64_t> scratch_at;
+};
+
+} // namespace
+
+Plan::Plan(const Graph& g, ParamStore& params, std::vector<NodeId> fetch, std::vector<NodeId> effects,
+           CompileOptions opt)
+    : p_(std::make_unique<PlanImpl>()) {
+  PlanImpl& P = *p_;
+  P.graph = &g;
+  P.params = &params;
+  P.dtype = opt.dtype;
+  Compiler(P, g, params, std::move(fetch), std::move(effects), opt).run();
 }
 
 // The SEQGRAPH_PROFILE report: kernel time by op, then the costliest nodes.
