@@ -29,7 +29,7 @@
 #include "graph/random.hpp"
 #include "models/data/glove.hpp"
 #include "models/model.hpp"
-#include "models/train/plan_cache.hpp"
+#include "models/train/fit.hpp"
 #include "models/train/sampling.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/ops.hpp"
@@ -215,9 +215,9 @@ std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, i
 
 namespace {
 
-// The objective over n.i, n.j, n.x (inputs, or constants for graph-run's view).
-void objective(Net& n, int64_t V, int64_t d, bool optimize, double lr, bool sparse_rows = true,
-               double x_max = kXMax) {
+// The objective over pairs (i, j, x), parameters "W", "W_tilde", "b", "b_tilde":
+//   J = ½ Σ f(x) (w_i · w̃_j + b_i + b̃_j − log x)²,  f(x) = min((x / x_max)^α, 1)
+void objective(Net& n, int64_t V, int64_t d, double x_max) {
   Graph& g = *n.g;
   const double r = 0.5 / double(d);
   const auto init = Initializer::uniform(-r, r);
@@ -229,9 +229,11 @@ void objective(Net& n, int64_t V, int64_t d, bool optimize, double lr, bool spar
   Value diff = (dot + gather(n.b, n.i) + gather(n.b_tilde, n.j) - log(n.x)).named("diff");
   Value f = clip(pow(n.x / x_max, kAlpha), 0.0, 1.0).named("f");
   n.loss = (0.5 * sum(f * square(diff))).named("loss");
-  if (optimize)
-    n.opt = minimize(n.loss, {n.W, n.W_tilde, n.b, n.b_tilde},
-                     AdaGrad{.lr = lr, .epsilon = 1e-8, .initial_accumulator = 1.0, .sparse_rows = sparse_rows});
+}
+
+// The paper's AdaGrad: lr, accumulators starting at 1 (its reference code), row-sparse.
+AdaGrad adagrad(double lr, bool sparse_rows) {
+  return {.lr = lr, .epsilon = 1e-8, .initial_accumulator = 1.0, .sparse_rows = sparse_rows};
 }
 
 } // namespace
@@ -241,7 +243,8 @@ Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr, bool sparse_r
   n.i = input(*n.g, "i", {B});
   n.j = input(*n.g, "j", {B});
   n.x = input(*n.g, "x", {B});
-  objective(n, V, d, optimize, lr, sparse_rows, x_max);
+  objective(n, V, d, x_max);
+  if (optimize) n.opt = minimize(n.loss, {n.W, n.W_tilde, n.b, n.b_tilde}, adagrad(lr, sparse_rows));
   return n;
 }
 
@@ -263,41 +266,28 @@ uint64_t fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
   return h;
 }
 
-// One compiled training step per batch size.
-class Steps {
+// The co-occurrence pairs as fit batches: i, j, x (B) each.
+class Pairs : public fit::Dataset {
 public:
-  Steps(ParamStore& store, int64_t V, int64_t d, double lr, double x_max, uint64_t seed)
-      : store_(store), V_(V), d_(d), lr_(lr), x_max_(x_max), seed_(seed) {}
-
-  // One AdaGrad step on pairs[order[from .. from+B)]; returns the batch's loss.
-  double run(const std::vector<Pair>& pairs, const std::vector<uint32_t>& order, size_t from, int64_t B) {
-    auto& c = compiled(B);
-    float* i = c.plan.input_data<float>(c.net.i.id());
-    float* j = c.plan.input_data<float>(c.net.j.id());
-    float* x = c.plan.input_data<float>(c.net.x.id());
+  Pairs(const std::vector<Pair>& pairs, uint64_t fingerprint) : pairs_(pairs), fingerprint_(fingerprint) {}
+  int64_t size() const override { return int64_t(pairs_.size()); }
+  uint64_t fingerprint() const override { return fingerprint_; }
+  fit::Feeds batch(std::span<const int64_t> idx) const override {
+    const int64_t B = int64_t(idx.size());
+    Tensor i({B}, DType::f32), j({B}, DType::f32), x({B}, DType::f32);
+    float *pi = i.data<float>(), *pj = j.data<float>(), *px = x.data<float>();
     for (int64_t k = 0; k < B; ++k) {
-      const Pair& p = pairs[order[from + size_t(k)]];
-      i[k] = float(p.i);
-      j[k] = float(p.j);
-      x[k] = float(p.x);
+      const Pair& p = pairs_[size_t(idx[size_t(k)])];
+      pi[k] = float(p.i);
+      pj[k] = float(p.j);
+      px[k] = float(p.x);
     }
-    c.plan.run();
-    return double(c.plan.data<float>(c.net.loss.id())[0]);
+    return {{"i", std::move(i)}, {"j", std::move(j)}, {"x", std::move(x)}};
   }
 
 private:
-  train::Compiled<Net>& compiled(int64_t B) {
-    return cache_.get(B, [&](int64_t batch) {
-      Net n = net(V_, d_, batch, true, lr_, true, x_max_);
-      Plan plan(*n.g, store_, {n.loss}, n.opt.updates, {DType::f32, seed_});
-      return train::Compiled<Net>{std::move(n), std::move(plan)};
-    });
-  }
-  ParamStore& store_;
-  int64_t V_, d_;
-  double lr_, x_max_;
-  uint64_t seed_;
-  train::PlanCache<int64_t, Net> cache_;
+  const std::vector<Pair>& pairs_;
+  uint64_t fingerprint_;
 };
 
 int train(const RunArgs& args) {
@@ -326,42 +316,34 @@ int train(const RunArgs& args) {
                window, corpus, count_s);
   std::fflush(stdout);
 
-  ParamStore store;
-  train::Trainer tr(train::LoopOptions::from(args, "glove", "epoch", "epochs"), store);
-  const uint64_t fp = fingerprint(vocab, pairs);
-  if (tr.resumed()) {
-    if (tr.state().get_u64("cooccurrences") != fp)
-      throw IoError(fmt::format("--resume: the co-occurrences of '{}' are not those the checkpoint "
-                                "was trained on", corpus));
-    if (tr.state().get_u64("batch_size") != uint64_t(batch))
-      throw IoError(fmt::format("--resume: the checkpoint was trained with --batch-size {}, this run "
-                                "has {}", tr.state().get_u64("batch_size"), batch));
-  }
-  tr.on_save([&](train::LoopState& s) {
-    s.set_u64("cooccurrences", fp);
-    s.set_u64("batch_size", uint64_t(batch));
-  });
-
-  Steps steps(store, V, dim, lr, x_max, args.seed);
-  std::vector<uint32_t> order(pairs.size());
-  double loss = 0, train_s = 0;
+  const fit::Spec spec{
+      .name = "glove",
+      .dtype = DType::f32,
+      .inputs = {{"i", {fit::batch}}, {"j", {fit::batch}}, {"x", {fit::batch}}},
+      .build = [&](fit::Net& n) {
+        Net o{std::move(n.g), n.in("i"), n.in("j"), n.in("x")};
+        objective(o, V, dim, x_max);
+        n.g = std::move(o.g);
+        n.loss = o.loss;
+      },
+      .optimizer = [&](Value loss, const std::vector<Value>& params) {
+        return minimize(loss, params, adagrad(lr, true));
+      },
+  };
+  double train_s = 0;
   int64_t trained = 0;
-  for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
-    auto te = Clock::now();
-    std::iota(order.begin(), order.end(), 0u);
-    train::shuffle(order, args.seed, rng::hash_name("glove/shuffle") + uint64_t(epoch));
-    double total = 0;
-    for (size_t from = 0; from < order.size(); from += size_t(batch)) {
-      const auto B = int64_t(std::min(order.size() - from, size_t(batch)));
-      total += steps.run(pairs, order, from, B);
-    }
-    loss = total / double(pairs.size()); // the reference code's cost: ½ f diff² per pair
-    train_s += since(te);
-    trained += int64_t(pairs.size());
-    tr.end_step(epoch, loss);
-    tr.report(epoch + 1, loss);
-  }
-  tr.finish(loss);
+  auto te = Clock::now();
+  const fit::TrainRun run = fit::train(
+      args, spec, Pairs(pairs, fingerprint(vocab, pairs)),
+      {.batch_size = batch,
+       .report_every = 1,
+       .summed_loss = true, // the reference code's cost: ½ f diff² per pair
+       .on_epoch = [&](int64_t, const fit::Network::Result&) {
+         train_s += since(te);
+         trained += int64_t(pairs.size());
+         te = Clock::now();
+       }});
+  const ParamStore& store = run.params;
 
   const std::string output = args.opt("output");
   if (!output.empty()) {
@@ -395,7 +377,8 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
     n.i = constant(*n.g, pairs({0, 1, 2, 3, 4, 5, 6, 7}), "i");
     n.j = constant(*n.g, pairs({1, 0, 3, 2, 9, 8, 6, 5}), "j");
     n.x = constant(*n.g, pairs({3.5, 3.5, 1, 1, 0.5, 0.25, 120, 40}), "x");
-    objective(n, V, d, backward, 0.05);
+    objective(n, V, d, kXMax);
+    if (backward) n.opt = minimize(n.loss, {n.W, n.W_tilde, n.b, n.b_tilde}, adagrad(0.05, true));
   }
   BuiltGraph b;
   b.outputs = {{"loss", n.loss}};

@@ -200,12 +200,13 @@ namespace {
 constexpr std::string_view kRunsPrefix = "runs:";
 constexpr std::string_view kCarriedPrefix = "carried:";
 
-// Sums of (loss, metrics) weighted by batch size, then the means.
+// Sums of (loss, metrics) weighted by batch size (or not, for a summed
+// loss), then their means over the examples.
 struct Weighted {
   double n = 0, loss = 0;
   std::vector<double> metrics;
-  void add(const Network::Result& r, double weight) {
-    n += weight;
+  void add(const Network::Result& r, double weight, double examples) {
+    n += examples;
     loss += r.loss * weight;
     metrics.resize(r.metrics.size(), 0.0);
     for (size_t i = 0; i < r.metrics.size(); ++i) metrics[i] += r.metrics[i] * weight;
@@ -219,16 +220,32 @@ struct Weighted {
 
 } // namespace
 
-std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed,
-                                                const std::string& model, int64_t epoch) {
-  if (n < 1 || batch_size < 1)
-    throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, batch_size));
-  std::vector<int64_t> order(size_t(n), 0);
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, const std::string& model, int64_t epoch) {
+  std::vector<int64_t> order(size_t(std::max<int64_t>(n, 0)), 0);
   std::iota(order.begin(), order.end(), 0);
   if (shuffle) train::shuffle(order, seed, rng::hash_name(model + "/shuffle") + uint64_t(epoch));
-  std::vector<std::vector<int64_t>> batches;
+  return order;
+}
+
+namespace {
+
+// Calls f(batch) for each batch of `order`: spans of batch_size, the last one smaller.
+template <class F>
+void for_each_batch(const std::vector<int64_t>& order, int64_t batch_size, const std::string& model, F f) {
+  const int64_t n = int64_t(order.size());
+  if (n < 1 || batch_size < 1)
+    throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, batch_size));
   for (int64_t i = 0; i < n; i += batch_size)
-    batches.emplace_back(order.begin() + i, order.begin() + std::min(n, i + batch_size));
+    f(std::span<const int64_t>(order.data() + i, size_t(std::min(batch_size, n - i))));
+}
+
+} // namespace
+
+std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed,
+                                                const std::string& model, int64_t epoch) {
+  std::vector<std::vector<int64_t>> batches;
+  for_each_batch(epoch_order(n, shuffle, seed, model, epoch), batch_size, model,
+                 [&](std::span<const int64_t> b) { batches.emplace_back(b.begin(), b.end()); });
   return batches;
 }
 
@@ -250,8 +267,10 @@ void track(Network& net, train::Trainer& tr) {
 
 Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size) {
   Weighted w;
-  for (const auto& b : epoch_batches(data.size(), batch_size, false, 0, net.spec().name, 0))
-    w.add(net.evaluate_step(data.batch(b)), double(b.size()));
+  for_each_batch(epoch_order(data.size(), false, 0, net.spec().name, 0), batch_size, net.spec().name,
+                 [&](std::span<const int64_t> b) {
+                   w.add(net.evaluate_step(data.batch(b)), double(b.size()), double(b.size()));
+                 });
   return w.mean();
 }
 
@@ -267,8 +286,10 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
     Weighted w;
-    for (const auto& b : epoch_batches(data.size(), opt.batch_size, opt.shuffle, seed, model, epoch))
-      w.add(net.train_step(data.batch(b)), double(b.size()));
+    for_each_batch(epoch_order(data.size(), opt.shuffle, seed, model, epoch), opt.batch_size, model,
+                   [&](std::span<const int64_t> b) {
+                     w.add(net.train_step(data.batch(b)), opt.summed_loss ? 1.0 : double(b.size()), double(b.size()));
+                   });
     Network::Result r = w.mean();
     if (opt.validation) {
       const Network::Result v = evaluate(net, *opt.validation, opt.batch_size);

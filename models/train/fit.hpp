@@ -153,6 +153,9 @@ struct FitOptions {
   bool shuffle = true;                   // each epoch's order from (seed, model, epoch)
   const Dataset* validation = nullptr;   // its loss and metrics every epoch (val_loss, val_<metric>)
   int64_t report_every = 10;             // a report line after epoch 1 and every N epochs
+  // The loss is a sum over the batch's examples (GloVe's cost), not a mean:
+  // the epoch's loss is then the batches' sum over the number of examples.
+  bool summed_loss = false;
   // Called after each epoch with its loss and metrics (fit_columns order), as a Keras callback.
   std::function<void(int64_t epoch, const Network::Result&)> on_epoch = {};
 };
@@ -161,6 +164,7 @@ struct FitOptions {
 // (with shuffle, a permutation drawn from (seed, "<model>/shuffle", epoch)
 // alone, so a resumed run draws what an uninterrupted one draws), cut into
 // batches of batch_size, the last one smaller (60 -> 32 + 28).
+std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, const std::string& model, int64_t epoch);
 std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed,
                                                 const std::string& model, int64_t epoch);
 
