@@ -42,8 +42,12 @@ void check_command(const sg::Model& m, const std::string& command);
 [[noreturn]] void unknown_model(const std::string& name);
 std::string model_names();
 
+// graph-run's own options of `command` for `m` (--threads, --seed, --checkpoint, ...;
+// not --input, which main.cpp reads as it is), declared like a model's options.
+std::vector<sg::ModelOption> builtin_options(const sg::Model& m, const std::string& command);
+
 struct CliArgs {
-  std::string command; // eval | dot | gradcheck | train | sample
+  std::string command; // eval | dot | gradcheck | train | sample | a model's own
   std::string model;
   std::string graph;   // eval, dot, gradcheck: "" = the model's first graph
   int threads = 1;
@@ -57,8 +61,11 @@ struct CliArgs {
   bool clusters = true, legend = true; // dot
   double tolerance = 1e-5, eps = 1e-6; // gradcheck
   long long max_elements = 64;         // gradcheck
-  std::map<std::string, std::string> options; // train / sample / model commands: model options
-  std::vector<std::string> args;              // a model command's positional arguments
+  sg::OptionValues options;      // train / sample / model commands: the model options' values
+  std::vector<std::string> args; // a model command's positional arguments
+
+  // The fields above from the checked values of builtin_options() (those the command has).
+  void set_builtins(const sg::OptionValues& v);
 };
 
 // train / sample without --checkpoint: "<model>.ckpt" in the current directory.
