@@ -1,6 +1,6 @@
 // Typed options (models/options.hpp), "did you mean" (models/suggest.hpp), and
 // graph-run's command line as a user meets them: bad values, missing values,
-// output paths checked before any work, the typed help.
+// misspellings, output paths checked before any work, the typed help.
 #include "models/options.hpp"
 #include "models/suggest.hpp"
 #include "tests/cli_helpers.hpp"
@@ -208,6 +208,35 @@ TEST_CASE("GraphRun.UnknownOptionsAndArguments") {
     CHECK(r.rc == 2);
     CHECK(has(r.out, c.message));
   }
+}
+
+TEST_CASE("GraphRun.DidYouMean") {
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"dinosaurus trian", "'trian' is not a command; model dinosaurus has: eval, dot, gradcheck, train, "
+                                "sample; did you mean 'train'?"},
+           {"trian dinosaurus", "unknown command or model 'trian'"},
+           {"trian dinosaurus", "did you mean 'train'?"},
+           {"train dinosuarus", "unknown model 'dinosuarus'"},
+           {"train dinosuarus", "did you mean 'dinosaurus'?"},
+           {"dinosuarus train", "did you mean 'dinosaurus'?"},
+           {"dinosaurus train --iteration 5", "unknown option --iteration for graph-run train dinosaurus; did you "
+                                              "mean --iterations?"},
+           {"dinosaurus train --iteration=5", "did you mean --iterations?"},
+           {"jazz sample --temprature 1", "did you mean --temperature?"},
+       }) {
+    CAPTURE(c.args);
+    Result r = graph_run(c.args);
+    CHECK(r.rc == 2);
+    CHECK(has(r.out, c.message));
+  }
+  // nothing close: no suggestion
+  Result r = graph_run("dinosaurus train --zzzzzz 5");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "unknown option --zzzzzz"));
+  CHECK(!has(r.out, "did you mean"));
 }
 
 TEST_CASE("GraphRun.OutputPathsCheckedFirst") {

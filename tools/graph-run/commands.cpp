@@ -6,6 +6,7 @@
 #include "graph/npy.hpp"
 #include "graph/plan.hpp"
 #include "graph/random.hpp"
+#include "models/suggest.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -427,7 +428,8 @@ std::string usage_line(const Model& m, const std::string& command) {
 void check_command(const Model& m, const std::string& command) {
   auto c = commands_of(m);
   if (std::find(c.begin(), c.end(), command) == c.end())
-    throw UsageError(fmt::format("model {} has no {} command; it has: {}", m.name, command, join(c)));
+    throw UsageError(fmt::format("model {} has no {} command; it has: {}{}", m.name, command, join(c),
+                                 did_you_mean(command, c)));
 }
 
 std::string model_names() {
@@ -437,7 +439,27 @@ std::string model_names() {
 }
 
 void unknown_model(const std::string& name) {
-  throw UsageError(fmt::format("unknown model '{}'; known models: {}", name, model_names()));
+  std::vector<std::string> n;
+  for (auto& m : sg::models()) n.push_back(m.name);
+  throw UsageError(fmt::format("unknown model '{}'; known models: {}{}", name, model_names(),
+                               did_you_mean(name, n)));
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  const auto bare = [](const std::string& s) { return s.substr(std::min(s.find_first_not_of('-'), s.size())); };
+  const bool options = word.starts_with("-");
+  std::vector<std::string> names;
+  for (auto& c : candidates) names.push_back(options ? bare(c) : c);
+  const std::vector<std::string> near = sg::close_matches(options ? bare(word) : word, names);
+  std::vector<std::string> shown;
+  for (size_t i = 0; i < near.size() && i < 3; ++i) {
+    const size_t k = size_t(std::find(names.begin(), names.end(), near[i]) - names.begin());
+    shown.push_back(options ? candidates[k] : "'" + candidates[k] + "'");
+  }
+  if (shown.empty()) return "";
+  std::string s = shown[0];
+  for (size_t i = 1; i < shown.size(); ++i) s += (i + 1 == shown.size() ? " or " : ", ") + shown[i];
+  return "; did you mean " + s + "?";
 }
 
 std::vector<sg::ModelOption> builtin_options(const Model& m, const std::string& cmd) {

@@ -38,9 +38,13 @@ bool runs_model(const sg::Model& m, const std::string& command);
 std::string usage_line(const sg::Model& m, const std::string& command);
 // Throws UsageError if `m` does not have `command`.
 void check_command(const sg::Model& m, const std::string& command);
-// Throws UsageError listing the known models.
+// Throws UsageError listing the known models (and the one `name` is probably a misspelling of).
 [[noreturn]] void unknown_model(const std::string& name);
 std::string model_names();
+// "; did you mean 'train'?" (or "'a' or 'b'", at most three) when `word` is close to some of
+// `candidates` (sg::close_matches), else "". Options (candidates "--name" or "-n") are compared
+// without their dashes and shown unquoted: "; did you mean --iterations?".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 // graph-run's own options of `command` for `m` (--threads, --seed, --checkpoint, ...;
 // not --input, which main.cpp reads as it is), declared like a model's options.

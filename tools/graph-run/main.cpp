@@ -100,15 +100,25 @@ private:
   std::list<Entry> entries_; // stable addresses: CLI11 writes into them
 };
 
+// Every spelling of `app`'s options: "--iterations", "-n", ...
+std::vector<std::string> spellings(const CLI::App& app) {
+  std::vector<std::string> r;
+  for (const CLI::Option* o : app.get_options()) {
+    for (auto& l : o->get_lnames()) r.push_back("--" + l);
+    for (auto& s : o->get_snames()) r.push_back("-" + s);
+  }
+  return r;
+}
+
 bool is_number(const std::string& s) {
   char* end = nullptr;
   (void)std::strtod(s.c_str(), &end);
   return !s.empty() && *end == '\0';
 }
 
-// What to say of `token`, left over by CLI11: an unknown option, an option of
-// another of the model's commands, or an argument the command does not take.
-std::string unexpected(const sg::Model& m, const std::string& cmd, const std::string& token) {
+// What to say of `token`, left over by CLI11: an unknown option (did you mean?), an
+// option of another of the model's commands, or an argument the command does not take.
+std::string unexpected(const CLI::App& app, const sg::Model& m, const std::string& cmd, const std::string& token) {
   const std::string where = fmt::format("graph-run {} {}", cmd, m.name);
   if (!token.starts_with("-") || is_number(token))
     return fmt::format("unexpected argument '{}': {} takes no more arguments", token, where);
@@ -117,7 +127,7 @@ std::string unexpected(const sg::Model& m, const std::string& cmd, const std::st
   for (auto& o : m.options)
     if (o.name == name && !o.applies_to(cmd))
       return fmt::format("{} is an option of {} {}, not of {}", o.spelling(), m.name, join(o.commands), cmd);
-  return fmt::format("unknown option {} for {}", word, where);
+  return fmt::format("unknown option {} for {}{}", word, where, graph_run::did_you_mean(word, spellings(app)));
 }
 
 // CLI11's messages in graph-run's words: "--x: 1 required TEXT missing" as "--x needs a
@@ -208,7 +218,7 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   } catch (const CLI::ParseError& e) {
     throw UsageError(parse_error(app, typed, e) + more);
   }
-  if (!app.remaining().empty()) throw UsageError(unexpected(m, cmd, app.remaining().front()) + more);
+  if (!app.remaining().empty()) throw UsageError(unexpected(app, m, cmd, app.remaining().front()) + more);
   a.set_builtins(typed.values(kBuiltin));
   a.options = typed.values(kModel);
   return graph_run::run(m, a);
@@ -242,6 +252,17 @@ int without_model(const std::string& cmd, const std::vector<std::string>& args) 
   if (args.size() > 1 && !args[1].starts_with("-")) graph_run::unknown_model(args[1]);
   throw UsageError(fmt::format("{} needs a model: graph-run {} <model> [options]; models: {}", cmd,
                                cmd, models));
+}
+
+// What the first word can be: list, a command (built-in or a model's own) or a model.
+std::vector<std::string> first_words() {
+  std::vector<std::string> w{"list"};
+  w.insert(w.end(), graph_run::all_commands().begin(), graph_run::all_commands().end());
+  for (auto& m : sg::models()) {
+    w.push_back(m.name);
+    for (auto& c : m.commands) w.push_back(c.name);
+  }
+  return w;
 }
 
 int dispatch(std::vector<std::string> args) {
@@ -282,12 +303,14 @@ int dispatch(std::vector<std::string> args) {
       throw UsageError(fmt::format("no command given for model {}; its commands: {} "
                                    "(graph-run {} --help for more)",
                                    m->name, join(commands), m->name));
-    throw UsageError(fmt::format("'{}' is not a command; model {} has: {}", args[1], m->name, join(commands)));
+    throw UsageError(fmt::format("'{}' is not a command; model {} has: {}{}", args[1], m->name, join(commands),
+                                 graph_run::did_you_mean(args[1], commands)));
   }
   const std::string cmd = args[0];
   if (!is_command(cmd))
-    throw UsageError(fmt::format("unknown command or model '{}'; commands: list, {}; models: {}", cmd,
-                                 join(graph_run::all_commands()), graph_run::model_names()));
+    throw UsageError(fmt::format("unknown command or model '{}'; commands: list, {}; models: {}{}", cmd,
+                                 join(graph_run::all_commands()), graph_run::model_names(),
+                                 graph_run::did_you_mean(cmd, first_words())));
   if (args.size() == 1 || args[1].starts_with("-") || !sg::find_model(args[1])) return without_model(cmd, args);
   const sg::Model& m = model_or_throw(args[1]);
   return run_command(m, cmd, std::vector<std::string>(args.begin() + 2, args.end()));
