@@ -1,6 +1,7 @@
 // Typed options (models/options.hpp), "did you mean" (models/suggest.hpp), and
 // graph-run's command line as a user meets them: bad values, missing values,
-// misspellings, output paths checked before any work, the typed help.
+// misspellings, output paths checked before any work, --threads above the
+// cores, --version, the typed help.
 #include "models/options.hpp"
 #include "models/suggest.hpp"
 #include "tests/cli_helpers.hpp"
@@ -10,7 +11,12 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#ifndef SEQGRAPH_VERSION
+#error "SEQGRAPH_VERSION (meson's project version) must be defined by the build"
+#endif
 
 using namespace sg;
 using namespace sg::test;
@@ -239,6 +245,15 @@ TEST_CASE("GraphRun.DidYouMean") {
   CHECK(!has(r.out, "did you mean"));
 }
 
+TEST_CASE("GraphRun.Version") {
+  Result r = graph_run("--version");
+  CHECK(r.rc == 0);
+  CHECK(r.out == "graph-run " SEQGRAPH_VERSION "\n");
+  r = graph_run("--version now");
+  CHECK(r.rc == 2);
+  CHECK(has(graph_run("--help").out, "graph-run --version"));
+}
+
 TEST_CASE("GraphRun.OutputPathsCheckedFirst") {
   // An output file whose directory does not exist is refused before any work: exit 2, naming the option.
   TempDir d;
@@ -268,6 +283,21 @@ TEST_CASE("GraphRun.OutputPathsCheckedFirst") {
   }
   // nothing was written: the corpus is all there is
   CHECK(std::distance(fs::directory_iterator(d.path), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("GraphRun.ThreadsAboveCores") {
+  const unsigned cores = std::thread::hardware_concurrency();
+  REQUIRE(cores > 0);
+  TempDir d;
+  const std::string run = "eval example_affine --random-inputs --quiet --output-dir '" + d / "out" + "' --threads ";
+  Result r = graph_run(run + std::to_string(cores + 1));
+  CHECK(r.rc == 0);
+  CHECK(r.out == fmt::format("graph-run: warning: --threads {} is more than the {} core{} of this machine; it "
+                             "will be slower, not faster\n",
+                             cores + 1, cores, cores == 1 ? "" : "s"));
+  r = graph_run(run + std::to_string(cores));
+  CHECK(r.rc == 0);
+  CHECK(r.out.empty());
 }
 
 TEST_CASE("GraphRun.TypedHelp") {

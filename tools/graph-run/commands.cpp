@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <set>
+#include <thread>
 
 namespace graph_run {
 
@@ -572,7 +573,8 @@ std::string general_help() {
       "  graph-run list\n"
       "  graph-run <command> <model> [options]    (or: graph-run <model> <command> [options])\n"
       "  graph-run <model> --help                 a model's graphs, commands and options\n"
-      "  graph-run <command> <model> --help       a command's options\n\n"
+      "  graph-run <command> <model> --help       a command's options\n"
+      "  graph-run --version                      graph-run's version\n\n"
       "commands:\n";
   s += fmt::format("  {:<10} {}\n", "list", command_summary("list"));
   for (auto& c : all_commands()) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
@@ -640,6 +642,9 @@ std::string model_help(const Model& m) {
 
 int run(const Model& m, const CliArgs& a) {
   check_command(m, a.command);
+  if (const unsigned cores = std::thread::hardware_concurrency(); cores > 0 && unsigned(a.threads) > cores)
+    fmt::print(stderr, "graph-run: warning: --threads {} is more than the {} core{} of this machine; it will be "
+                       "slower, not faster\n", a.threads, cores, cores == 1 ? "" : "s");
   sg::set_threads(a.threads);
   if (runs_model(m, a.command)) return cmd_model(m, a); // a model command replaces a built-in one
   if (a.command == "eval") return cmd_eval(m, a);

@@ -6,6 +6,7 @@
 //   graph-run <command> <model> [options]   (or graph-run <model> <command> [options])
 //   graph-run <model> --help
 //   graph-run <command> <model> --help
+//   graph-run --version
 //
 // Every error ends as "graph-run: error: <message>" on stderr: exit status 2
 // for command-line mistakes, 1 for everything else.
@@ -278,9 +279,13 @@ int dispatch(std::vector<std::string> args) {
       std::fputs(graph_run::general_help().c_str(), stdout);
     return 0;
   }
-  if (first == "list") {
+  if (first == "--version" || first == "list") {
     if (args.size() > 1 && !is_help(args[1]))
-      throw UsageError(fmt::format("list takes no arguments (got '{}')", args[1]));
+      throw UsageError(fmt::format("{} takes no arguments (got '{}')", first, args[1]));
+    if (first == "--version") {
+      fmt::print("graph-run {}\n", SEQGRAPH_VERSION);
+      return 0;
+    }
     if (args.size() > 1) {
       std::fputs(fmt::format("usage: graph-run list\n{}\n", graph_run::command_summary("list")).c_str(),
                  stdout);
