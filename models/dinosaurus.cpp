@@ -169,7 +169,7 @@ private:
 };
 
 std::string names_file(const RunArgs& args) {
-  const std::string& given = args.opt("data");
+  const std::string& given = args.get_text("data");
   if (!given.empty()) return given;
   return (std::filesystem::path(data_dir(args.data_dir)) / "dinos.txt").string();
 }
@@ -211,14 +211,11 @@ int train(const RunArgs& args) {
 }
 
 int sample(const RunArgs& args) {
-  const long long n = args.opt_int("n");
-  const double temperature = args.opt_double("temperature");
-  if (n < 0) throw std::invalid_argument(fmt::format("-n must be >= 0, got {}", n));
-  if (!(temperature >= 0))
-    throw std::invalid_argument(fmt::format("--temperature must be >= 0, got {}", temperature));
+  const int64_t n = args.get_int("n");
+  const double temperature = args.get_number("temperature");
   ParamStore store = train::load_for(args.checkpoint, "dinosaurus", *one_step().g);
   NameSampler sampler(store, args.seed);
-  for (long long k = 0; k < n; ++k) fmt::print("{}\n", sampler.sample(args.seed, uint64_t(k), temperature));
+  for (int64_t k = 0; k < n; ++k) fmt::print("{}\n", sampler.sample(args.seed, uint64_t(k), temperature));
   return 0;
 }
 
@@ -245,13 +242,19 @@ std::vector<ModelOption> options() {
   auto o = train::loop_model_options("iterations", "iteration", "22001", "2000");
   o.push_back({.name = "data",
                .help = "The names file (default: dinos.txt in --data-dir, ./data or ../shared/data)",
-               .default_value = "",
+               .type = OptionType::input_file,
                .commands = {"train"}});
-  o.push_back({.name = "n", .help = "How many names to sample", .default_value = "10",
+  o.push_back({.name = "n",
+               .help = "How many names to sample",
+               .type = OptionType::integer,
+               .default_value = "10",
+               .min = at_least(0),
                .commands = {"sample"}});
   o.push_back({.name = "temperature",
                .help = "Sharpen (< 1) or flatten (> 1) each softmax: p^(1/T); 0 = always the likeliest",
-               .default_value = "1.0",
+               .type = OptionType::number,
+               .default_value = "1",
+               .min = at_least(0),
                .commands = {"sample"}});
   return o;
 }

@@ -441,14 +441,15 @@ namespace {
 // ---- graph-run's commands
 
 int train_command(const RunArgs& args) {
-  const int version = int(args.opt_int("version"));
-  const std::string vectors_path = args.opt("vectors").empty() ? default_vectors(args.data_dir) : args.opt("vectors");
+  const int version = args.get_text("version") == "2" ? 2 : 1; // a choice of {1,2}
+  const std::string& given = args.get_text("vectors");
+  const std::string vectors_path = given.empty() ? default_vectors(args.data_dir) : given;
   const auto train = read_examples(split_file(args.data_dir, "train_emoji.csv"));
   const auto test = read_examples(split_file(args.data_dir, "tesss.csv"));
   const WordVectors v = read_glove(vectors_path);
 
   RunArgs a = args;
-  if (a.opt("epochs").empty()) a.options["epochs"] = version == 1 ? "400" : "50";
+  if (!a.has("epochs")) a.set("epochs", int64_t{version == 1 ? 400 : 50});
   fit::TrainRun run = fit::train(a, spec(version), Sentences(version, train, v), fit_options(version),
                                  [&](train::Trainer& tr) {
     tr.on_save([&](train::LoopState& s) {
@@ -468,12 +469,12 @@ int train_command(const RunArgs& args) {
 }
 
 int eval_command(const RunArgs& args) {
-  fmt::print("{}", eval_report(args.checkpoint, args.opt("vectors"), args.data_dir));
+  fmt::print("{}", eval_report(args.checkpoint, args.get_text("vectors"), args.data_dir));
   return 0;
 }
 
 int predict_command(const RunArgs& args) {
-  fmt::print("{}", predict_lines(args.checkpoint, args.opt("vectors"), args.args));
+  fmt::print("{}", predict_lines(args.checkpoint, args.get_text("vectors"), args.args));
   return 0;
 }
 
@@ -487,12 +488,16 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 std::vector<ModelOption> options() {
   auto o = train::loop_model_options("epochs", "epoch", "", "0");
   o[0].help += " (default: the course's 400 for V1, 50 for V2)";
-  o.push_back({.name = "version", .help = "1: averaged word vectors -> softmax; 2: two LSTM layers",
-               .default_value = "1", .choices = {"1", "2"}, .commands = {"train"}});
+  o.push_back({.name = "version",
+               .help = "1: averaged word vectors -> softmax; 2: two LSTM layers",
+               .type = OptionType::choice,
+               .default_value = "1",
+               .choices = {"1", "2"},
+               .commands = {"train"}});
   o.push_back({.name = "vectors",
                .help = "GloVe word vectors (train default: glove/glove.6B.50d.5k.txt in --data-dir, ./data or "
                        "../shared/data; eval/predict default: those the checkpoint was trained with)",
-               .default_value = "",
+               .type = OptionType::input_file,
                .commands = {"train", "eval", "predict"}});
   return o;
 }

@@ -183,7 +183,6 @@ private:
 } // namespace
 
 std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, int window) {
-  if (window < 1) throw std::invalid_argument(fmt::format("--window must be >= 1, got {}", window));
   Accumulator acc;
   auto in = open(corpus);
   std::string line;
@@ -291,20 +290,14 @@ private:
 };
 
 int train(const RunArgs& args) {
-  const std::string corpus = args.opt("corpus");
-  if (corpus.empty()) throw std::invalid_argument("glove train needs --corpus FILE (any text file)");
-  const long long dim = args.opt_int("dim"), batch = args.opt_int("batch-size"),
-                  window = args.opt_int("window"), min_count = args.opt_int("min-count"),
-                  max_vocab = args.opt_int("max-vocab");
-  const double lr = args.opt_double("lr"), x_max = args.opt_double("x-max");
-  if (dim < 1) throw std::invalid_argument(fmt::format("--dim must be >= 1, got {}", dim));
-  if (batch < 1) throw std::invalid_argument(fmt::format("--batch-size must be >= 1, got {}", batch));
-  if (!(lr > 0)) throw std::invalid_argument(fmt::format("--lr must be > 0, got {}", lr));
-  if (!(x_max > 0)) throw std::invalid_argument(fmt::format("--x-max must be > 0, got {}", x_max));
+  const std::string corpus = args.get_text("corpus");
+  const int64_t dim = args.get_int("dim"), batch = args.get_int("batch-size"), window = args.get_int("window"),
+                min_count = args.get_int("min-count"), max_vocab = args.get_int("max-vocab");
+  const double lr = args.get_number("lr"), x_max = args.get_number("x-max");
   const bool talk = !args.quiet;
 
   auto t0 = Clock::now();
-  const auto keep = words_of(args.opt("keep-words"));
+  const auto keep = words_of(args.get_text("keep-words"));
   const Vocab vocab = build_vocab(corpus, min_count, max_vocab, keep);
   const auto pairs = cooccurrences(corpus, vocab, int(window));
   const double count_s = since(t0);
@@ -345,7 +338,7 @@ int train(const RunArgs& args) {
        }});
   const ParamStore& store = run.params;
 
-  const std::string output = args.opt("output");
+  const std::string output = args.get_text("output");
   if (!output.empty()) {
     const Tensor W = store.at("W").to(DType::f32), Wt = store.at("W_tilde").to(DType::f32);
     Tensor sum_vectors({V, dim}, DType::f32);
@@ -389,22 +382,28 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 
 std::vector<ModelOption> options() {
   auto o = train::loop_model_options("epochs", "epoch", "25", "0");
-  auto t = [&](std::string name, std::string help, std::string def) {
-    o.push_back({.name = std::move(name), .help = std::move(help), .default_value = std::move(def),
-                 .commands = {"train"}});
+  auto t = [&](std::string name, OptionType type, std::string help, std::string def,
+               std::optional<Bound> min = {}) {
+    o.push_back({.name = std::move(name), .help = std::move(help), .type = type,
+                 .default_value = std::move(def), .min = min, .commands = {"train"}});
   };
-  t("corpus", "The text corpus (any text file; e.g. models/data/glove_corpus.sh corpus.txt)", "");
-  t("output", "Write the vectors W + W_tilde here in the GloVe text format", "");
-  t("dim", "The vector size d", "50");
-  t("window", "Context words counted on each side", "10");
-  t("min-count", "Keep the words seen at least this often", "5");
-  t("keep-words", "Comma-separated text files whose words are kept if seen at all, whatever "
-                  "--min-count (e.g. the Emojify CSVs)", "");
-  t("max-vocab", "Keep at most this many words, the most frequent (0 = no limit)", "0");
-  t("batch-size", "Co-occurrence pairs per AdaGrad step", "1024");
-  t("lr", "AdaGrad's learning rate", "0.05");
-  t("x-max", "The weighting's x_max: f(x) = min((x / x_max)^0.75, 1) (the paper's 100; its reference "
-             "code's demo uses 10 on a 17M-word corpus)", "100");
+  using T = OptionType;
+  o.push_back({.name = "corpus",
+               .help = "The text corpus (any text file; e.g. models/data/glove_corpus.sh corpus.txt)",
+               .type = T::input_file,
+               .commands = {"train"},
+               .required = true});
+  t("output", T::output_file, "Write the vectors W + W_tilde here in the GloVe text format", "");
+  t("dim", T::integer, "The vector size d", "50", at_least(1));
+  t("window", T::integer, "Context words counted on each side", "10", at_least(1));
+  t("min-count", T::integer, "Keep the words seen at least this often", "5", at_least(1));
+  t("keep-words", T::text, "Comma-separated text files whose words are kept if seen at all, whatever "
+                           "--min-count (e.g. the Emojify CSVs)", "");
+  t("max-vocab", T::integer, "Keep at most this many words, the most frequent (0 = no limit)", "0", at_least(0));
+  t("batch-size", T::integer, "Co-occurrence pairs per AdaGrad step", "1024", at_least(1));
+  t("lr", T::number, "AdaGrad's learning rate", "0.05", above(0));
+  t("x-max", T::number, "The weighting's x_max: f(x) = min((x / x_max)^0.75, 1) (the paper's 100; its reference "
+                        "code's demo uses 10 on a 17M-word corpus)", "100", above(0));
   return o;
 }
 

@@ -60,7 +60,8 @@ struct Pair {
 // in-vocabulary word w at distance k <= window after a word v (out-of-
 // vocabulary words are dropped first and take no place) adds 1/k to X_vw and
 // to X_wv (so a word next to itself adds 2/k to X_ww). A blank line ends a
-// paragraph: no window crosses it. Sorted by (i, j).
+// paragraph: no window crosses it. Sorted by (i, j). `window` >= 1 (graph-run's
+// --window is declared so; 0 counts nothing).
 std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, int window);
 
 // The objective for a batch of B pairs, as a graph:

@@ -168,17 +168,14 @@ private:
 };
 
 std::string midi_file(const RunArgs& args) {
-  const std::string& given = args.opt("data");
+  const std::string& given = args.get_text("data");
   if (!given.empty()) return given;
   return (fs::path(data_dir(args.data_dir)) / "jazz" / "original_metheny.mid").string();
 }
 
 int train(const RunArgs& args) {
-  const long long m = args.opt_int("m"), batch_opt = args.opt_int("batch-size");
-  if (m < 1) throw std::invalid_argument(fmt::format("-m must be >= 1, got {}", m));
-  if (batch_opt < 0)
-    throw std::invalid_argument(fmt::format("--batch-size must be >= 0 (0: all m at once), got {}", batch_opt));
-  const int64_t batch_size = batch_opt == 0 ? m : std::min<int64_t>(batch_opt, m);
+  const int64_t m = args.get_int("m"), batch_opt = args.get_int("batch-size");
+  const int64_t batch_size = batch_opt == 0 ? m : std::min(batch_opt, m);
 
   const std::string file = midi_file(args);
   const JazzCorpus corpus = load_corpus(file);
@@ -232,12 +229,9 @@ int render_wav(const std::string& mid, const std::string& wav, bool quiet) {
 }
 
 int sample(const RunArgs& args) {
-  const long long length = args.opt_int("length");
-  const double temperature = args.opt_double("temperature");
-  const std::string out = args.opt("o"), wav = args.opt("wav");
-  if (length < 1) throw std::invalid_argument(fmt::format("--length must be >= 1, got {}", length));
-  if (!(temperature >= 0))
-    throw std::invalid_argument(fmt::format("--temperature must be >= 0, got {}", temperature));
+  const int64_t length = args.get_int("length");
+  const double temperature = args.get_number("temperature");
+  const std::string out = args.get_text("o"), wav = args.get_text("wav");
   if (out.empty()) throw std::invalid_argument("-o: the MIDI file to write is needed");
 
   const std::string file = midi_file(args);
@@ -294,24 +288,39 @@ std::vector<ModelOption> options() {
   o.push_back({.name = "data",
                .help = "The MIDI file to learn from (default: jazz/original_metheny.mid in --data-dir, "
                        "./data or ../shared/data); sample needs the same one, for its values",
-               .default_value = ""});
-  o.push_back({.name = "m", .help = "Training windows of Tx = 30 values drawn from the piece (the course's m)",
-               .default_value = "60", .commands = {"train"}});
+               .type = OptionType::input_file});
+  o.push_back({.name = "m",
+               .help = "Training windows of Tx = 30 values drawn from the piece (the course's m)",
+               .type = OptionType::integer,
+               .default_value = "60",
+               .min = at_least(1),
+               .commands = {"train"}});
   o.push_back({.name = "batch-size",
                .help = "Windows per Adam step, as Keras' fit (0: all m at once)",
+               .type = OptionType::integer,
                .default_value = "32",
+               .min = at_least(0),
                .commands = {"train"}});
-  o.push_back({.name = "o", .help = "The MIDI file to write", .default_value = "solo.mid",
+  o.push_back({.name = "o",
+               .help = "The MIDI file to write",
+               .type = OptionType::output_file,
+               .default_value = "solo.mid",
                .commands = {"sample"}});
-  o.push_back({.name = "length", .help = "How many values to generate (the course's Ty)",
-               .default_value = "50", .commands = {"sample"}});
+  o.push_back({.name = "length",
+               .help = "How many values to generate (the course's Ty)",
+               .type = OptionType::integer,
+               .default_value = "50",
+               .min = at_least(1),
+               .commands = {"sample"}});
   o.push_back({.name = "temperature",
                .help = "0: the likeliest value every step (the course); T > 0: draw from p^(1/T)",
+               .type = OptionType::number,
                .default_value = "0",
+               .min = at_least(0),
                .commands = {"sample"}});
   o.push_back({.name = "wav",
                .help = "Also render the MIDI file to this WAV file (needs timidity or fluidsynth)",
-               .default_value = "",
+               .type = OptionType::output_file,
                .commands = {"sample"}});
   return o;
 }

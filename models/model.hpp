@@ -5,6 +5,7 @@
 
 #include "graph/graph.hpp"
 #include "graph/tensor.hpp"
+#include "models/options.hpp"
 
 #include <functional>
 #include <map>
@@ -13,22 +14,6 @@
 #include <vector>
 
 namespace sg {
-
-// A model option of train / sample / the model's own commands: `--name VALUE`,
-// or `-n VALUE` for a one-letter name; a flag takes no value (RunArgs holds
-// "true" or "false").
-struct ModelOption {
-  std::string name;          // without dashes: "graph", "iterations", "n"
-  std::string help;
-  std::string default_value = {}; // "" = no default
-  std::vector<std::string> choices = {}; // empty = free text
-  std::vector<std::string> commands = {}; // where it applies ("train", "sample", a ModelCommand's
-                                          // name); empty = all of train, sample and the model's commands
-  bool flag = false;
-
-  bool applies_to(const std::string& command) const;
-  std::string spelling() const { return (name.size() == 1 ? "-" : "--") + name; }
-};
 
 // A built graph and what graph-run does with it.
 struct BuiltGraph {
@@ -39,21 +24,19 @@ struct BuiltGraph {
   std::vector<Value> differentiable;
 };
 
-// The command line of train / sample / a model command as a model sees it.
+// The command line of train / sample / a model command as a model sees it:
+// the values of the command's model options (checked against their
+// declarations when graph-run parsed the line; defaults filled in), read with
+// get_int / get_number / get_text / get_flag, and graph-run's own options.
 // Files a model reads or writes besides the checkpoint are model options of its own.
-struct RunArgs {
-  std::string command;                          // train | sample | a ModelCommand's name
-  std::vector<std::string> args;                // a model command's positional arguments
-  std::map<std::string, std::string> options;   // the command's model options, defaults filled in
-  std::string checkpoint;                       // default: <model>.ckpt
-  std::string data_dir;                         // --data-dir as given ("" = look, see data_dir())
+struct RunArgs : OptionValues {
+  std::string command;           // train | sample | a ModelCommand's name
+  std::vector<std::string> args; // a model command's positional arguments
+  std::string checkpoint;        // default: <model>.ckpt
+  std::string data_dir;          // --data-dir as given ("" = look, see data_dir())
   uint64_t seed = 0;
   int threads = 1;
   bool quiet = false;
-  const std::string& opt(const std::string& name) const;
-  bool opt_flag(const std::string& name) const { return opt(name) == "true"; }
-  long long opt_int(const std::string& name) const;
-  double opt_double(const std::string& name) const;
 };
 
 // A command of the model's own: `graph-run <model> <name> ARGS... [options]`

@@ -17,6 +17,7 @@ std::vector<Model>& store() {
 void register_model(Model m) {
   auto& s = store();
   if (find_model(m.name)) throw std::logic_error("model registered twice: " + m.name);
+  for (auto& o : m.options) check_declaration(o, "model " + m.name);
   s.push_back(std::move(m));
   std::sort(s.begin(), s.end(), [](const Model& a, const Model& b) { return a.name < b.name; });
 }
@@ -33,38 +34,6 @@ const ModelCommand* Model::find_command(const std::string& command) const {
   for (auto& c : commands)
     if (c.name == command) return &c;
   return nullptr;
-}
-
-bool ModelOption::applies_to(const std::string& command) const {
-  return commands.empty() || std::find(commands.begin(), commands.end(), command) != commands.end();
-}
-
-const std::string& RunArgs::opt(const std::string& name) const {
-  auto it = options.find(name);
-  if (it == options.end()) throw std::invalid_argument("no option --" + name);
-  return it->second;
-}
-
-long long RunArgs::opt_int(const std::string& name) const {
-  const std::string& v = opt(name);
-  try {
-    size_t pos = 0;
-    long long r = std::stoll(v, &pos);
-    if (pos == v.size()) return r;
-  } catch (const std::exception&) {
-  }
-  throw std::invalid_argument(fmt::format("--{} expects an integer, got '{}'", name, v));
-}
-
-double RunArgs::opt_double(const std::string& name) const {
-  const std::string& v = opt(name);
-  try {
-    size_t pos = 0;
-    double r = std::stod(v, &pos);
-    if (pos == v.size()) return r;
-  } catch (const std::exception&) {
-  }
-  throw std::invalid_argument(fmt::format("--{} expects a number, got '{}'", name, v));
 }
 
 std::string data_dir(const std::string& given) {

@@ -59,7 +59,7 @@ std::pair<Vec, Vec> equalize(const Vec& e_w1, const Vec& e_w2, const Vec& bias_a
 // --- command-line plumbing ----------------------------------------------------
 
 WordVectors load(const RunArgs& a) {
-  std::string path = a.opt("vectors");
+  std::string path = a.get_text("vectors");
   if (path.empty()) path = data_dir(a.data_dir) + "/glove/glove.6B.50d.5k.txt";
   return read_glove(path);
 }
@@ -104,7 +104,7 @@ Vec expression(const WordVectors& v, const std::string& e, std::string& shown) {
 
 // g = e_woman − e_man, or the mean of e_a − e_b over --pairs "a:b,c:d,...".
 Vec gender_direction(const WordVectors& v, const RunArgs& a, std::string& shown) {
-  const std::string pairs = a.opt("pairs");
+  const std::string pairs = a.get_text("pairs");
   if (pairs.empty()) {
     shown = "woman - man";
     return vec(v, "woman") - vec(v, "man");
@@ -127,12 +127,7 @@ Vec gender_direction(const WordVectors& v, const RunArgs& a, std::string& shown)
   return (1.0 / n) * g;
 }
 
-long long k_of(const RunArgs& a, long long dflt) {
-  if (a.opt("k").empty()) return dflt;
-  long long k = a.opt_int("k");
-  if (k < 1) throw std::invalid_argument("-k must be at least 1");
-  return k;
-}
+long long k_of(const RunArgs& a, long long dflt) { return a.has("k") ? a.get_int("k") : dflt; }
 
 // The k words w (not in `skip`) with the largest cosine(target, e_w − base), best first.
 std::vector<std::pair<double, int32_t>> best(const WordVectors& v, const Vec& target, const Vec* base,
@@ -249,9 +244,12 @@ const ModelRegistrar reg{Model{
         {
             {.name = "vectors",
              .help = "Word vectors in the GloVe text format (default: glove/glove.6B.50d.5k.txt in "
-                     "the data directory)"},
+                     "the data directory)",
+             .type = OptionType::input_file},
             {.name = "k",
              .help = "How many answers (default: 1 for analogy, 10 for neighbors)",
+             .type = OptionType::integer,
+             .min = at_least(1),
              .commands = {"analogy", "neighbors"}},
             {.name = "pairs",
              .help = "The gender direction as the mean of e_a - e_b over pairs a:b,c:d,... (default: "

@@ -237,10 +237,11 @@ TEST_CASE("Dinosaurus.CheckpointAndSampling") {
   CHECK(e.rc == 1);
   CHECK(has(e.out, "there is no checkpoint '" + (dir / "none.ckpt") + "': train first"));
   e = graph_run(fmt::format("dinosaurus sample --checkpoint '{}' -n -1", ckpt));
-  CHECK(e.rc == 1);
-  CHECK(has(e.out, "-n must be >= 0"));
+  CHECK(e.rc == 2);
+  CHECK(has(e.out, "-n must be an integer >= 0, got '-1'"));
   e = graph_run(fmt::format("dinosaurus sample --checkpoint '{}' --temperature -0.5", ckpt));
-  CHECK(has(e.out, "--temperature must be >= 0"));
+  CHECK(e.rc == 2);
+  CHECK(has(e.out, "--temperature must be a number >= 0, got '-0.5'"));
   e = graph_run(fmt::format("dinosaurus sample --checkpoint '{}' --iterations 5", ckpt));
   CHECK(e.rc == 2); // a train option
   CHECK(has(e.out, "--iterations"));
@@ -329,17 +330,17 @@ TEST_CASE("Dinosaurus.Help") {
   Result r = graph_run("dinosaurus --help");
   CHECK(r.rc == 0);
   CHECK(has(r.out, "--iterations"));
-  CHECK(has(r.out, "train only; default: 22001"));
-  CHECK(has(r.out, "\n  -n "));
-  CHECK(has(r.out, "sample only; default: 10"));
-  CHECK(has(r.out, "default: dinosaurus.ckpt"));
+  CHECK(has(r.out, "--iterations INT (>= 1, default 22001)"));
+  CHECK(has(r.out, "(train only)"));
+  CHECK(has(r.out, "\n  -n INT (>= 0, default 10)  How many names to sample (sample only)"));
+  CHECK(has(r.out, "--checkpoint FILE (default dinosaurus.ckpt)"));
 
   r = graph_run("train dinosaurus --help");
   CHECK(r.rc == 0);
   CHECK(has(r.out, "--iterations"));
   CHECK(has(r.out, "--resume"));
   CHECK(has(r.out, "--history"));
-  CHECK(has(r.out, "--checkpoint TEXT=dinosaurus.ckpt"));
+  CHECK(has(r.out, "--checkpoint FILE (default dinosaurus.ckpt)"));
   CHECK(!has(r.out, "--temperature")); // sample's
   CHECK(!has(r.out, "--input"));       // eval's and dot's
 

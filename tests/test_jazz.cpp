@@ -228,10 +228,11 @@ TEST_CASE("Jazz.TrainingLowersTheLoss") {
   CHECK(load_checkpoint(dir / "small.ckpt").params.at("adam/iterations").at(0) == 6);
   CHECK(losses(dir / "small.csv").size() == 2);
   r = graph_run(fmt::format("jazz train --epochs 2 -m 0 --checkpoint '{}'", dir / "x.ckpt"));
-  CHECK(r.rc == 1);
-  CHECK(has(r.out, "-m must be >= 1"));
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "-m must be an integer >= 1, got '0'"));
   r = graph_run(fmt::format("jazz train --epochs 2 --batch-size -1 --checkpoint '{}'", dir / "x.ckpt"));
-  CHECK(has(r.out, "--batch-size must be >= 0"));
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "--batch-size must be an integer >= 0, got '-1'"));
   // quiet: the summary alone
   r = graph_run(fmt::format("jazz train --epochs 1 --quiet --checkpoint '{}'", dir / "q.ckpt"));
   REQUIRE(r.rc == 0);
@@ -346,9 +347,11 @@ TEST_CASE("Jazz.Sampling") {
   CHECK(e.rc == 1);
   CHECK(has(e.out, "there is no checkpoint '" + (dir / "none.ckpt") + "': train first"));
   e = graph_run(fmt::format("jazz sample --checkpoint '{}' --length 0", ckpt));
-  CHECK(has(e.out, "--length must be >= 1"));
+  CHECK(e.rc == 2);
+  CHECK(has(e.out, "--length must be an integer >= 1, got '0'"));
   e = graph_run(fmt::format("jazz sample --checkpoint '{}' --temperature -1", ckpt));
-  CHECK(has(e.out, "--temperature must be >= 0"));
+  CHECK(e.rc == 2);
+  CHECK(has(e.out, "--temperature must be a number >= 0, got '-1'"));
   e = graph_run(fmt::format("jazz sample --checkpoint '{}' --epochs 5", ckpt));
   CHECK(e.rc == 2); // a train option
   // a checkpoint of another piece: another vocabulary
@@ -436,8 +439,9 @@ TEST_CASE("Jazz.Help") {
   Result r = graph_run("jazz --help");
   CHECK(r.rc == 0);
   CHECK(has(r.out, "--epochs"));
-  CHECK(has(r.out, "train only; default: 100"));
-  CHECK(has(r.out, "default: jazz.ckpt"));
+  CHECK(has(r.out, "--epochs INT (>= 1, default 100)"));
+  CHECK(has(r.out, "(train only)"));
+  CHECK(has(r.out, "--checkpoint FILE (default jazz.ckpt)"));
   r = graph_run("sample jazz --help");
   CHECK(r.rc == 0);
   CHECK(has(r.out, "--wav"));

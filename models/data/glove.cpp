@@ -1,5 +1,7 @@
 #include "models/data/glove.hpp"
 
+#include "models/suggest.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -32,19 +34,6 @@ std::string read_all(const std::string& path) {
   while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) s.append(buf, n);
   if (std::ferror(f.get())) throw IoError(fmt::format("{}: read error", path));
   return s;
-}
-
-// Levenshtein distance, for "did you mean" on an unknown word.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 } // namespace

@@ -76,21 +76,24 @@ std::vector<ModelOption> loop_model_options(const std::string& steps_name, const
       {.name = steps_name,
        .help = fmt::format("Train until this many {}s are done (a resumed run counts those before it)",
                            unit),
+       .type = OptionType::integer,
        .default_value = steps,
+       .min = at_least(1),
        .commands = {"train"}},
       {.name = "history",
        .help = fmt::format("Write the loss after every {} to this CSV file ({},loss)", unit, unit),
-       .default_value = "",
+       .type = OptionType::output_file,
        .commands = {"train"}},
       {.name = "save-every",
        .help = fmt::format("Save the checkpoint every N {}s too (0: only at the end)", unit),
+       .type = OptionType::integer,
        .default_value = save_every,
+       .min = at_least(0),
        .commands = {"train"}},
       {.name = "resume",
        .help = "Continue the run saved in --checkpoint: same result as not stopping",
-       .default_value = "false",
-       .commands = {"train"},
-       .flag = true},
+       .type = OptionType::flag,
+       .commands = {"train"}},
   };
 }
 
@@ -118,20 +121,18 @@ LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const 
   LoopOptions o;
   o.model = model;
   o.unit = unit;
-  o.steps = a.opt_int(steps_name);
-  o.save_every = a.opt_int("save-every");
+  o.steps = a.get_int(steps_name);
+  o.save_every = a.get_int("save-every");
   o.checkpoint = a.checkpoint;
-  o.history = a.opt("history");
-  o.resume = a.opt_flag("resume");
+  o.history = a.get_text("history");
+  o.resume = a.get_flag("resume");
   o.quiet = a.quiet;
   o.seed = a.seed;
-  if (o.steps < 1)
-    throw std::invalid_argument(fmt::format("--{} must be at least 1, got {}", steps_name, o.steps));
-  if (o.save_every < 0)
-    throw std::invalid_argument(fmt::format("--save-every must be >= 0, got {}", o.save_every));
+  // Everything but what a resumed run may change; output files by name (the
+  // values do not carry their declared type).
   static const std::set<std::string> may_change{"history", "save-every", "resume", "output", "o"};
-  for (const auto& [name, value] : a.options)
-    if (name != steps_name && !may_change.count(name)) o.run_options[name] = value;
+  for (const auto& [name, value] : a.all())
+    if (name != steps_name && !may_change.count(name)) o.run_options[name] = option_text(value);
   if (o.resume && o.checkpoint.empty())
     throw std::invalid_argument("--resume needs --checkpoint PATH, the run to continue");
   return o;

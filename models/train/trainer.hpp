@@ -40,8 +40,9 @@
 namespace sg::train {
 
 // The model options of the loop, for a Model's option list (train only):
-//   --<steps_name> (default `steps`), --history FILE, --save-every N
-//   (default `save_every`, 0 = only at the end), --resume (a flag).
+//   --<steps_name> INT >= 1 (default `steps`), --history FILE (to write),
+//   --save-every INT >= 0 (default `save_every`, 0 = only at the end),
+//   --resume (a flag). graph-run checks the bounds when it parses the line.
 std::vector<ModelOption> loop_model_options(const std::string& steps_name, const std::string& unit,
                                             const std::string& steps, const std::string& save_every);
 

@@ -7,6 +7,7 @@
 #include "graph/npy.hpp"
 #include "graph/plan.hpp"
 #include "graph/random.hpp"
+#include "models/suggest.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 #include <limits>
 #include <set>
+#include <thread>
 
 namespace graph_run {
 
@@ -118,6 +120,27 @@ Stats stats_of(const Tensor& t) {
   return s;
 }
 
+// Two columns, "  head  text", the text column after the widest head up to 34
+// characters; a longer head has its text on the next line.
+using Rows = std::vector<std::pair<std::string, std::string>>;
+std::string two_columns(const Rows& rows) {
+  constexpr size_t kMax = 34;
+  size_t w = 10;
+  for (auto& [head, text] : rows)
+    if (head.size() <= kMax) w = std::max(w, head.size());
+  std::string s;
+  for (auto& [head, text] : rows)
+    s += head.size() <= w ? fmt::format("  {:<{}}  {}\n", head, w, text)
+                          : fmt::format("  {}\n  {:<{}}  {}\n", head, "", w, text);
+  return s;
+}
+
+// "--epochs INT (>= 1, default 50)", "--resume".
+std::string option_head(const sg::ModelOption& o) {
+  const std::string value = sg::option_synopsis(o);
+  return value.empty() ? o.spelling() : o.spelling() + " " + value;
+}
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -127,8 +150,6 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 int cmd_eval(const Model& m, const CliArgs& a) {
   const std::string& graph = graph_or_default(m, a.graph);
   std::map<std::string, Tensor> inputs = load_inputs(a.inputs);
-  if (!a.dtype.empty() && a.dtype != "f32" && a.dtype != "f64")
-    throw UsageError(fmt::format("--dtype must be f32 or f64, not '{}'", a.dtype));
 
   sg::BuiltGraph built = m.build(graph, inputs, false);
   if (!built.graph) throw std::logic_error(fmt::format("model {} built no graph", m.name));
@@ -362,13 +383,9 @@ int cmd_model(const Model& m, const CliArgs& a) {
     }
   }
   sg::RunArgs r;
+  static_cast<sg::OptionValues&>(r) = a.options;
   r.command = a.command;
   r.args = a.args;
-  for (auto& o : m.options) {
-    if (!o.applies_to(a.command)) continue;
-    auto it = a.options.find(o.name);
-    r.options[o.name] = it != a.options.end() ? it->second : o.flag ? "false" : o.default_value;
-  }
   r.checkpoint = a.checkpoint.empty() ? default_checkpoint(m) : a.checkpoint;
   r.data_dir = a.data_dir;
   r.seed = a.seed;
@@ -433,7 +450,8 @@ std::string usage_line(const Model& m, const std::string& command) {
 void check_command(const Model& m, const std::string& command) {
   auto c = commands_of(m);
   if (std::find(c.begin(), c.end(), command) == c.end())
-    throw UsageError(fmt::format("model {} has no {} command; it has: {}", m.name, command, join(c)));
+    throw UsageError(fmt::format("model {} has no {} command; it has: {}{}", m.name, command, join(c),
+                                 did_you_mean(command, c)));
 }
 
 std::string model_names() {
@@ -443,7 +461,121 @@ std::string model_names() {
 }
 
 void unknown_model(const std::string& name) {
-  throw UsageError(fmt::format("unknown model '{}'; known models: {}", name, model_names()));
+  std::vector<std::string> n;
+  for (auto& m : sg::models()) n.push_back(m.name);
+  throw UsageError(fmt::format("unknown model '{}'; known models: {}{}", name, model_names(),
+                               did_you_mean(name, n)));
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  const auto bare = [](const std::string& s) { return s.substr(std::min(s.find_first_not_of('-'), s.size())); };
+  const bool options = word.starts_with("-");
+  std::vector<std::string> names;
+  for (auto& c : candidates) names.push_back(options ? bare(c) : c);
+  const std::vector<std::string> near = sg::close_matches(options ? bare(word) : word, names);
+  std::vector<std::string> shown;
+  for (size_t i = 0; i < near.size() && i < 3; ++i) {
+    const size_t k = size_t(std::find(names.begin(), names.end(), near[i]) - names.begin());
+    shown.push_back(options ? candidates[k] : "'" + candidates[k] + "'");
+  }
+  if (shown.empty()) return "";
+  std::string s = shown[0];
+  for (size_t i = 1; i < shown.size(); ++i) s += (i + 1 == shown.size() ? " or " : ", ") + shown[i];
+  return "; did you mean " + s + "?";
+}
+
+std::vector<sg::ModelOption> builtin_options(const Model& m, const std::string& cmd) {
+  using T = sg::OptionType;
+  const bool model_cmd = runs_model(m, cmd);
+  const sg::ModelCommand* own = m.find_command(cmd);
+  // A model's own command named like a built-in one takes none of the built-in's options.
+  const bool eval = !model_cmd && cmd == "eval", dot = !model_cmd && cmd == "dot",
+             gc = !model_cmd && cmd == "gradcheck", summary = !model_cmd && cmd == "summary";
+  std::vector<sg::ModelOption> o;
+  if (!model_cmd)
+    o.push_back({.name = "graph", .help = "Which graph to build", .type = T::choice,
+                 .default_value = m.graphs.empty() ? "" : m.graphs.front(), .choices = m.graphs});
+  if (!dot && !summary) {
+    o.push_back({.name = "threads", .help = "Worker threads (results do not depend on it)", .type = T::integer,
+                 .default_value = "1", .min = sg::at_least(1), .max = sg::at_most(4096)});
+    o.push_back({.name = "seed",
+                 .help = gc     ? "Seed of the random inputs, parameters and cotangents"
+                         : eval ? "Seed of --random-inputs and of parameters not in --checkpoint or --input"
+                                : "Random seed",
+                 .type = T::integer, .default_value = "0", .min = sg::at_least(0)});
+  }
+  if (!dot && !model_cmd && !summary)
+    o.push_back({.name = "checkpoint",
+                 .help = eval ? "Parameters to load (a graph-run checkpoint)"
+                              : "Check gradients at these parameters (else random ones)",
+                 .type = T::input_file});
+  if (model_cmd && (!own || own->checkpoint))
+    o.push_back({.name = "checkpoint",
+                 .help = own ? "The parameters to use"
+                         : cmd == "train" ? "Where to save the parameters (with --resume: the run to continue)"
+                                          : "The trained parameters to sample from",
+                 .type = !own && cmd == "train" ? T::output_file : T::input_file,
+                 .default_value = default_checkpoint(m)});
+  if (model_cmd)
+    o.push_back({.name = "data-dir", .help = "Course data directory (default: ./data, then ../shared/data)",
+                 .type = T::input_dir});
+  o.push_back({.name = "quiet", .help = gc ? "Print the table only if a check fails" : "Print less",
+               .type = T::flag});
+  if (dot) {
+    o.push_back({.name = "output", .help = "Output file: .dot, .svg, .png or .pdf (these need Graphviz)",
+                 .type = T::output_file, .required = true, .alias = "o"});
+    o.push_back({.name = "backward", .help = "Include the gradient nodes", .type = T::flag});
+    o.push_back({.name = "ops", .help = "One box per op (the default for graphs of up to 150 nodes)",
+                 .type = T::flag});
+    o.push_back({.name = "layers",
+                 .help = "One box per layer and time step, as Keras' plot_model (the default above 150 nodes)",
+                 .type = T::flag});
+    o.push_back({.name = "no-clusters", .help = "Do not draw name scopes as clusters", .type = T::flag});
+    o.push_back({.name = "no-legend", .help = "Leave out the legend", .type = T::flag});
+  }
+  if (eval) {
+    o.push_back({.name = "output-dir", .help = "Directory for the <output>.npy files (created if missing)",
+                 .type = T::output_dir, .default_value = "."});
+    o.push_back({.name = "dtype", .help = "Compute in f32 or f64 (default: f64 if every --input is float64, else f32)",
+                 .type = T::choice, .choices = {"f32", "f64"}});
+    o.push_back({.name = "random-inputs",
+                 .help = "Draw every input not given from N(0, 1) (float64, from --seed) and save the draws "
+                         "in <output-dir>/inputs/",
+                 .type = T::flag});
+  }
+  if (gc) {
+    o.push_back({.name = "tolerance", .help = "Largest max relative error that passes", .type = T::number,
+                 .default_value = "1e-5", .min = sg::above(0)});
+    o.push_back({.name = "eps", .help = "Finite-difference step", .type = T::number, .default_value = "1e-6",
+                 .min = sg::above(0)});
+    o.push_back({.name = "max-elements", .help = "Elements checked per value (spread evenly)", .type = T::integer,
+                 .default_value = "64", .min = sg::at_least(1)});
+  }
+  return o;
+}
+
+void CliArgs::set_builtins(const sg::OptionValues& v) {
+  const auto text = [&](const char* name, std::string& to) {
+    if (v.has(name)) to = v.get_text(name);
+  };
+  const auto flag = [&](const char* name) { return v.has(name) && v.get_flag(name); };
+  text("graph", graph);
+  text("checkpoint", checkpoint);
+  text("data-dir", data_dir);
+  text("output", output);
+  text("output-dir", output_dir);
+  text("dtype", dtype);
+  if (v.has("threads")) threads = int(v.get_int("threads"));
+  if (v.has("seed")) seed = uint64_t(v.get_int("seed"));
+  if (v.has("tolerance")) tolerance = v.get_number("tolerance");
+  if (v.has("eps")) eps = v.get_number("eps");
+  if (v.has("max-elements")) max_elements = v.get_int("max-elements");
+  quiet = flag("quiet");
+  random_inputs = flag("random-inputs");
+  backward = flag("backward");
+  view = flag("ops") ? "ops" : flag("layers") ? "layers" : "";
+  clusters = !flag("no-clusters");
+  legend = !flag("no-legend");
 }
 
 int list_models() {
@@ -468,7 +600,8 @@ std::string general_help() {
       "  graph-run list\n"
       "  graph-run <command> <model> [options]    (or: graph-run <model> <command> [options])\n"
       "  graph-run <model> --help                 a model's graphs, commands and options\n"
-      "  graph-run <command> <model> --help       a command's options\n\n"
+      "  graph-run <command> <model> --help       a command's options\n"
+      "  graph-run --version                      graph-run's version\n\n"
       "commands:\n";
   s += fmt::format("  {:<10} {}\n", "list", command_summary("list"));
   for (auto& c : all_commands()) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
@@ -477,7 +610,8 @@ std::string general_help() {
     for (auto& c : m.commands) own.push_back(c.name + " (" + m.name + ")");
   if (!own.empty()) s += "  models' own commands: " + join(own) + "\n";
   s += "\nmodels: " + model_names() + "\n";
-  s += "\nexit status: 0 success, 1 failure (or a failed gradcheck), 2 command-line error\n";
+  s += "\nexit status: 0 success, 1 failure (or a failed gradcheck), 2 command-line error (a bad option "
+       "value, a missing value, an unknown option, command or model)\n";
   return s;
 }
 
@@ -488,15 +622,12 @@ std::string model_help(const Model& m) {
   s += fmt::format("       graph-run <command> {} --help    (the command's options)\n\n", m.name);
   s += "commands:\n";
   const std::vector<std::string> cmds = commands_of(m);
-  std::vector<std::string> heads;
-  size_t w = 10;
+  Rows commands;
   for (auto& c : cmds) {
     const sg::ModelCommand* own = m.find_command(c);
-    heads.push_back(own && !own->usage.empty() ? c + " " + own->usage : c);
-    w = std::max(w, heads.back().size());
+    commands.push_back({own && !own->usage.empty() ? c + " " + own->usage : c, command_summary(m, c)});
   }
-  for (size_t i = 0; i < cmds.size(); ++i)
-    s += fmt::format("  {:<{}}  {}\n", heads[i], w, command_summary(m, cmds[i]));
+  s += two_columns(commands);
   if (!m.graphs.empty()) {
     s += "\ngraphs (--graph, for eval, dot and gradcheck):\n";
     for (size_t i = 0; i < m.graphs.size(); ++i)
@@ -513,34 +644,34 @@ std::string model_help(const Model& m) {
   if (!model_cmds.empty()) {
     s += fmt::format("\nmodel options ({}):\n", join(model_cmds));
     if (m.options.empty()) s += "  (none)\n";
-    for (auto& o : m.options) {
-      std::string extra;
-      if (!o.commands.empty()) extra += join(o.commands) + " only";
-      if (!o.flag && !o.default_value.empty())
-        extra += (extra.empty() ? "" : "; ") + std::string("default: ") + o.default_value;
-      if (!o.choices.empty()) extra += (extra.empty() ? "" : "; ") + std::string("one of: ") + join(o.choices);
-      s += fmt::format("  {:<20} {}{}\n", o.spelling(), o.help, extra.empty() ? "" : " (" + extra + ")");
-    }
+    Rows options;
+    for (auto& o : m.options)
+      options.push_back({option_head(o), o.help + (o.commands.empty() ? "" : " (" + join(o.commands) + " only)")});
+    const std::string ckpt = fmt::format("--checkpoint FILE (default {})", default_checkpoint(m));
     if (m.train || m.sample)
-      s += fmt::format("  --checkpoint PATH    train writes it, sample reads it (default: {})\n",
-                       default_checkpoint(m));
+      options.push_back({ckpt, "train writes it, sample reads it"});
     else if (any_checkpoint)
-      s += fmt::format("  --checkpoint PATH    the parameters to use (default: {})\n", default_checkpoint(m));
+      options.push_back({ckpt, "the parameters to use"});
+    s += two_columns(options);
   } else if (!m.options.empty()) {
     s += "\nmodel options: (none used by its commands)\n";
   }
   if (m.graphs.empty())
-    s += "\ncommon options: --data-dir DIR, --seed S, --threads N (default 1), --quiet;\n"
-         "  which a command takes: graph-run <command> " + m.name + " --help\n";
+    s += "\ncommon options: --data-dir DIR, --seed INT (>= 0, default 0), --threads INT (1 to 4096, default 1),\n"
+         "  --quiet; which a command takes: graph-run <command> " + m.name + " --help\n";
   else
-    s += "\ncommon options: --threads N (default 1), --seed S, --quiet, --checkpoint PATH,\n"
-         "  --data-dir DIR (train, sample); --input NAME=FILE.npy (eval, dot); -o/--output PATH (dot);\n"
-         "  --output-dir DIR (eval); which a command takes: graph-run <command> " + m.name + " --help\n";
+    s += "\ncommon options: --threads INT (1 to 4096, default 1), --seed INT (>= 0, default 0), --quiet,\n"
+         "  --checkpoint FILE, --data-dir DIR (train, sample); --input NAME=FILE.npy (eval, dot);\n"
+         "  -o/--output FILE (dot); --output-dir DIR (eval);\n"
+         "  which a command takes: graph-run <command> " + m.name + " --help\n";
   return s;
 }
 
 int run(const Model& m, const CliArgs& a) {
   check_command(m, a.command);
+  if (const unsigned cores = std::thread::hardware_concurrency(); cores > 0 && unsigned(a.threads) > cores)
+    fmt::print(stderr, "graph-run: warning: --threads {} is more than the {} core{} of this machine; it will be "
+                       "slower, not faster\n", a.threads, cores, cores == 1 ? "" : "s");
   sg::set_threads(a.threads);
   if (runs_model(m, a.command)) return cmd_model(m, a); // a model command replaces a built-in one
   if (a.command == "eval") return cmd_eval(m, a);

@@ -38,12 +38,20 @@ bool runs_model(const sg::Model& m, const std::string& command);
 std::string usage_line(const sg::Model& m, const std::string& command);
 // Throws UsageError if `m` does not have `command`.
 void check_command(const sg::Model& m, const std::string& command);
-// Throws UsageError listing the known models.
+// Throws UsageError listing the known models (and the one `name` is probably a misspelling of).
 [[noreturn]] void unknown_model(const std::string& name);
 std::string model_names();
+// "; did you mean 'train'?" (or "'a' or 'b'", at most three) when `word` is close to some of
+// `candidates` (sg::close_matches), else "". Options (candidates "--name" or "-n") are compared
+// without their dashes and shown unquoted: "; did you mean --iterations?".
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
+
+// graph-run's own options of `command` for `m` (--threads, --seed, --checkpoint, ...;
+// not --input, which main.cpp reads as it is), declared like a model's options.
+std::vector<sg::ModelOption> builtin_options(const sg::Model& m, const std::string& command);
 
 struct CliArgs {
-  std::string command; // eval | dot | gradcheck | train | sample
+  std::string command; // eval | dot | gradcheck | train | sample | a model's own
   std::string model;
   std::string graph;   // eval, dot, gradcheck: "" = the model's first graph
   int threads = 1;
@@ -58,8 +66,11 @@ struct CliArgs {
   std::string view;                    // dot: "ops", "layers" or "" (by the graph's size)
   double tolerance = 1e-5, eps = 1e-6; // gradcheck
   long long max_elements = 64;         // gradcheck
-  std::map<std::string, std::string> options; // train / sample / model commands: model options
-  std::vector<std::string> args;              // a model command's positional arguments
+  sg::OptionValues options;      // train / sample / model commands: the model options' values
+  std::vector<std::string> args; // a model command's positional arguments
+
+  // The fields above from the checked values of builtin_options() (those the command has).
+  void set_builtins(const sg::OptionValues& v);
 };
 
 // train / sample without --checkpoint: "<model>.ckpt" in the current directory.

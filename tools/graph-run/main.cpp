@@ -6,6 +6,7 @@
 //   graph-run <command> <model> [options]   (or graph-run <model> <command> [options])
 //   graph-run <model> --help
 //   graph-run <command> <model> --help
+//   graph-run --version
 //
 // Every error ends as "graph-run: error: <message>" on stderr: exit status 2
 // for command-line mistakes, 1 for everything else.
@@ -15,7 +16,10 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
+#include <list>
+#include <optional>
 #include <set>
 
 namespace {
@@ -33,10 +37,151 @@ std::string join(const std::vector<std::string>& v) {
   return r;
 }
 
+// The help's groups of options: graph-run's own, and the model's.
+const std::string kBuiltin = "Options", kModel = "Model options";
+
+// The options of one command line, declared as sg::ModelOption: CLI11 reads
+// each as text (its help shows the declared type, range and default), and
+// values() checks and converts them all once the line is parsed.
+class TypedOptions {
+public:
+  explicit TypedOptions(CLI::App& app) : app_(app) {}
+
+  void add(const sg::ModelOption& o, const std::string& group) {
+    Entry& e = entries_.emplace_back(Entry{o, group});
+    const std::string names = o.alias.empty() ? o.spelling() : "-" + o.alias + "," + o.spelling();
+    if (o.type == sg::OptionType::flag)
+      e.cli = app_.add_flag_callback(names, [&e] { e.flag = true; }, o.help);
+    else
+      e.cli = app_.add_option(names, e.text, o.help)->type_name(sg::option_synopsis(o));
+    e.cli->group(group);
+  }
+
+  // The value of every option of `group`: as given (checked: UsageError naming the option
+  // and its rule), else its default; then UsageError if a required option is not given.
+  sg::OptionValues values(const std::string& group) const {
+    sg::OptionValues v;
+    const sg::ModelOption* missing = nullptr;
+    for (const Entry& e : entries_) {
+      if (e.group != group) continue;
+      const sg::ModelOption& o = e.spec;
+      if (o.type == sg::OptionType::flag) {
+        v.set(o.name, e.flag);
+      } else if (e.cli->count() == 0) {
+        if (o.required && !missing) missing = &o;
+        v.set(o.name, sg::default_option(o));
+      } else {
+        try {
+          v.set(o.name, sg::parse_option(o, e.text));
+        } catch (const sg::OptionError& err) {
+          throw UsageError(err.what());
+        }
+      }
+    }
+    if (missing)
+      throw UsageError(fmt::format("{} is required ({})", missing->spelling(), sg::option_rule(*missing)));
+    return v;
+  }
+
+  // The declaration of the CLI11 option `cli`, if it is one of these.
+  const sg::ModelOption* spec_of(const CLI::Option* cli) const {
+    for (const Entry& e : entries_)
+      if (e.cli == cli) return &e.spec;
+    return nullptr;
+  }
+
+private:
+  struct Entry {
+    sg::ModelOption spec;
+    std::string group;
+    std::string text = {};
+    bool flag = false;
+    CLI::Option* cli = nullptr;
+  };
+  CLI::App& app_;
+  std::list<Entry> entries_; // stable addresses: CLI11 writes into them
+};
+
+// Every spelling of `app`'s options: "--iterations", "-n", ...
+std::vector<std::string> spellings(const CLI::App& app) {
+  std::vector<std::string> r;
+  for (const CLI::Option* o : app.get_options()) {
+    for (auto& l : o->get_lnames()) r.push_back("--" + l);
+    for (auto& s : o->get_snames()) r.push_back("-" + s);
+  }
+  return r;
+}
+
+bool is_number(const std::string& s) {
+  char* end = nullptr;
+  (void)std::strtod(s.c_str(), &end);
+  return !s.empty() && *end == '\0';
+}
+
+// What to say of `token`, left over by CLI11: an unknown option (did you mean?), an
+// option of another of the model's commands, or an argument the command does not take.
+std::string unexpected(const CLI::App& app, const sg::Model& m, const std::string& cmd, const std::string& token) {
+  const std::string where = fmt::format("graph-run {} {}", cmd, m.name);
+  if (!token.starts_with("-") || is_number(token))
+    return fmt::format("unexpected argument '{}': {} takes no more arguments", token, where);
+  const std::string word = token.substr(0, token.find('='));
+  const std::string name = word.substr(std::min(word.find_first_not_of('-'), word.size()));
+  for (auto& o : m.options)
+    if (o.name == name && !o.applies_to(cmd))
+      return fmt::format("{} is an option of {} {}, not of {}", o.spelling(), m.name, join(o.commands), cmd);
+  return fmt::format("unknown option {} for {}{}", word, where, graph_run::did_you_mean(word, spellings(app)));
+}
+
+// CLI11's messages in graph-run's words: "--x: 1 required TEXT missing" as "--x needs a
+// value (an integer >= 1)", "--x: At Most 1 required but received 2" as "--x is given 2
+// times", "Could not convert: --flag = v" as "--flag takes no value"; others as they are.
+std::string parse_error(const CLI::App& app, const TypedOptions& typed, const CLI::ParseError& e) {
+  const std::string msg = e.what();
+  for (const CLI::Option* o : app.get_options()) {
+    const std::string name = o->get_name();
+    const sg::ModelOption* spec = typed.spec_of(o);
+    if (spec && spec->type == sg::OptionType::flag && msg.starts_with("Could not convert: " + name + " = "))
+      return fmt::format("{} is a flag: it takes no value (got '{}')", name, msg.substr(msg.find(" = ") + 3));
+    if (!msg.starts_with(name + ":")) continue;
+    if (msg.find(" required ") != std::string::npos && msg.ends_with(" missing"))
+      return fmt::format("{} needs a value ({})", name, spec ? sg::option_rule(*spec) : o->get_type_name());
+    if (msg.find(": At Most ") != std::string::npos)
+      return fmt::format("{} is given {} times; give it once", name, msg.substr(msg.rfind(' ') + 1));
+  }
+  return msg;
+}
+
+// The options of `graph-run <cmd> <model>`: graph-run's own, --input, the positional
+// arguments of a model's command, and the model's options that apply to `cmd`.
+void add_options(CLI::App& app, TypedOptions& typed, CliArgs& a, const sg::Model& m, const std::string& cmd) {
+  const bool model_cmd = graph_run::runs_model(m, cmd);
+  const sg::ModelCommand* own = m.find_command(cmd);
+  if (own && own->max_args != 0)
+    app.add_option("args", a.args, own->usage.empty() ? "Arguments" : own->usage)->type_name("");
+  std::set<std::string> taken{"help", "h", "args", "checkpoint"}; // RunArgs has a checkpoint always
+  for (auto& o : graph_run::builtin_options(m, cmd)) {
+    typed.add(o, kBuiltin);
+    taken.insert(o.name);
+  }
+  if (!model_cmd && (cmd == "eval" || cmd == "dot" || cmd == "summary"))
+    app.add_option("--input", a.inputs,
+                   cmd == "eval" ? "An input (or parameter) of the graph from a .npy file; repeat for each"
+                                 : "An input from a .npy file (sets its shape); repeatable")
+        ->type_name("NAME=FILE.npy")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->expected(1);
+  if (!model_cmd) return;
+  for (auto& o : m.options) {
+    if (taken.count(o.name) || (!o.alias.empty() && taken.count(o.alias)))
+      throw std::logic_error(fmt::format(
+          "model {} declares option {}, which graph-run already defines", m.name, o.spelling()));
+    if (o.applies_to(cmd)) typed.add(o, kModel);
+  }
+}
+
 // Parses the options of `graph-run <command> <model> ...` (rest = what follows the model).
 int run_command(const sg::Model& m, const std::string& cmd, const std::vector<std::string>& rest) {
   graph_run::check_command(m, cmd);
-  const bool model_cmd = graph_run::runs_model(m, cmd);
   const sg::ModelCommand* own = m.find_command(cmd);
   CliArgs a;
   a.command = cmd;
@@ -46,9 +191,10 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
                            own ? "\nusage: " + graph_run::usage_line(m, cmd) : std::string()),
                fmt::format("graph-run {} {}", cmd, m.name)};
   app.set_help_flag("-h,--help", "Print this help and exit");
-  app.get_formatter()->column_width(34);
+  app.get_formatter()->column_width(42);
+  app.allow_extras(); // unexpected() says what they are
   std::string footer;
-  if (!model_cmd) {
+  if (!graph_run::runs_model(m, cmd)) {
     footer += "Graphs: ";
     for (size_t i = 0; i < m.graphs.size(); ++i)
       footer += (i ? ", " : "") + m.graphs[i] + (i == 0 ? " (default)" : "");
@@ -57,98 +203,12 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
   footer += fmt::format("Commands of {}: {}\nAll of {}: graph-run {} --help",
                         m.name, join(graph_run::commands_of(m)), m.name, m.name);
   app.footer(footer);
-
-  // Options by command; each appears only where it does something.
-  // (A model's own command named like a built-in one takes none of the built-in's options.)
-  const bool eval = !model_cmd && cmd == "eval", dot = !model_cmd && cmd == "dot",
-             gc = !model_cmd && cmd == "gradcheck", summary = !model_cmd && cmd == "summary";
-  if (own && own->max_args != 0)
-    app.add_option("args", a.args, own->usage.empty() ? "Arguments" : own->usage)->type_name("");
-  if (!model_cmd)
-    app.add_option("--graph", a.graph, "Which graph to build")
-        ->check(CLI::IsMember(m.graphs))
-        ->default_str(m.graphs.empty() ? "" : m.graphs.front());
-  if (!dot && !summary)
-    app.add_option("--threads", a.threads, "Worker threads (results do not depend on it)")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 4096));
-  if (!dot && !summary)
-    app.add_option("--seed", a.seed,
-                   gc ? "Seed of the random inputs, parameters and cotangents"
-                      : eval ? "Seed of --random-inputs and of parameters not in --checkpoint or --input"
-                             : "Random seed")
-        ->capture_default_str();
-  if (!dot && !model_cmd && !summary)
-    app.add_option("--checkpoint", a.checkpoint,
-                   eval ? "Parameters to load (a graph-run checkpoint)"
-                        : "Check gradients at these parameters (else random ones)");
-  if (model_cmd && (!own || own->checkpoint))
-    app.add_option("--checkpoint", a.checkpoint,
-                   own ? "The parameters to use"
-                   : cmd == "train" ? "Where to save the parameters (with --resume: the run to continue)"
-                                    : "The trained parameters to sample from")
-        ->default_str(graph_run::default_checkpoint(m));
-  if (model_cmd) app.add_option("--data-dir", a.data_dir, "Course data directory (default: ./data, then ../shared/data)");
-  app.add_flag("--quiet", a.quiet, gc ? "Print the table only if a check fails" : "Print less");
-  if (dot)
-    app.add_option("-o,--output", a.output, "Output file: .dot, .svg, .png or .pdf (these need Graphviz)")
-        ->required();
-  if (eval)
-    app.add_option("--output-dir", a.output_dir, "Directory for the <output>.npy files (created if missing)")
-        ->capture_default_str();
-  if (!gc && !model_cmd)
-    app.add_option("--input", a.inputs,
-                   eval ? "An input (or parameter) of the graph from a .npy file; repeat for each"
-                        : "An input from a .npy file (sets its shape); repeatable")
-        ->type_name("NAME=FILE.npy")
-        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-        ->expected(1);
-  if (eval) {
-    app.add_option("--dtype", a.dtype, "Compute in f32 or f64 (default: f64 if every --input is float64, else f32)")
-        ->check(CLI::IsMember({"f32", "f64"}));
-    app.add_flag("--random-inputs", a.random_inputs,
-                 "Draw every input not given from N(0, 1) (float64, from --seed) and save the draws "
-                 "in <output-dir>/inputs/");
-  }
-  if (dot) {
-    app.add_flag("--backward", a.backward, "Include the gradient nodes");
-    app.add_flag_callback("--ops", [&a] { a.view = "ops"; },
-                          "One box per op (the default for graphs of up to 150 nodes)");
-    app.add_flag_callback("--layers", [&a] { a.view = "layers"; },
-                          "One box per layer and time step, as Keras' plot_model (the default above 150 nodes)");
-    app.add_flag_callback("--no-clusters", [&a] { a.clusters = false; }, "Do not draw name scopes as clusters");
-    app.add_flag_callback("--no-legend", [&a] { a.legend = false; }, "Leave out the legend");
-  }
-  if (gc) {
-    app.add_option("--tolerance", a.tolerance, "Largest max relative error that passes")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    app.add_option("--eps", a.eps, "Finite-difference step")->capture_default_str()->check(CLI::PositiveNumber);
-    app.add_option("--max-elements", a.max_elements, "Elements checked per value (spread evenly)")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-  }
-  if (model_cmd) {
-    static const std::set<std::string> taken{"threads", "seed", "checkpoint", "data-dir", "quiet",
-                                             "help", "h", "args"};
-    for (auto& o : m.options) {
-      if (taken.count(o.name))
-        throw std::logic_error(fmt::format(
-            "model {} declares option {}, which graph-run already defines", m.name, o.spelling()));
-      if (!o.applies_to(cmd)) continue;
-      std::string& target = a.options[o.name];
-      target = o.flag ? "false" : o.default_value;
-      CLI::Option* opt =
-          o.flag ? app.add_flag_callback(o.spelling(), [&target] { target = "true"; }, o.help)
-                 : app.add_option(o.spelling(), target, o.help);
-      opt->group("Model options");
-      if (!o.flag && !o.default_value.empty()) opt->default_str(o.default_value);
-      if (!o.choices.empty()) opt->check(CLI::IsMember(o.choices));
-    }
-  }
+  TypedOptions typed(app);
+  add_options(app, typed, a, m, cmd);
 
   std::vector<const char*> argv{"graph-run"};
   for (auto& s : rest) argv.push_back(s.c_str());
+  const std::string more = fmt::format("\nRun 'graph-run {} {} --help' for the options.", cmd, m.name);
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::CallForHelp&) {
@@ -158,9 +218,11 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
     std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
     return 0;
   } catch (const CLI::ParseError& e) {
-    throw UsageError(fmt::format("{}\nRun 'graph-run {} {} --help' for the options.", e.what(), cmd,
-                                 m.name));
+    throw UsageError(parse_error(app, typed, e) + more);
   }
+  if (!app.remaining().empty()) throw UsageError(unexpected(app, m, cmd, app.remaining().front()) + more);
+  a.set_builtins(typed.values(kBuiltin));
+  a.options = typed.values(kModel);
   return graph_run::run(m, a);
 }
 
@@ -168,6 +230,41 @@ const sg::Model& model_or_throw(const std::string& name) {
   const sg::Model* m = sg::find_model(name);
   if (!m) graph_run::unknown_model(name);
   return *m;
+}
+
+// `graph-run <cmd> ...` where no model follows the command: its help, or what is wrong.
+int without_model(const std::string& cmd, const std::vector<std::string>& args) {
+  // The models that have `cmd` (a built-in every model with graphs has, or a model's own).
+  std::vector<std::string> with;
+  for (auto& m : sg::models()) {
+    auto c = graph_run::commands_of(m);
+    if (std::find(c.begin(), c.end(), cmd) != c.end()) with.push_back(m.name);
+  }
+  const std::string models = with.empty() ? graph_run::model_names() : join(with);
+  if (args.size() > 1 && is_help(args[1])) {
+    std::fputs(fmt::format("usage: graph-run {} <model> [options]\n{}\n\nmodels: {}\n"
+                           "The options depend on the model: graph-run {} <model> --help\n",
+                           cmd, with.size() == 1 ? graph_run::command_summary(*sg::find_model(with[0]), cmd)
+                                                 : std::string(graph_run::command_summary(cmd)),
+                           models, cmd)
+                   .c_str(),
+               stdout);
+    return 0;
+  }
+  if (args.size() > 1 && !args[1].starts_with("-")) graph_run::unknown_model(args[1]);
+  throw UsageError(fmt::format("{} needs a model: graph-run {} <model> [options]; models: {}", cmd,
+                               cmd, models));
+}
+
+// What the first word can be: list, a command (built-in or a model's own) or a model.
+std::vector<std::string> first_words() {
+  std::vector<std::string> w{"list"};
+  w.insert(w.end(), graph_run::all_commands().begin(), graph_run::all_commands().end());
+  for (auto& m : sg::models()) {
+    w.push_back(m.name);
+    for (auto& c : m.commands) w.push_back(c.name);
+  }
+  return w;
 }
 
 int dispatch(std::vector<std::string> args) {
@@ -183,9 +280,13 @@ int dispatch(std::vector<std::string> args) {
       std::fputs(graph_run::general_help().c_str(), stdout);
     return 0;
   }
-  if (first == "list") {
+  if (first == "--version" || first == "list") {
     if (args.size() > 1 && !is_help(args[1]))
-      throw UsageError(fmt::format("list takes no arguments (got '{}')", args[1]));
+      throw UsageError(fmt::format("{} takes no arguments (got '{}')", first, args[1]));
+    if (first == "--version") {
+      fmt::print("graph-run {}\n", SEQGRAPH_VERSION);
+      return 0;
+    }
     if (args.size() > 1) {
       std::fputs(fmt::format("usage: graph-run list\n{}\n", graph_run::command_summary("list")).c_str(),
                  stdout);
@@ -203,39 +304,20 @@ int dispatch(std::vector<std::string> args) {
       std::fputs(graph_run::model_help(*m).c_str(), stdout);
       return 0;
     }
+    const auto commands = graph_run::commands_of(*m);
     if (args.size() == 1)
       throw UsageError(fmt::format("no command given for model {}; its commands: {} "
                                    "(graph-run {} --help for more)",
-                                   m->name, join(graph_run::commands_of(*m)), m->name));
-    throw UsageError(fmt::format("'{}' is not a command; model {} has: {}", args[1], m->name,
-                                 join(graph_run::commands_of(*m))));
+                                   m->name, join(commands), m->name));
+    throw UsageError(fmt::format("'{}' is not a command; model {} has: {}{}", args[1], m->name, join(commands),
+                                 graph_run::did_you_mean(args[1], commands)));
   }
   const std::string cmd = args[0];
   if (!is_command(cmd))
-    throw UsageError(fmt::format("unknown command or model '{}'; commands: list, {}; models: {}", cmd,
-                                 join(graph_run::all_commands()), graph_run::model_names()));
-  if (args.size() == 1 || args[1].starts_with("-") || !sg::find_model(args[1])) {
-    // The models that have `cmd` (a built-in every model with graphs has, or a model's own).
-    std::vector<std::string> with;
-    for (auto& m : sg::models()) {
-      auto c = graph_run::commands_of(m);
-      if (std::find(c.begin(), c.end(), cmd) != c.end()) with.push_back(m.name);
-    }
-    const std::string models = with.empty() ? graph_run::model_names() : join(with);
-    if (args.size() > 1 && is_help(args[1])) {
-      std::fputs(fmt::format("usage: graph-run {} <model> [options]\n{}\n\nmodels: {}\n"
-                             "The options depend on the model: graph-run {} <model> --help\n",
-                             cmd, with.size() == 1 ? graph_run::command_summary(*sg::find_model(with[0]), cmd)
-                                              : std::string(graph_run::command_summary(cmd)),
-                             models, cmd)
-                     .c_str(),
-                 stdout);
-      return 0;
-    }
-    if (args.size() > 1 && !args[1].starts_with("-")) graph_run::unknown_model(args[1]);
-    throw UsageError(fmt::format("{} needs a model: graph-run {} <model> [options]; models: {}", cmd,
-                                 cmd, models));
-  }
+    throw UsageError(fmt::format("unknown command or model '{}'; commands: list, {}; models: {}{}", cmd,
+                                 join(graph_run::all_commands()), graph_run::model_names(),
+                                 graph_run::did_you_mean(cmd, first_words())));
+  if (args.size() == 1 || args[1].starts_with("-") || !sg::find_model(args[1])) return without_model(cmd, args);
   const sg::Model& m = model_or_throw(args[1]);
   return run_command(m, cmd, std::vector<std::string>(args.begin() + 2, args.end()));
 }
