@@ -2,7 +2,8 @@
 // cells of ops/layers.hpp, for the course's later assignments:
 //
 //   layers::Embedding emb(V, 50, {.mask_zero = true});
-//   Value y = layers::Dense(5, {.activation = "softmax"})(emb(ids));
+//   layers::LSTM lstm(128, {.return_sequences = true});
+//   Value y = layers::Dense(5, {.activation = "softmax"})(lstm(emb(ids)));
 //
 // A layer is constructed with its config and called on Values. Calling the
 // same object again reuses its weights (a shared layer). Its name is the one
@@ -20,7 +21,7 @@
 //
 // Masks ride along with sequences in the graph's mask table (Graph::set_mask):
 // Embedding(mask_zero) makes one, the layers that keep the time axis pass it
-// on.
+// on, the recurrent layers consume it (ops/keras_recurrent.cpp).
 #pragma once
 
 #include "graph/graph.hpp"
@@ -28,6 +29,7 @@
 #include "ops/ops.hpp"
 
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,7 @@ protected:
   std::string name_, path_;
   bool trainable_ = true;
   Graph* graph_ = nullptr;
+  friend class Bidirectional;
   friend class TimeDistributed;
 };
 
@@ -197,6 +200,135 @@ private:
   int64_t input_dim_, output_dim_;
   EmbeddingOptions o_;
   Value table_;
+};
+
+// ----------------------------------------------------------- recurrent layers
+
+struct RNNOptions {
+  bool return_sequences = false; // every step's output (batch, steps, units), else the last
+  bool return_state = false;     // Keras config only: call() always gives the final state
+  bool go_backwards = false;     // steps in reverse; return_sequences gives them reversed
+                                 // (the mask passed on unchanged, as Keras)
+  std::string activation = "tanh";
+  std::string recurrent_activation = "sigmoid"; // LSTM, GRU ("hard_sigmoid": Keras <= 2.2)
+  bool use_bias = true;
+  bool unit_forget_bias = true; // LSTM: the forget quarter of the bias starts at 1
+  bool reset_after = true;      // GRU: r applied after the recurrent product (tf.keras 2.x)
+  bool trainable = true;
+  std::string name = {};
+};
+
+struct RecurrentOutput {
+  Value output;
+  std::vector<Value> state; // the final state: LSTM {h, c}, GRU and SimpleRNN {h}
+};
+
+// The unrolling shared by SimpleRNN, LSTM and GRU: x (batch, steps, in); the
+// input side of every step is x_t kernel (+ bias), ONE product over all steps
+// without a mask, one per step with one (see ops/keras_recurrent.cpp).
+class RNN : public Layer {
+public:
+  // initial_state: {} for zeros (Keras' default), else one (batch, units) per state
+  RecurrentOutput call(Value x, const std::vector<Value>& initial_state = {},
+                       Loc l = Loc::current());
+  Value operator()(Value x, Loc l = Loc::current()) { return call(x, {}, l).output; }
+  int64_t units() const { return units_; }
+  const RNNOptions& options() const { return o_; }
+
+protected:
+  RNN(const char* cls, const char* base, int64_t units, RNNOptions o, int64_t gates, int states);
+  // The cell: bias shape and initializer, extra weights, one step from the
+  // input projection zx (batch, gates * units) and the previous state (an
+  // invalid Value = zeros) to the new state, h first.
+  virtual Shape bias_shape() const { return {gates_ * units_}; }
+  virtual Initializer bias_init() const { return Initializer::zeros(); }
+  virtual void build_cell(Loc) {}
+  virtual std::vector<Value> step(Value zx, const std::vector<Value>& prev, Loc l) const = 0;
+  virtual std::unique_ptr<RNN> fresh_copy(RNNOptions o) const = 0; // same class, no weights
+  // zx + h recurrent_kernel (zx if h is zeros)
+  Value recur(Value zx, Value h, Loc l) const;
+
+  int64_t units_;
+  RNNOptions o_;
+  int64_t gates_;
+  int states_;
+  Value kernel_, recurrent_kernel_, bias_;
+  Value bias_in_; // the input side's bias as (1, gates * units), or invalid
+
+private:
+  struct Unrolled {
+    std::vector<Value> outputs; // per step, in processing order
+    std::vector<Value> state;
+    Value mask;
+  };
+  Unrolled run(Value x, const std::vector<Value>& initial_state, Loc l);
+  void build(const Value& x, Loc l);
+  std::vector<Value> project(Value x, Value mask, Loc l) const;
+  Unrolled unroll(const std::vector<Value>& zs, Value mask, std::vector<Value> state, Loc l) const;
+  bool zero_output_for_mask_ = false; // Keras sets it inside Bidirectional(return_sequences)
+  friend class Bidirectional;
+};
+
+// h' = act(x kernel + h recurrent_kernel + bias)
+class SimpleRNN final : public RNN {
+public:
+  explicit SimpleRNN(int64_t units, RNNOptions o = {});
+
+private:
+  std::vector<Value> step(Value zx, const std::vector<Value>& prev, Loc l) const override;
+  std::unique_ptr<RNN> fresh_copy(RNNOptions o) const override;
+};
+
+// Keras LSTM, gates i, f, c, o (kernel (in, 4u), recurrent_kernel (u, 4u), bias (4u)).
+class LSTM final : public RNN {
+public:
+  explicit LSTM(int64_t units, RNNOptions o = {});
+
+private:
+  Initializer bias_init() const override;
+  std::vector<Value> step(Value zx, const std::vector<Value>& prev, Loc l) const override;
+  std::unique_ptr<RNN> fresh_copy(RNNOptions o) const override;
+};
+
+// Keras GRU, gates z, r, h (kernel (in, 3u), recurrent_kernel (u, 3u));
+// reset_after: bias (2, 3u), input and recurrent rows; else bias (3u).
+class GRU final : public RNN {
+public:
+  explicit GRU(int64_t units, RNNOptions o = {});
+
+private:
+  Shape bias_shape() const override;
+  void build_cell(Loc l) override;
+  std::vector<Value> step(Value zx, const std::vector<Value>& prev, Loc l) const override;
+  std::unique_ptr<RNN> fresh_copy(RNNOptions o) const override;
+  Value bias_rec_;   // reset_after: the recurrent bias row (1, 3u)
+  Value u_zr_, u_h_; // reset_after false: recurrent_kernel's (z, r) and h columns
+};
+
+struct BidirectionalOptions {
+  std::string merge_mode = "concat"; // "concat", "sum", "mul", "ave"
+  std::string name = {};
+};
+// Two copies of an RNN layer's config: "<name>/forward_<layer>" on the steps in
+// order, "<name>/backward_<layer>" on them reversed (its output sequence put
+// back in order), merged. The directions are independent branches of the
+// graph (they run concurrently). With a mask and return_sequences, masked
+// steps output zeros (Keras forces zero_output_for_mask there).
+class Bidirectional : public Layer {
+public:
+  explicit Bidirectional(const RNN& layer, BidirectionalOptions o = {});
+  // initial_state: {} or the forward states then the backward ones; the
+  // output state likewise
+  RecurrentOutput call(Value x, const std::vector<Value>& initial_state = {},
+                       Loc l = Loc::current());
+  Value operator()(Value x, Loc l = Loc::current()) { return call(x, {}, l).output; }
+  const RNN& forward_layer() const { return *forward_; }
+  const RNN& backward_layer() const { return *backward_; }
+
+private:
+  Value merge(Value a, Value b, Loc l) const;
+  std::unique_ptr<RNN> forward_, backward_;
+  BidirectionalOptions o_;
 };
 
 } // namespace sg::layers
