@@ -17,7 +17,7 @@
 // Shapes are Keras': vectors (batch, features), sequences (batch, steps,
 // features) as one Value. A wrong input shape throws std::invalid_argument
 // naming the layer class, its name, the input node, the shapes and the call
-// site. Training vs inference: Graph::training (Dropout reads it).
+// site. Training vs inference: Graph::training (Dropout, BatchNormalization).
 //
 // Masks ride along with sequences in the graph's mask table (Graph::set_mask):
 // Embedding(mask_zero) makes one, the layers that keep the time axis pass it
@@ -329,6 +329,51 @@ private:
   Value merge(Value a, Value b, Loc l) const;
   std::unique_ptr<RNN> forward_, backward_;
   BidirectionalOptions o_;
+};
+
+// --------------------------------------------------------- conv and batchnorm
+
+struct Conv1DOptions {
+  int64_t strides = 1;
+  std::string padding = "valid"; // or "same"
+  std::string activation = "linear";
+  bool use_bias = true;
+  bool trainable = true;
+  std::string name = {};
+};
+// y = act(conv1d(x, kernel) + bias): (batch, steps, in) -> (batch, steps',
+// filters); kernel (kernel_size, in, filters) glorot_uniform, bias zeros.
+class Conv1D : public Layer {
+public:
+  Conv1D(int64_t filters, int64_t kernel_size, Conv1DOptions o = {});
+  Value operator()(Value x, Loc l = Loc::current());
+
+private:
+  int64_t filters_, kernel_size_;
+  Conv1DOptions o_;
+  Value kernel_, bias_;
+};
+
+struct BatchNormalizationOptions {
+  int64_t axis = -1; // the channel axis
+  double momentum = 0.99;
+  double epsilon = 1e-3;
+  bool trainable = true; // false: inference behaviour even in training (Keras 2.x)
+  std::string name = {};
+};
+// y = (x - mean) / sqrt(var + epsilon) * gamma + beta (batch_norm's math):
+// training uses the batch's statistics and appends the moving averages'
+// updates to Graph::state_updates; inference uses moving_mean and
+// moving_variance (non-trainable). A mask is passed on, not used for the
+// statistics.
+class BatchNormalization : public Layer {
+public:
+  explicit BatchNormalization(BatchNormalizationOptions o = {});
+  Value operator()(Value x, Loc l = Loc::current());
+
+private:
+  BatchNormalizationOptions o_;
+  BatchNormWeights w_;
 };
 
 } // namespace sg::layers

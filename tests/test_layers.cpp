@@ -882,3 +882,162 @@ TEST_CASE("Layers.BidirectionalDirectionsAreIndependentBranches") {
     CHECK(products == (masked ? 2 * 5 : 2));
   }
 }
+
+// ------------------------------------------------- conv and batchnorm layers
+
+TEST_CASE("Layers.Conv1DAndBatchNormalizationNamesAndCounts") {
+  Graph g;
+  L::Conv1D conv(196, 15, {.strides = 4});
+  Value y = conv(input(g, "spec", {1, 40, 101}));
+  CHECK(y.shape() == Shape{1, 7, 196}); // (40 - 15) / 4 + 1
+  CHECK(g.node(g.at("conv1d/kernel")).shape == Shape{15, 101, 196});
+  CHECK(count_params(g, "conv1d").trainable == 15 * 101 * 196 + 196); // 297,136
+  CHECK(count_params(g, "conv1d").trainable == 297136);
+  L::BatchNormalization bn;
+  bn(input(g, "c196", {1, 8, 196}));
+  Counts c = count_params(g, "batch_normalization");
+  CHECK(c.trainable == 2 * 196);     // gamma, beta: 392
+  CHECK(c.non_trainable == 2 * 196); // moving mean and variance: 392
+  CHECK(c.trainable + c.non_trainable == 784);
+  CHECK(param_names(g) == std::vector<std::string>{"conv1d/kernel", "conv1d/bias", "batch_normalization/gamma",
+                                                   "batch_normalization/beta", "batch_normalization/moving_mean",
+                                                   "batch_normalization/moving_variance"});
+  L::Conv1D(3, 4, {.padding = "same", .use_bias = false})(input(g, "x", {1, 9, 2}));
+  CHECK(count_params(g, "conv1d_1").trainable == 4 * 2 * 3); // 24
+}
+
+TEST_CASE("Layers.Conv1DAndBatchNormalizationBadInputs") {
+  Graph g;
+  Value s = input(g, "s", {2, 3, 4});
+  L::Conv1D conv(2, 5);
+  std::string msg = error_of<std::invalid_argument>([&] { conv(s); });
+  CHECK(msg.find("Conv1D 'conv1d'") != std::string::npos);
+  CHECK(msg.find("'s' has shape (2, 3, 4)") != std::string::npos);
+  CHECK(msg.find("kernel_size = 5") != std::string::npos);
+  L::BatchNormalization bn({.axis = 3});
+  msg = error_of<std::invalid_argument>([&] { bn(s); });
+  CHECK(msg.find("BatchNormalization 'batch_normalization'") != std::string::npos);
+  CHECK_THROWS_AS(L::Conv1D(2, 3, {.padding = "causal"}), std::invalid_argument);
+  CHECK_THROWS_AS(L::BatchNormalization({.epsilon = 0}), std::invalid_argument);
+  // Conv1D does not support masks: it refuses one, as Keras does
+  Value masked = L::with_mask(input(g, "m_in", {2, 6, 4}), input(g, "m", {2, 6}));
+  msg = error_of<std::invalid_argument>([&] { L::Conv1D(2, 2)(masked); });
+  CHECK(msg.find("does not support masking") != std::string::npos);
+}
+
+TEST_CASE("Layers.GradcheckConv1DAndBatchNormalization") {
+  {
+    Graph g;
+    Value x = input(g, "x", {2, 5, 3});
+    Value y = L::Conv1D(2, 3, {.strides = 2, .padding = "same", .activation = "tanh"})(x);
+    check_gradients(g, y, {x, Value(g, g.at("conv1d/kernel")), Value(g, g.at("conv1d/bias"))});
+  }
+  for (int64_t axis : {-1, 1}) {
+    CAPTURE(axis);
+    Graph g;
+    g.training = true;
+    Value x = input(g, "x", {3, 2, 4});
+    Value y = L::BatchNormalization({.axis = axis})(x);
+    check_gradients(g, y, {x, Value(g, g.at("batch_normalization/gamma")),
+                           Value(g, g.at("batch_normalization/beta"))});
+  }
+}
+
+TEST_CASE("Layers.Conv1DMatchesNumpyKeras") {
+  struct Case {
+    int64_t strides;
+    const char* padding;
+    const char* activation;
+  };
+  for (Case c : {Case{1, "valid", "linear"}, Case{2, "same", "relu"}, Case{3, "valid", "tanh"},
+                 Case{4, "same", "linear"}}) {
+    CAPTURE(c.strides);
+    CAPTURE(c.padding);
+    Graph g;
+    Value x = input(g, "x", {2, 11, 3});
+    Value y = L::Conv1D(4, 3, {.strides = c.strides, .padding = c.padding, .activation = c.activation})(x);
+    std::map<std::string, Tensor> arrays{{"x", rnd({2, 11, 3}, 4, 1.0)}};
+    ParamStore store;
+    random_weights(g, store, arrays, 6);
+    Plan plan(g, store, {y}, {}, {DType::f32, 0});
+    plan.feed("x", arrays.at("x"));
+    plan.run();
+    auto want = numpy_reference("conv1d", arrays,
+                                fmt::format(R"({{"strides": {}, "padding": "{}", "activation": "{}"}})",
+                                            c.strides, c.padding, c.activation), {"y"});
+    check_close(plan.fetch(y).to(DType::f64), want.at("y"), 1e-5);
+  }
+}
+
+TEST_CASE("Layers.BatchNormalizationMatchesNumpyKeras") {
+  struct Case {
+    bool training;
+    int64_t axis;
+  };
+  for (Case c : {Case{true, -1}, Case{false, -1}, Case{true, 1}, Case{false, 1}}) {
+    const bool training = c.training;
+    CAPTURE(training);
+    CAPTURE(c.axis);
+    Graph g;
+    g.training = training;
+    // channels: 3 on the last axis, or the 3 steps of axis 1
+    Value x = input(g, "x", {4, 3, 3});
+    Value y = L::BatchNormalization({.axis = c.axis, .momentum = 0.9})(x);
+    CHECK(g.state_updates.size() == (training ? 2u : 0u));
+    std::map<std::string, Tensor> arrays{{"x", rnd({4, 3, 3}, 8 + uint64_t(c.axis + 1), 2.0)}};
+    ParamStore store;
+    random_weights(g, store, arrays, 9);
+    Tensor mv = rnd({3}, 10, 0.4);
+    for (int64_t i = 0; i < 3; ++i) mv.set(i, 1.0 + mv.at(i)); // a variance > 0
+    store.set("batch_normalization/moving_variance", mv);
+    arrays["moving_variance"] = mv;
+    std::vector<NodeId> fetch{y.id()};
+    Plan plan(g, store, fetch, g.state_updates, {DType::f32, 0});
+    plan.feed("x", arrays.at("x"));
+    plan.run();
+    auto want = numpy_reference(
+        "batch_normalization", arrays,
+        fmt::format(R"({{"training": {}, "axis": {}, "momentum": 0.9, "epsilon": 0.001}})", training, c.axis),
+        training ? std::vector<std::string>{"y", "moving_mean_new", "moving_variance_new"}
+                 : std::vector<std::string>{"y"});
+    check_close(plan.fetch(y).to(DType::f64), want.at("y"), 1e-5);
+    if (training) {
+      check_close(store.at("batch_normalization/moving_mean").to(DType::f64), want.at("moving_mean_new"), 1e-5);
+      check_close(store.at("batch_normalization/moving_variance").to(DType::f64),
+                  want.at("moving_variance_new"), 1e-5);
+    }
+  }
+}
+
+TEST_CASE("Layers.FrozenBatchNormalizationRunsAsAtInference") {
+  Graph g;
+  g.training = true;
+  Value x = input(g, "x", {4, 3});
+  L::BatchNormalization frozen({.trainable = false}), bn;
+  Value ids = input(g, "ids", {4, 2});
+  Value e = L::Embedding(5, 3, {.mask_zero = true})(ids);
+  bn(frozen(x));
+  CHECK(L::mask_of(bn(e)).id() == L::mask_of(e).id()); // the mask passes on
+  CHECK(g.state_updates.size() == 4); // bn's two, twice; none for the frozen one
+  std::vector<std::string> names;
+  for (const Value& p : all_params(g)) names.push_back(p.name());
+  CHECK(names == std::vector<std::string>{"embedding/embeddings", "batch_normalization_1/gamma",
+                                          "batch_normalization_1/beta"});
+  CHECK(count_params(g, "batch_normalization").non_trainable == 4 * 3);
+
+  // the moving statistics even in training
+  Graph g2;
+  g2.training = true;
+  Value x2 = input(g2, "x", {2, 2});
+  Value y2 = L::BatchNormalization({.trainable = false})(x2);
+  CHECK(g2.state_updates.empty());
+  ParamStore store;
+  store.set("batch_normalization/moving_mean", Tensor::from({2}, {1, -1}, DType::f64));
+  store.set("batch_normalization/moving_variance", Tensor::from({2}, {4, 1}, DType::f64));
+  Plan plan(g2, store, {y2}, {}, {DType::f64, 0});
+  plan.feed("x", vals({2, 2}, {3, 0, 1, 1}));
+  plan.run();
+  const double e2 = 1e-3;
+  check_close(plan.fetch(y2),
+              vals({2, 2}, {2 / std::sqrt(4 + e2), 1 / std::sqrt(1 + e2), 0, 2 / std::sqrt(1 + e2)}), 1e-12);
+}

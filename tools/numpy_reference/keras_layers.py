@@ -8,7 +8,7 @@ weights as .npy files and a config.json in a directory, runs
 and compares the .npy files this writes back (float64) with its own outputs.
 Needs numpy (Debian: apt-get install python3-numpy).
 
-<layer>: lstm, gru, simple_rnn, bidirectional.
+<layer>: lstm, gru, simple_rnn, bidirectional, conv1d, batch_normalization.
 
 Recurrent layers read x (batch, steps, in), optional mask (batch, steps),
 kernel, recurrent_kernel, bias (for bidirectional: forward_* and backward_*)
@@ -30,6 +30,16 @@ and write y (the output) and state_<k> (the final states). Keras semantics:
   Bidirectional: forward on x, backward = the layer with go_backwards on x,
       its sequence reversed back; merged by concat / sum / mul / ave
 
+conv1d: x (batch, steps, in), kernel (k, in, filters), bias; padding valid or
+same (Keras/TF: pad_total = max((out - 1) * stride + k - steps, 0), left half
+rounded down), stride.
+
+batch_normalization: x, gamma, beta, moving_mean, moving_variance; the channel
+axis is config "axis" (default -1). training: batch mean and biased variance
+over all other axes; moving statistics updated as m * moving + (1 - m) * batch,
+the variance scaled by n / (n - (1 + epsilon)) as Keras 2.2's
+BatchNormalization does; writes y, moving_mean_new, moving_variance_new.
+inference: the moving statistics.
 """
 import json
 import os
@@ -169,18 +179,64 @@ def bidirectional(d, cfg):
     return y, fs + bs
 
 
+def conv1d(d, cfg):
+    x, k, b = load(d, "x"), load(d, "kernel"), load(d, "bias")
+    B, S, _ = x.shape
+    K, _, F = k.shape
+    stride = cfg.get("strides", 1)
+    if cfg.get("padding", "valid") == "same":
+        out = -(-S // stride)
+        pad_total = max((out - 1) * stride + K - S, 0)
+        left = pad_total // 2
+        x = np.concatenate([np.zeros((B, left, x.shape[2])), x,
+                            np.zeros((B, pad_total - left, x.shape[2]))], axis=1)
+    else:
+        out = (S - K) // stride + 1
+    y = np.zeros((B, out, F))
+    for t in range(out):
+        window = x[:, t * stride:t * stride + K, :]  # (B, K, in)
+        y[:, t, :] = np.einsum("bkc,kcf->bf", window, k)
+    if b is not None:
+        y = y + b
+    return ACTIVATIONS[cfg.get("activation", "linear")](y)
+
+
+def batch_normalization(d, cfg):
+    x = load(d, "x")
+    gamma, beta = load(d, "gamma"), load(d, "beta")
+    mm, mv = load(d, "moving_mean"), load(d, "moving_variance")
+    eps, momentum = cfg.get("epsilon", 1e-3), cfg.get("momentum", 0.99)
+    axis = cfg.get("axis", -1) % x.ndim
+    axes = tuple(a for a in range(x.ndim) if a != axis)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    gamma, beta, mm, mv = (v.reshape(shape) for v in (gamma, beta, mm, mv))
+    if not cfg.get("training", False):
+        return {"y": (x - mm) / np.sqrt(mv + eps) * gamma + beta}
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    n = x.size // x.shape[axis]
+    return {"y": (x - mean) / np.sqrt(var + eps) * gamma + beta,
+            "moving_mean_new": (momentum * mm + (1 - momentum) * mean).ravel(),
+            "moving_variance_new": (momentum * mv + (1 - momentum) * var * n / (n - (1 + eps))).ravel()}
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     layer, d = sys.argv[1], sys.argv[2]
     cfg_path = os.path.join(d, "config.json")
     cfg = json.load(open(cfg_path)) if os.path.exists(cfg_path) else {}
-    cfg.setdefault("activation", "tanh")
+    cfg.setdefault("activation", "tanh" if layer in CELLS or layer == "bidirectional" else "linear")
     cfg.setdefault("recurrent_activation", "sigmoid")
     if layer in CELLS:
         results = recurrent(layer, d, cfg)
     elif layer == "bidirectional":
         results = bidirectional(d, cfg)
+    elif layer == "conv1d":
+        results = {"y": conv1d(d, cfg)}
+    elif layer == "batch_normalization":
+        results = batch_normalization(d, cfg)
     else:
         sys.exit(f"unknown layer '{layer}'\n" + __doc__)
     if isinstance(results, tuple):
