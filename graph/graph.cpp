@@ -156,6 +156,35 @@ std::string Graph::prefix() const {
   return p;
 }
 
+Graph::ScopeReset::ScopeReset(Graph& g, const std::string& path) : g_(g), saved_(g.scopes_) {
+  g.scopes_.clear();
+  if (!path.empty()) g.scopes_.push_back(path);
+}
+Graph::ScopeReset::~ScopeReset() { g_.scopes_ = std::move(saved_); }
+
+std::string Graph::layer_name(const std::string& base) {
+  for (;;) {
+    int n = layer_counters_[base]++;
+    std::string name = n == 0 ? base : fmt::format("{}_{}", base, n);
+    const std::string scope = name + "/";
+    auto it = by_name_.lower_bound(scope); // the first name in scope `name`, if any
+    bool scope_used = it != by_name_.end() && it->first.starts_with(scope);
+    if (!by_name_.count(name) && !scope_used) return name;
+  }
+}
+
+void Graph::set_mask(NodeId value, NodeId mask) {
+  if (value >= size() || mask >= size())
+    throw std::out_of_range(fmt::format("set_mask: node id {} or {} is not in the graph", value, mask));
+  masks_[value] = mask;
+}
+
+std::optional<NodeId> Graph::mask_of(NodeId value) const {
+  auto it = masks_.find(value);
+  if (it == masks_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::string Graph::unique_name(const std::string& base) {
   for (;;) {
     int n = counters_[base]++;

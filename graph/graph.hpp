@@ -98,6 +98,31 @@ public:
   [[nodiscard]] ScopeGuard scope(const std::string& s) { return ScopeGuard(*this, s); }
   std::string prefix() const; // "a/b/" or ""
 
+  // While the guard lives, the open scopes are replaced by `path` alone ("" =
+  // the top level): a layer's parameters keep their names wherever it is called.
+  class ScopeReset {
+  public:
+    ScopeReset(Graph& g, const std::string& path);
+    ~ScopeReset();
+    ScopeReset(const ScopeReset&) = delete;
+    ScopeReset& operator=(const ScopeReset&) = delete;
+
+  private:
+    Graph& g_;
+    std::vector<std::string> saved_;
+  };
+  [[nodiscard]] ScopeReset scope_at(const std::string& path) { return ScopeReset(*this, path); }
+
+  // A Keras-style layer name, unique in this graph: "lstm", then "lstm_1",
+  // "lstm_2", ... per base; a name some node already uses as its scope or
+  // name is skipped.
+  std::string layer_name(const std::string& base);
+
+  // Keras masks: `mask` (batch, steps), 1 at real steps and 0 at padding, rides
+  // along with the sequence `value` (ops/keras.hpp propagates and consumes it).
+  void set_mask(NodeId value, NodeId mask);
+  std::optional<NodeId> mask_of(NodeId value) const;
+
   // Node kind for nodes added while the guard lives (autodiff, optimizers).
   class KindGuard {
   public:
@@ -113,6 +138,11 @@ public:
 
   // Random ops take their seed from here unless given one.
   uint64_t seed = 0;
+  // Training or inference graph: Dropout and BatchNormalization read it.
+  bool training = false;
+  // Update nodes that layers add as side effects of the forward pass
+  // (BatchNormalization's moving averages): to be run as a Plan's effects.
+  std::vector<NodeId> state_updates;
   const BoostGraph& boost() const { return g_; }
 
 private:
@@ -120,6 +150,8 @@ private:
   BoostGraph g_;
   std::map<std::string, NodeId, std::less<>> by_name_;
   std::map<std::string, int, std::less<>> counters_;
+  std::map<std::string, int, std::less<>> layer_counters_;
+  std::map<NodeId, NodeId> masks_;
   std::vector<std::string> scopes_;
   NodeKind kind_ = NodeKind::forward;
   friend class Value;

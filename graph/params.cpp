@@ -26,6 +26,7 @@ std::string Initializer::describe() const {
   case Kind::normal: return fmt::format("normal({}, {})", a, b);
   case Kind::uniform: return fmt::format("uniform({}, {})", a, b);
   case Kind::unit_forget_bias: return "unit_forget_bias";
+  case Kind::tensor: return fmt::format("tensor {}", value ? to_string(value->shape()) : "(none)");
   }
   return "?";
 }
@@ -95,6 +96,12 @@ Tensor Initializer::make(const Shape& shape, DType dtype, uint64_t seed,
     for (int64_t i = shape[0] / 4; i < shape[0] / 2; ++i) t.set(i, 1.0);
     break;
   }
+  case Kind::tensor:
+    if (!value || value->shape() != shape)
+      throw std::invalid_argument(fmt::format("initial value of '{}' is {}, the parameter is {}", name,
+                                              value ? to_string(value->shape()) : "missing",
+                                              to_string(shape)));
+    return value->to(dtype);
   case Kind::orthogonal: {
     if (shape.size() < 2)
       throw std::invalid_argument(fmt::format(

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,10 @@ namespace sg {
 
 struct Initializer {
   enum class Kind : uint8_t { zeros, ones, constant, glorot_uniform, orthogonal, normal, uniform,
-                            unit_forget_bias };
+                            unit_forget_bias, tensor };
   Kind kind = Kind::zeros;
   double a = 0, b = 0; // constant: a; normal: mean a, stddev b; uniform: [a, b); orthogonal: gain a
+  std::shared_ptr<const Tensor> value = nullptr; // tensor: the initial value (pre-trained weights)
 
   static Initializer zeros() { return {Kind::zeros}; }
   static Initializer ones() { return {Kind::ones}; }
@@ -31,6 +33,10 @@ struct Initializer {
   // Keras LSTM(unit_forget_bias=True): a (4u) bias, zeros with ones in the
   // forget gate's quarter [u, 2u) (gate order i, f, c, o).
   static Initializer unit_forget_bias() { return {Kind::unit_forget_bias}; }
+  // Given values (e.g. pre-trained embeddings), converted to the plan's dtype.
+  static Initializer from(Tensor t) {
+    return {Kind::tensor, 0, 0, std::make_shared<const Tensor>(std::move(t))};
+  }
 
   std::string describe() const;
   // Fills a tensor of `shape`. Draws depend only on (seed, name): parameters

@@ -314,7 +314,9 @@ int train(const RunArgs& args) {
       .dtype = DType::f32,
       .inputs = {{"i", {fit::batch}}, {"j", {fit::batch}}, {"x", {fit::batch}}},
       .build = [&](fit::Net& n) {
-        Net o{std::move(n.g), n.in("i"), n.in("j"), n.in("x")};
+        Net o;
+        o.g = std::move(n.g);
+        o.i = n.in("i"), o.j = n.in("j"), o.x = n.in("x");
         objective(o, V, dim, x_max);
         n.g = std::move(o.g);
         n.loss = o.loss;

@@ -137,15 +137,20 @@ std::vector<Value> lstm_project(Value X, const LSTMWeights& w, Loc l) {
 LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l) {
   Graph& g = zx.graph();
   auto scope = g.scope(w.name);
-  const int64_t u = w.units;
   Value z = prev.h ? zx + matmul(prev.h, w.recurrent_kernel, false, false, l) : zx;
+  return lstm_gates(z, prev.c, "tanh", w.recurrent_activation, l);
+}
+
+LSTMState lstm_gates(Value z, Value c_prev, const std::string& act, const std::string& recurrent_act,
+                     Loc l) {
+  const int64_t u = z.dim(1) / 4;
   std::vector<Value> gate = split(z, 1, {u, u, u, u}, l);
-  Value i = activation(gate[0], w.recurrent_activation, l);
-  Value f = activation(gate[1], w.recurrent_activation, l);
-  Value cc = tanh(gate[2], l);
-  Value o = activation(gate[3], w.recurrent_activation, l);
-  Value c = prev.c ? f * prev.c + i * cc : i * cc;
-  Value h = o * tanh(c, l);
+  Value i = activation(gate[0], recurrent_act, l);
+  Value f = activation(gate[1], recurrent_act, l);
+  Value cc = activation(gate[2], act, l);
+  Value o = activation(gate[3], recurrent_act, l);
+  Value c = c_prev ? f * c_prev + i * cc : i * cc;
+  Value h = o * activation(c, act, l);
   return {h, c};
 }
 
@@ -201,42 +206,49 @@ std::vector<Value> rnn(const std::vector<Value>& xs, Value h0, const RNNWeights&
 Value batch_norm(Value x, const std::string& name, bool training, double momentum,
                  double epsilon, std::vector<Value>* updates, Loc l) {
   Graph& g = x.graph();
-  const int r = x.rank();
-  if (r < 2)
+  if (x.rank() < 2)
     throw std::invalid_argument(fmt::format("batch_norm '{}' at {}: input '{}' has shape {}; need "
                                             "(batch, ..., channels)", name, where(l), x.name(),
                                             to_string(x.shape())));
   const int64_t C = x.dim(-1);
   auto scope = g.scope(name);
-  Value gamma = shared_param(g, "gamma", {C}, Initializer::ones(), l);
-  Value beta = shared_param(g, "beta", {C}, Initializer::zeros(), l);
-  Value moving_mean, moving_var;
+  BatchNormWeights w;
+  w.gamma = shared_param(g, "gamma", {C}, Initializer::ones(), l);
+  w.beta = shared_param(g, "beta", {C}, Initializer::zeros(), l);
   {
     Graph::KindGuard state(g, NodeKind::update); // statistics, not trained
-    moving_mean = shared_param(g, "moving_mean", {C}, Initializer::zeros(), l);
-    moving_var = shared_param(g, "moving_variance", {C}, Initializer::ones(), l);
+    w.moving_mean = shared_param(g, "moving_mean", {C}, Initializer::zeros(), l);
+    w.moving_variance = shared_param(g, "moving_variance", {C}, Initializer::ones(), l);
   }
-  Shape bshape(size_t(r), 1);
-  bshape.back() = C;
-  Value gamma_b = reshape(gamma, bshape, l), beta_b = reshape(beta, bshape, l);
+  return batch_norm(x, w, -1, training, momentum, epsilon, updates, l);
+}
 
+Value batch_norm(Value x, const BatchNormWeights& w, int64_t axis, bool training, double momentum,
+                 double epsilon, std::vector<Value>* updates, Loc l) {
+  Graph& g = x.graph();
+  const int r = x.rank();
+  const int64_t ax = axis < 0 ? axis + r : axis, C = x.dim(int(ax));
+  Shape bshape(size_t(r), 1);
+  bshape[size_t(ax)] = C;
+  auto b = [&](const Value& v) { return reshape(v, bshape, l); };
   if (!training) {
-    Value scale = gamma_b / sqrt(reshape(moving_var, bshape, l) + epsilon);
-    return (x - reshape(moving_mean, bshape, l)) * scale + beta_b;
+    Value scale = b(w.gamma) / sqrt(b(w.moving_variance) + epsilon);
+    return (x - b(w.moving_mean)) * scale + b(w.beta);
   }
   std::vector<int64_t> axes;
-  for (int64_t a = 0; a + 1 < r; ++a) axes.push_back(a);
+  for (int64_t a = 0; a < r; ++a)
+    if (a != ax) axes.push_back(a);
   Value mean = sg::mean(x, axes, true, l);
   Value d = x - mean;
   Value var = sg::mean(square(d), axes, true, l);
-  Value y = d * (gamma_b / sqrt(var + epsilon)) + beta_b;
+  Value y = d * (b(w.gamma) / sqrt(var + epsilon)) + b(w.beta);
   if (updates) {
     const double n = double(numel(x.shape()) / C);
     Graph::KindGuard kind(g, NodeKind::update);
-    updates->push_back(assign_moving_average(moving_mean, reshape(mean, {C}, l), momentum, l));
+    updates->push_back(assign_moving_average(w.moving_mean, reshape(mean, {C}, l), momentum, l));
     // Keras 2.2: the sample variance, n / (n - (1 + epsilon))
     updates->push_back(assign_moving_average(
-        moving_var, reshape(var, {C}, l) * (n / (n - (1.0 + epsilon))), momentum, l));
+        w.moving_variance, reshape(var, {C}, l) * (n / (n - (1.0 + epsilon))), momentum, l));
   }
   return y;
 }

@@ -76,6 +76,11 @@ std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights&
 std::vector<Value> lstm_project(Value X, const LSTMWeights& w, Loc l = Loc::current());
 // lstm_cell given its input projection zx = x W + b (batch, 4 units).
 LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l = Loc::current());
+// The gates of one step from the pre-activations z = x W + h U + b (batch, 4 units),
+// split i, f, c, o: c' = σ(zf) c + σ(zi) act(zc), h' = σ(zo) act(c') (σ =
+// recurrent_act); an invalid c_prev means zeros.
+LSTMState lstm_gates(Value z, Value c_prev, const std::string& act, const std::string& recurrent_act,
+                     Loc l = Loc::current());
 // Unrolled over time: the h of every step (Keras return_sequences); `last`,
 // if given, receives the final (h, c) (Keras return_state). The input
 // projections of all steps are one product (lstm_project).
@@ -113,5 +118,13 @@ Value zeros(Graph& g, Shape shape);
 Value batch_norm(Value x, const std::string& name, bool training, double momentum = 0.99,
                  double epsilon = 1e-3, std::vector<Value>* updates = nullptr,
                  Loc l = Loc::current());
+
+// The same math on given weights, each (C), C = x's dim at `axis`; the
+// statistics are over every other axis.
+struct BatchNormWeights {
+  Value gamma, beta, moving_mean, moving_variance;
+};
+Value batch_norm(Value x, const BatchNormWeights& w, int64_t axis, bool training, double momentum,
+                 double epsilon, std::vector<Value>* updates, Loc l = Loc::current());
 
 } // namespace sg

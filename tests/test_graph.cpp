@@ -34,6 +34,42 @@ TEST_CASE("Graph.NamesAndScopes") {
   CHECK(g.consumers(x.id()).size() == 3);
 }
 
+TEST_CASE("Graph.LayerNamesMasksAndScopeAt") {
+  Graph g;
+  CHECK(g.layer_name("lstm") == "lstm");
+  CHECK(g.layer_name("lstm") == "lstm_1");
+  CHECK(g.layer_name("dense") == "dense");
+  input(g, "gru/x", {1});          // a scope in use
+  input(g, "embedding", {1});      // a node's name
+  CHECK(g.layer_name("gru") == "gru_1");
+  CHECK(g.layer_name("embedding") == "embedding_1");
+  Value x = input(g, "x", {2, 3}), m = input(g, "m", {2, 3});
+  CHECK(!g.mask_of(x.id()));
+  g.set_mask(x.id(), m.id());
+  CHECK(g.mask_of(x.id()) == m.id());
+  CHECK_THROWS_AS(g.set_mask(x.id(), 999), std::out_of_range);
+  {
+    auto outer = g.scope("t1");
+    auto at = g.scope_at("dense");
+    CHECK(param(g, "kernel", {3}).name() == "dense/kernel");
+    auto top = g.scope_at("");
+    CHECK(tanh(x).name() == "tanh");
+  }
+  CHECK(g.prefix().empty());
+  CHECK(!g.training);
+  CHECK(g.state_updates.empty());
+}
+
+TEST_CASE("Graph.InitializerFromTensor") {
+  const Tensor t = Tensor::from({2, 2}, {1, -2, 0.5, 4}, DType::f64);
+  const Initializer init = Initializer::from(t);
+  const Tensor made = init.make({2, 2}, DType::f32, 0, "w");
+  CHECK(made.dtype() == DType::f32);
+  CHECK(made.values() == t.values());
+  CHECK(init.describe() == "tensor (2, 2)");
+  CHECK_THROWS_AS(init.make({4}, DType::f32, 0, "w"), std::invalid_argument);
+}
+
 TEST_CASE("Graph.ShapeInference") {
   Graph g;
   Value a = input(g, "a", {5, 10});

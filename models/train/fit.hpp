@@ -80,12 +80,12 @@ Optimizer adam(Adam a);
 Optimizer sgd(SGD s);
 
 struct Spec {
-  std::string name;
+  std::string name = {};
   DType dtype = DType::f32;
-  std::vector<InputDecl> inputs;  // fed to every graph
-  std::vector<InputDecl> targets; // fed in training and evaluation only
-  std::function<void(Net&)> build;
-  Optimizer optimizer;
+  std::vector<InputDecl> inputs = {};  // fed to every graph
+  std::vector<InputDecl> targets = {}; // fed in training and evaluation only
+  std::function<void(Net&)> build = {};
+  Optimizer optimizer = {};
   std::vector<std::string> metrics = {}; // names build() sets in Net::metrics, in report order
   // A stateful model's (input, output) pairs: the output of one training or
   // evaluation step is fed as the input of the next (zeros at first), as

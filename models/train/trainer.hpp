@@ -47,12 +47,12 @@ std::vector<ModelOption> loop_model_options(const std::string& steps_name, const
                                             const std::string& steps, const std::string& save_every);
 
 struct LoopOptions {
-  std::string model;              // written in checkpoints, checked when resuming
+  std::string model = {};         // written in checkpoints, checked when resuming
   std::string unit = "iteration"; // what a step is: "iteration" or "epoch"
   int64_t steps = 0;              // the run ends when this many steps are done
   int64_t save_every = 0;         // a checkpoint every this many steps (0: only at the end)
-  std::string checkpoint;         // "" = none written
-  std::string history;            // CSV file, "" = none
+  std::string checkpoint = {};    // "" = none written
+  std::string history = {};       // CSV file, "" = none
   bool resume = false;            // continue from `checkpoint`
   bool quiet = false;
   uint64_t seed = 0;              // a resumed run must use the seed of the checkpoint's run
