@@ -100,6 +100,7 @@ Net Network::build(const Sizes& sizes, Mode mode) const {
   n.sizes = sizes;
   n.mode = mode;
   n.seed = seed_;
+  n.g->training = mode == Mode::train; // Dropout and BatchNormalization read it
   for (const InputDecl& d : declared(spec_, mode)) {
     Shape shape;
     for (const Dim& dim : d.shape) shape.push_back(dim.size >= 0 ? dim.size : n.size(dim.symbol));
@@ -135,7 +136,10 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
     carried.push_back(it->second);
   }
   if (mode != Mode::predict) fetch.insert(fetch.end(), carried.begin(), carried.end());
-  if (mode == Mode::train) effects = spec_.optimizer(net.loss, all_params(*net.g)).updates;
+  if (mode == Mode::train) {
+    effects = spec_.optimizer(net.loss, all_params(*net.g)).updates;
+    for (NodeId u : net.g->state_updates) effects.emplace_back(*net.g, u); // batch-norm statistics
+  }
   Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
   if (auto r = restored_runs_.find(key); r != restored_runs_.end()) plan.set_runs(r->second);
   auto c = std::make_unique<Compiled>(

@@ -1,0 +1,102 @@
+// models/train/fit: sizes read off the feeds, a plan per size, Keras' fit
+// semantics (epoch averages, validation columns, callbacks), and the Keras
+// layers' training switch (Dropout, BatchNormalization statistics) as fit
+// drives it.
+#include "models/train/fit.hpp"
+#include "ops/keras.hpp"
+#include "tests/cli_helpers.hpp"
+
+#include <cmath>
+#include <doctest/doctest.h>
+
+using namespace sg;
+using namespace sg::test;
+
+namespace {
+
+// y = 2 x0 - x1 + 0.5, 64 examples; a regression net with BatchNormalization and Dropout.
+struct Lines : fit::Dataset {
+  int64_t size() const override { return 64; }
+  uint64_t fingerprint() const override { return 7; }
+  fit::Feeds batch(std::span<const int64_t> idx) const override {
+    const int64_t B = int64_t(idx.size());
+    Tensor x({B, 2}, DType::f64), y({B, 1}, DType::f64);
+    for (int64_t b = 0; b < B; ++b) {
+      const double x0 = std::sin(double(idx[size_t(b)])), x1 = std::cos(3.0 * double(idx[size_t(b)]));
+      x.set(2 * b, x0);
+      x.set(2 * b + 1, x1);
+      y.set(b, 2 * x0 - x1 + 0.5);
+    }
+    return {{"x", x}, {"y", y}};
+  }
+};
+
+const fit::Spec& spec() {
+  static const fit::Spec s{
+      .name = "lines",
+      .dtype = DType::f64,
+      .inputs = {{"x", {fit::batch, fit::dim(2)}}},
+      .targets = {{"y", {fit::batch, fit::dim(1)}}},
+      .build =
+          [](fit::Net& n) {
+            // momentum 0.9: the moving statistics catch up within the 210 steps of the test
+            Value h = layers::BatchNormalization({.momentum = 0.9})(layers::Dense(8, {.activation = "tanh"})(n.in("x")));
+            Value y = layers::Dense(1)(layers::Dropout(0.25)(h));
+            n.outputs["y"] = y;
+            if (n.mode == fit::Mode::predict) return;
+            Value d = y - n.in("y");
+            n.loss = mean(d * d);
+            n.metrics["mae"] = mean(sqrt(d * d + 1e-12));
+          },
+      .optimizer = fit::adam({.lr = 0.05}),
+      .metrics = {"mae"},
+  };
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("Fit.SizesOfFeeds") {
+  const std::vector<fit::InputDecl> d = {{"X", {fit::batch, fit::steps, fit::dim(3)}}, {"m", {fit::batch, fit::steps}}};
+  const fit::Sizes s = fit::sizes_of(d, {{"X", Tensor({4, 7, 3})}, {"m", Tensor({4, 7})}});
+  CHECK(s.at("batch") == 4);
+  CHECK(s.at("steps") == 7);
+  CHECK(has(error_of<std::invalid_argument>([&] { fit::sizes_of(d, {{"X", Tensor({4, 7, 2})}, {"m", Tensor({4, 7})}}); }),
+                 "input 'X' is (4, 7, 2): axis 2 must be 3"));
+  CHECK(has(error_of<std::invalid_argument>([&] { fit::sizes_of(d, {{"X", Tensor({4, 7, 3})}, {"m", Tensor({4, 6})}}); }),
+                 "its steps (axis 1) is 6, another input's is 7"));
+  CHECK(has(error_of<std::invalid_argument>([&] { fit::sizes_of(d, {{"X", Tensor({4, 7, 3})}}); }),
+                 "input 'm' was not fed"));
+}
+
+TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {
+  ParamStore store;
+  const Lines data;
+  std::vector<std::vector<double>> epochs;
+  train::Trainer tr({.model = "lines", .unit = "epoch", .steps = 30, .quiet = true, .seed = 1,
+                     .metrics = fit::fit_columns(spec(), true)},
+                    store);
+  CHECK(tr.options().metrics == std::vector<std::string>{"mae", "val_loss", "val_mae"});
+  fit::Network net(spec(), store, 1);
+  const double last = fit::fit(net, data, tr, 1,
+                               {.batch_size = 10, .validation = &data, .on_epoch = [&](int64_t, const fit::Network::Result& r) {
+                                  epochs.push_back({r.loss, r.metrics[0], r.metrics[1], r.metrics[2]});
+                                }});
+  REQUIRE(epochs.size() == 30);
+  CHECK(last == epochs.back()[0]);
+  CHECK(epochs.back()[0] < 0.2 * epochs.front()[0]); // it learns
+  CHECK(epochs.back()[2] < 0.2 * epochs.front()[2]); // and so does the validation loss
+  // the batch-norm statistics moved (the layer's state updates ran as effects)
+  const Tensor& mm = store.at("batch_normalization/moving_mean");
+  double moved = 0;
+  for (int64_t i = 0; i < mm.size(); ++i) moved += std::abs(mm.at(i));
+  CHECK(moved > 0);
+  // the validation loss is an inference run: evaluate() gives it again, bit for bit
+  const fit::Network::Result v = fit::evaluate(net, data, 10);
+  CHECK(v.loss == epochs.back()[2]);
+  // predict: no dropout, so twice the same
+  const auto p1 = net.predict({{"x", data.batch(std::vector<int64_t>{0, 1, 2})["x"]}}).at("y");
+  const auto p2 = net.predict({{"x", data.batch(std::vector<int64_t>{0, 1, 2})["x"]}}).at("y");
+  check_close(p1, p2, 0);
+  CHECK(net.runs().size() == 2); // the run counters of the two training plans (batches of 10 and of 4)
+}
