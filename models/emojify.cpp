@@ -288,7 +288,9 @@ double Classifier::accuracy(const std::vector<Example>& examples) {
 
 std::vector<double> train_for_test(ParamStore& store, int version, const std::vector<Example>& train,
                                    const WordVectors& v, int64_t epochs, uint64_t seed) {
-  train::Trainer tr({.model = "emojify", .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed}, store);
+  train::Trainer tr(
+      {.model = "emojify", .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed, .out = train::no_output()},
+      store);
   fit::Network net(spec(version), store, seed);
   std::vector<double> losses;
   fit::FitOptions opt = fit_options(version);
@@ -398,6 +400,7 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 
 std::vector<ModelOption> options() {
   auto o = train::loop_model_options("epochs", "epoch", "", "0");
+  for (auto& f : fit::fit_options()) o.push_back(f);
   o[0].help += " (default: the course's 400 for V1, 50 for V2)";
   o.push_back({.name = "version",
                .help = "1: averaged word vectors -> softmax; 2: two LSTM layers",

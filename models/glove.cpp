@@ -215,6 +215,7 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 
 std::vector<ModelOption> options() {
   auto o = train::loop_model_options("epochs", "epoch", "25", "0");
+  for (auto& f : fit::fit_options()) o.push_back(f);
   auto t = [&](std::string name, OptionType type, std::string help, std::string def,
                std::optional<Bound> min = {}) {
     o.push_back({.name = std::move(name), .help = std::move(help), .type = type,

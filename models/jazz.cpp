@@ -285,6 +285,7 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 
 std::vector<ModelOption> options() {
   auto o = train::loop_model_options("epochs", "epoch", "100", "10");
+  for (auto& f : fit::fit_options()) o.push_back(f);
   o.push_back({.name = "data",
                .help = "The MIDI file to learn from (default: jazz/original_metheny.mid in --data-dir, "
                        "./data or ../shared/data); sample needs the same one, for its values",

@@ -4,7 +4,11 @@
 // drives it.
 #include "models/train/fit.hpp"
 #include "ops/keras.hpp"
+#include "graph/checkpoint.hpp"
 #include "tests/cli_helpers.hpp"
+
+#include <fmt/format.h>
+#include <sstream>
 
 #include <cmath>
 #include <doctest/doctest.h>
@@ -74,7 +78,7 @@ TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {
   const Lines data;
   std::vector<std::vector<double>> epochs;
   train::Trainer tr({.model = "lines", .unit = "epoch", .steps = 30, .quiet = true, .seed = 1,
-                     .metrics = fit::fit_columns(spec(), true)},
+                     .metrics = fit::fit_columns(spec(), true), .out = train::no_output()},
                     store);
   CHECK(tr.options().metrics == std::vector<std::string>{"mae", "val_loss", "val_mae"});
   fit::Network net(spec(), store, 1);
@@ -99,4 +103,39 @@ TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {
   const auto p2 = net.predict({{"x", data.batch(std::vector<int64_t>{0, 1, 2})["x"]}}).at("y");
   check_close(p1, p2, 0);
   CHECK(net.runs().size() == 2); // the run counters of the two training plans (batches of 10 and of 4)
+}
+
+TEST_CASE("Fit.ValidationSplitEarlyStoppingAndBestCheckpoint") {
+  TempDir dir;
+  const std::string ck = dir / "j.ckpt", best = dir / "best.ckpt", hist = dir / "j.csv";
+  // Keras' validation_split 0.5: the last 30 of the 60 windows are held out
+  Result r = graph_run(fmt::format("jazz train --epochs 200 --validation-split 0.5 --patience 2 --save-best '{}' "
+                                   "--checkpoint '{}' --history '{}'", best, ck, hist));
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  CHECK(has(r.out, "val_loss: "));
+  CHECK(has(r.out, "val_loss did not improve on "));
+  const int64_t stopped = std::stoll(load_checkpoint(ck, "jazz").meta.at("step"));
+  CHECK(stopped < 200);
+  CHECK(has(r.out, fmt::format(", stopped at epoch {} of 200", stopped)));
+  // the history: one row per epoch done, val_loss in its column; the best checkpoint is
+  // the epoch with the lowest val_loss, `patience` epochs before the stop
+  std::istringstream h(read_file(hist));
+  std::string line;
+  std::getline(h, line);
+  CHECK(line == "epoch,loss,val_loss");
+  double lowest = HUGE_VAL;
+  int64_t lowest_at = -1, rows = 0;
+  while (std::getline(h, line)) {
+    const double val = std::stod(line.substr(line.rfind(',') + 1));
+    if (val < lowest) lowest = val, lowest_at = rows;
+    ++rows;
+  }
+  CHECK(rows == stopped);
+  CHECK(lowest_at == stopped - 3); // epoch lowest_at + 1 was the best, then 2 epochs without
+  CHECK(std::stoll(load_checkpoint(best, "jazz").meta.at("step")) == lowest_at + 1);
+  // bad values are refused before any work
+  r = graph_run("jazz train --validation-split 1");
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "--validation-split must be a number >= 0, < 1, got '1'"));
 }

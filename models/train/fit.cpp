@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 
@@ -253,6 +254,11 @@ std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, b
   return batches;
 }
 
+namespace {
+// Where val_loss is among fit_columns(): after the spec's metrics.
+size_t spec_metrics(const Network& net) { return net.spec().metrics.size(); }
+} // namespace
+
 void track(Network& net, train::Trainer& tr) {
   if (tr.resumed()) {
     std::map<std::string, uint64_t> runs;
@@ -287,6 +293,14 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
                               tr.options().checkpoint));
   tr.on_save([&](train::LoopState& s) { s.set_u64("data", data.fingerprint()); });
   track(net, tr);
+  // EarlyStopping / ModelCheckpoint(save_best_only) state, saved with the run
+  double best = tr.resumed() && tr.state().values.count("best") ? tr.state().get_double("best") : HUGE_VAL;
+  int64_t wait = tr.resumed() && tr.state().values.count("wait") ? int64_t(tr.state().get_u64("wait")) : 0;
+  tr.on_save([&](train::LoopState& s) {
+    s.set("best", best);
+    s.set_u64("wait", uint64_t(wait));
+  });
+  const std::string monitored = opt.validation ? "val_loss" : "loss";
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
     Weighted w;
@@ -302,22 +316,73 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
     }
     loss = r.loss;
     if (opt.on_epoch) opt.on_epoch(epoch, r);
+    const double value = opt.validation ? r.metrics[spec_metrics(net)] : r.loss;
+    const bool better = value < best;
+    if (better) best = value, wait = 0;
+    else ++wait;
     tr.end_step(epoch, loss, r.metrics);
     if (epoch == 0 || (epoch + 1) % opt.report_every == 0) tr.report(epoch + 1, loss);
+    if (better && !opt.save_best.empty()) tr.save_copy(opt.save_best, epoch + 1);
+    if (opt.patience > 0 && wait >= opt.patience && epoch + 1 < tr.steps()) {
+      tr.stop(epoch + 1, loss, fmt::format("{} did not improve on {:.6g} for {} epochs", monitored, best, wait));
+      return loss;
+    }
   }
+  tr.finish(loss);
   return loss;
 }
 
-TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const FitOptions& opt,
+std::vector<ModelOption> fit_options() {
+  return {
+      {.name = "validation-split",
+       .help = "Hold out this fraction of the examples (the last ones) as validation data: val_loss every epoch",
+       .type = OptionType::number, .default_value = "0", .min = at_least(0), .max = below(1),
+       .commands = {"train"}},
+      {.name = "patience",
+       .help = "Stop when val_loss (else the loss) has not improved for this many epochs (0: never)",
+       .type = OptionType::integer, .default_value = "0", .min = at_least(0), .commands = {"train"}},
+      {.name = "save-best",
+       .help = "Also save the checkpoint of the epoch with the best val_loss (else loss) here",
+       .type = OptionType::output_file, .commands = {"train"}},
+  };
+}
+
+Subset::Subset(const Dataset& data, int64_t begin, int64_t end) : data_(data), begin_(begin), end_(end) {
+  if (begin < 0 || end < begin || end > data.size())
+    throw std::invalid_argument(fmt::format("examples [{}, {}) of {}", begin, end, data.size()));
+}
+
+Feeds Subset::batch(std::span<const int64_t> indices) const {
+  std::vector<int64_t> shifted(indices.begin(), indices.end());
+  for (int64_t& i : shifted) i += begin_;
+  return data_.batch(shifted);
+}
+
+uint64_t Subset::fingerprint() const {
+  return rng::mix(data_.fingerprint() ^ uint64_t(begin_) << 1 ^ uint64_t(end_) << 33);
+}
+
+TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const FitOptions& given,
                const std::function<void(train::Trainer&)>& start) {
+  FitOptions opt = given;
+  if (args.has("validation-split")) opt.validation_split = args.get_number("validation-split");
+  if (args.has("patience")) opt.patience = args.get_int("patience");
+  if (args.has("save-best")) opt.save_best = args.get_text("save-best");
+  const int64_t split_at = int64_t(double(data.size()) * (1 - opt.validation_split)); // Keras' rule
+  const Subset train_part(data, 0, split_at), held_out(data, split_at, data.size());
+  if (opt.validation_split > 0) {
+    if (split_at < 1 || held_out.size() < 1)
+      throw std::invalid_argument(fmt::format("--validation-split {} leaves {} training and {} validation examples",
+                                              opt.validation_split, split_at, held_out.size()));
+    opt.validation = &held_out;
+  }
   train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs");
   lo.metrics = fit_columns(spec, opt.validation != nullptr);
   TrainRun r;
   train::Trainer tr(lo, r.params);
   Network net(spec, r.params, args.seed);
   if (start) start(tr);
-  r.loss = fit(net, data, tr, args.seed, opt);
-  tr.finish(r.loss);
+  r.loss = fit(net, opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data, tr, args.seed, opt);
   return r;
 }
 

@@ -26,6 +26,7 @@
 #include "autodiff/optimizers.hpp"
 #include "graph/graph.hpp"
 #include "graph/plan.hpp"
+#include "models/options.hpp"
 #include "models/train/trainer.hpp"
 
 #include <functional>
@@ -158,7 +159,17 @@ struct FitOptions {
   bool summed_loss = false;
   // Called after each epoch with its loss and metrics (fit_columns order), as a Keras callback.
   std::function<void(int64_t epoch, const Network::Result&)> on_epoch = {};
+  // Keras' callbacks, on val_loss when there is validation data, else on the loss:
+  int64_t patience = 0;    // EarlyStopping(patience): stop after this many epochs without a better one (0: off)
+  std::string save_best = {}; // ModelCheckpoint(save_best_only): the best epoch's checkpoint, here ("": off)
+  // Keras' validation_split: the last fraction of the examples (before any
+  // shuffling) held out as validation data (fit::train only; 0: none).
+  double validation_split = 0;
 };
+
+// The train options of a fit model, for its Model::options: --validation-split,
+// --patience, --save-best (fit::train reads them).
+std::vector<ModelOption> fit_options();
 
 // Keras' fit(shuffle, batch_size): the order of the n examples in `epoch`
 // (with shuffle, a permutation drawn from (seed, "<model>/shuffle", epoch)
@@ -172,12 +183,27 @@ std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, b
 // val_<metric> when there is validation data.
 std::vector<std::string> fit_columns(const Spec& spec, bool validation);
 
+// The examples [begin, end) of `data`, as a dataset.
+class Subset : public Dataset {
+public:
+  Subset(const Dataset& data, int64_t begin, int64_t end);
+  int64_t size() const override { return end_ - begin_; }
+  Feeds batch(std::span<const int64_t> indices) const override;
+  uint64_t fingerprint() const override;
+
+private:
+  const Dataset& data_;
+  int64_t begin_, end_;
+};
+
 // Keras' fit over the Trainer's epochs (its first_step() .. steps()): each
 // epoch the examples in a seeded order, cut into batches; the epoch's loss
 // and metrics are the batches' weighted by their sizes (Keras' epoch
 // averages). Saves the data fingerprint and the plans' run counters in the
-// loop state, and checks the fingerprint on resume. Returns the last
-// epoch's loss. The Trainer must have been made with metrics = fit_columns(...).
+// loop state, and checks the fingerprint on resume. Stops early (patience)
+// and saves the best epoch (save_best) as FitOptions says; finishes the
+// Trainer (its last checkpoint and summary line). Returns the last epoch's
+// loss. The Trainer must have been made with metrics = fit_columns(...).
 double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt = {});
 
 // Saves what a resumed run of `net` needs beyond the parameters in the

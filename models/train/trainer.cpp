@@ -99,6 +99,11 @@ std::vector<ModelOption> loop_model_options(const std::string& steps_name, const
 
 void set_command_line(std::vector<std::string> argv) { command_line() = std::move(argv); }
 
+std::FILE* no_output() {
+  static std::FILE* f = std::fopen("/dev/null", "w");
+  return f;
+}
+
 struct Trainer::SigintGuard {
   struct sigaction saved {};
   explicit SigintGuard(const std::string& unit) {
@@ -251,12 +256,19 @@ void Trainer::report(int64_t step, double loss, const std::string& more) {
   progress_->print(s + more);
 }
 
-void Trainer::finish(double loss) {
-  const int64_t ran = opt_.steps - first_step();
+void Trainer::finish(double loss) { finish_at(opt_.steps, loss, {}); }
+
+void Trainer::stop(int64_t done, double loss, const std::string& why) { finish_at(done, loss, why); }
+
+void Trainer::save_copy(const std::string& path, int64_t done) { save(done, path); }
+
+void Trainer::finish_at(int64_t done, double loss, const std::string& why) {
+  const int64_t ran = done - first_step();
   const double t = progress_->elapsed();
-  if (!opt_.checkpoint.empty()) save(opt_.steps);
+  if (!opt_.checkpoint.empty()) save(done);
   std::string s = fmt::format("{}: {} {}s in {:.2f} s", opt_.model, ran, opt_.unit, t);
   if (ran > 0) s += fmt::format(" ({:.3g} ms/{})", 1e3 * t / double(ran), opt_.unit);
+  if (!why.empty()) s += fmt::format(", stopped at {} {} of {}: {}", opt_.unit, done, opt_.steps, why);
   if (first_step() > 0) s += fmt::format(", resumed at {} {}", opt_.unit, first_step());
   s += fmt::format("; loss {:.4f}", loss);
   if (!opt_.checkpoint.empty()) s += "; checkpoint " + opt_.checkpoint;
@@ -271,8 +283,9 @@ std::string Trainer::metrics_text(const char* sep) const {
   return s;
 }
 
-void Trainer::save(int64_t done) {
-  if (opt_.checkpoint.empty()) return;
+void Trainer::save(int64_t done, const std::string& to) {
+  const std::string& path = to.empty() ? opt_.checkpoint : to;
+  if (path.empty()) return;
   LoopState s;
   s.step = done;
   for (auto& fill : fills_) fill(s);
@@ -283,7 +296,7 @@ void Trainer::save(int64_t done) {
                                           {"unit", opt_.unit}};
   for (auto& [k, v] : s.values) meta[std::string(kValuePrefix) + k] = v;
   for (auto& [k, v] : opt_.run_options) meta[std::string(kOptionPrefix) + k] = v;
-  save_checkpoint(opt_.checkpoint, opt_.model, out, meta);
+  save_checkpoint(path, opt_.model, out, meta);
 }
 
 void load_params(const std::string& path, const std::string& model, ParamStore& into,

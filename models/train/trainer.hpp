@@ -93,6 +93,9 @@ struct Interrupted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// /dev/null, for LoopOptions::out of runs nobody watches (tests, library callers).
+std::FILE* no_output();
+
 // graph-run's command line, so that an interrupted run can say how to resume it.
 void set_command_line(std::vector<std::string> argv);
 
@@ -126,12 +129,19 @@ public:
   // even when quiet), e.g. "dinosaurus: 22001 iterations in 9.4 s (0.43
   // ms/iteration), loss 22.7311; checkpoint dinosaurus.ckpt".
   void finish(double loss);
+  // Ends the run after `done` steps, short of steps() (early stopping): the
+  // checkpoint holds them, the summary says `why`.
+  void stop(int64_t done, double loss, const std::string& why);
+  // A checkpoint of the run as it is after `done` steps, written to `path`
+  // (the best epoch so far, say); the run's own checkpoint is untouched.
+  void save_copy(const std::string& path, int64_t done);
   Progress& progress() { return *progress_; }
   // Ctrl-C was pressed: loops with long steps may look at this (end_step acts on it).
   static bool interrupt_requested();
 
 private:
-  void save(int64_t done);
+  void save(int64_t done, const std::string& to = {}); // to: another path than the checkpoint
+  void finish_at(int64_t done, double loss, const std::string& why);
   std::string metrics_text(const char* sep) const; // "accuracy: 0.8750, val_loss: 0.5119"
 
   LoopOptions opt_;
