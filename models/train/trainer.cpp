@@ -3,7 +3,6 @@
 #include "graph/errors.hpp"
 #include "graph/op.hpp"
 
-#include <atomic>
 #include <cctype>
 #include <csignal>
 #include <cstring>
@@ -135,7 +134,8 @@ LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const 
   o.seed = a.seed;
   // Everything but what a resumed run may change; output files by name (the
   // values do not carry their declared type).
-  static const std::set<std::string> may_change{"history", "save-every", "resume", "output", "o"};
+  static const std::set<std::string> may_change{"history", "save-every", "resume", "patience", "save-best",
+                                                "output", "o"};
   for (const auto& [name, value] : a.all())
     if (name != steps_name && !may_change.count(name)) o.run_options[name] = option_text(value);
   if (o.resume && o.checkpoint.empty())

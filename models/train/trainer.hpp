@@ -60,7 +60,7 @@ struct LoopOptions {
   // rate...), saved in the checkpoint; a resume with another value of one is
   // refused, naming it. from() takes every model option of the train command
   // but those a resumed run may change (the step count, --history,
-  // --save-every, --resume, output files).
+  // --save-every, --resume, --patience, output files such as --save-best).
   std::map<std::string, std::string> run_options = {};
   std::vector<std::string> metrics = {}; // names of the values end_step gets beside the loss
   std::FILE* out = stdout;        // where the progress, the reports and the summary go
