@@ -1,5 +1,7 @@
 #include "graph/dot.hpp"
 
+#include "graph/dot_escape.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -21,20 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using Buf = fmt::memory_buffer;
 
-// Escapes text for a double-quoted DOT string: quotes and backslashes (so
-// that Graphviz's own escapes like \N or \l cannot be triggered by a name),
-// newlines as \n.
-void put_escaped(Buf& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-    case '"': out.append(std::string_view("\\\"")); break;
-    case '\\': out.append(std::string_view("\\\\")); break;
-    case '\n': out.append(std::string_view("\\n")); break;
-    case '\r': break;
-    default: out.push_back(c);
-    }
-  }
-}
+void put_escaped(Buf& out, std::string_view s) { dot_escape(out, s); }
 
 std::string short_name(const std::string& name) {
   auto p = name.rfind('/');

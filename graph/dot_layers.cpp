@@ -3,6 +3,8 @@
 // view is too big to read.
 #include "graph/dot.hpp"
 
+#include "graph/dot_escape.hpp"
+
 #include <fmt/format.h>
 #include <map>
 #include <set>
@@ -60,14 +62,7 @@ Box box_of(const Node& n) {
 
 void put_quoted(std::string& out, const std::string& s) {
   out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
+  dot_escape(out, s);
   out += '"';
 }
 
