@@ -1,13 +1,18 @@
 // Operations on word vectors and debiasing (the course's "Operations on Word
 // Vectors"): cosine similarity, analogies, nearest neighbours, the gender
-// direction, neutralize and equalize (Bolukbasi et al., 2016). Everything is
-// a few dot products in float64 over the GloVe vectors, as in the notebook.
+// direction, neutralize and equalize (Bolukbasi et al., 2016). The course's
+// functions are graph ops (cosine_similarity, neutralize, equalize, and the
+// cosine with every row of the table for analogies and neighbours), run once
+// per command in float64, as the notebook's numpy; the words' sums and pair
+// means that make their inputs are added up on the host.
 //
 //   graph-run word_vectors similarity father mother
 //   graph-run word_vectors analogy man woman boy -k 3
 //   graph-run word_vectors neutralize receptionist
 #include "models/data/glove.hpp"
 #include "models/model.hpp"
+#include "graph/plan.hpp"
+#include "ops/ops.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -21,9 +26,7 @@ namespace {
 
 using Vec = std::vector<double>;
 
-double dot(const Vec& u, const Vec& v) { return std::inner_product(u.begin(), u.end(), v.begin(), 0.0); }
-double norm(const Vec& u) { return std::sqrt(dot(u, u)); }
-double cosine_similarity(const Vec& u, const Vec& v) { return dot(u, v) / (norm(u) * norm(v)); }
+// Host-side sums of vectors, for the inputs (word+word, the mean of pair differences).
 Vec operator+(Vec u, const Vec& v) {
   for (size_t i = 0; i < u.size(); ++i) u[i] += v[i];
   return u;
@@ -37,26 +40,56 @@ Vec operator*(double a, Vec u) {
   return u;
 }
 
-// --- the course's debiasing ---------------------------------------------------
+// ---- the model: the course's functions as graph ops on word vectors (d,)
+
+Value dot(Value u, Value v) { return sum(u * v); }
+Value norm(Value u) { return sqrt(dot(u, u)); }
+
+// cosine_similarity(u, v) = u·v / (||u|| ||v||)
+Value cosine_similarity(Value u, Value v) { return dot(u, v) / (norm(u) * norm(v)); }
 
 // e_biascomponent = (e·g / ||g||²) g;  e_debiased = e − e_biascomponent
-Vec neutralize(const Vec& e, const Vec& g) { return e - (dot(e, g) / dot(g, g)) * g; }
+Value neutralize(Value e, Value g) { return e - (dot(e, g) / dot(g, g)) * g; }
 
 // The pair moved to equal distance from the axis, symmetric about it.
-std::pair<Vec, Vec> equalize(const Vec& e_w1, const Vec& e_w2, const Vec& bias_axis) {
-  const double gg = dot(bias_axis, bias_axis);
-  const Vec mu = 0.5 * (e_w1 + e_w2);
-  const Vec mu_B = (dot(mu, bias_axis) / gg) * bias_axis;
-  const Vec mu_orth = mu - mu_B;
-  const Vec e_w1B = (dot(e_w1, bias_axis) / gg) * bias_axis;
-  const Vec e_w2B = (dot(e_w2, bias_axis) / gg) * bias_axis;
-  const double s = std::sqrt(std::abs(1 - dot(mu_orth, mu_orth)));
-  const Vec corrected_e_w1B = (s / norm(e_w1 - mu_orth - mu_B)) * (e_w1B - mu_B);
-  const Vec corrected_e_w2B = (s / norm(e_w2 - mu_orth - mu_B)) * (e_w2B - mu_B);
+std::pair<Value, Value> equalize(Value e_w1, Value e_w2, Value bias_axis) {
+  const Value gg = dot(bias_axis, bias_axis);
+  const Value mu = 0.5 * (e_w1 + e_w2);
+  const Value mu_B = (dot(mu, bias_axis) / gg) * bias_axis;
+  const Value mu_orth = mu - mu_B;
+  const Value e_w1B = (dot(e_w1, bias_axis) / gg) * bias_axis;
+  const Value e_w2B = (dot(e_w2, bias_axis) / gg) * bias_axis;
+  const Value r = 1.0 - dot(mu_orth, mu_orth);
+  const Value s = sqrt(maximum(r, -r)); // sqrt(|1 − ||mu_orth||²|)
+  const Value corrected_e_w1B = (s / norm(e_w1 - mu_orth - mu_B)) * (e_w1B - mu_B);
+  const Value corrected_e_w2B = (s / norm(e_w2 - mu_orth - mu_B)) * (e_w2B - mu_B);
   return {corrected_e_w1B + mu_orth, corrected_e_w2B + mu_orth};
 }
 
-// --- command-line plumbing ----------------------------------------------------
+// The cosine of `target` with every row of the table (V, d), less `base` from each row if given: (V,).
+Value cosine_with_rows(Value table, Value target, Value base) {
+  const int64_t d = table.dim(1);
+  const Value rows = base ? table - reshape(base, {1, d}) : table;
+  const Value dots = reshape(matmul(rows, reshape(target, {d, 1})), {table.dim(0)});
+  return dots / (sqrt(sum(rows * rows, {1})) * norm(target));
+}
+
+// Graphs are small and run once, in float64 as the notebook's numpy.
+struct Eval {
+  Graph g;
+  Value vec(const Vec& v) { return constant(g, Tensor::from({int64_t(v.size())}, v, DType::f64)); }
+  std::vector<Tensor> run(const std::vector<Value>& outs) {
+    ParamStore none;
+    Plan plan(g, none, outs, {}, {DType::f64});
+    plan.run();
+    std::vector<Tensor> r;
+    for (const Value& v : outs) r.push_back(plan.fetch(v));
+    return r;
+  }
+  double scalar(Value v) { return run({v})[0].at(0); }
+};
+
+// ---- command-line plumbing
 
 WordVectors load(const RunArgs& a) {
   std::string path = a.get_text("vectors");
@@ -132,14 +165,13 @@ long long k_of(const RunArgs& a, long long dflt) { return a.has("k") ? a.get_int
 // The k words w (not in `skip`) with the largest cosine(target, e_w − base), best first.
 std::vector<std::pair<double, int32_t>> best(const WordVectors& v, const Vec& target, const Vec* base,
                                              const std::vector<int32_t>& skip, long long k) {
+  Eval e;
+  const Value table = constant(e.g, Tensor::from({v.size(), v.dim}, std::vector<double>(v.row(0), v.row(0) + v.size() * v.dim), DType::f64));
+  const Tensor cos = e.run({cosine_with_rows(table, e.vec(target), base ? e.vec(*base) : Value())})[0];
   std::vector<std::pair<double, int32_t>> s;
   s.reserve(static_cast<size_t>(v.size()));
-  Vec e(static_cast<size_t>(v.dim));
-  for (int32_t i = 0; i < v.size(); ++i) {
-    if (std::find(skip.begin(), skip.end(), i) != skip.end()) continue;
-    std::copy(v.row(i), v.row(i) + v.dim, e.begin());
-    s.emplace_back(cosine_similarity(target, base ? e - *base : e), i);
-  }
+  for (int32_t i = 0; i < v.size(); ++i)
+    if (std::find(skip.begin(), skip.end(), i) == skip.end()) s.emplace_back(cos.at(i), i);
   const size_t n = std::min(s.size(), static_cast<size_t>(k));
   std::partial_sort(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(n), s.end(),
                     [](auto& x, auto& y) { return x.first > y.first; });
@@ -147,13 +179,19 @@ std::vector<std::pair<double, int32_t>> best(const WordVectors& v, const Vec& ta
   return s;
 }
 
-// --- the commands -------------------------------------------------------------
+// cosine_similarity(u, v), computed by its graph
+double cosine(const Vec& u, const Vec& v) {
+  Eval e;
+  return e.scalar(cosine_similarity(e.vec(u), e.vec(v)));
+}
+
+// ---- the commands
 
 int similarity(const RunArgs& a) {
   const WordVectors v = load(a);
   std::string s1, s2;
   const Vec u = expression(v, a.args[0], s1), w = expression(v, a.args[1], s2);
-  fmt::print("cosine_similarity({}, {}) = {:.12g}\n", s1, s2, cosine_similarity(u, w));
+  fmt::print("cosine_similarity({}, {}) = {:.12g}\n", s1, s2, cosine(u, w));
   return 0;
 }
 
@@ -198,10 +236,11 @@ int bias(const RunArgs& a) {
   size_t w = 0;
   for (auto& word : a.args) w = std::max(w, word.size());
   for (auto& word : a.args) {
-    const Vec e = vec(v, word);
+    Eval e;
+    const Value ev = e.vec(vec(v, word)), gv = e.vec(g);
+    const auto r = e.run({cosine_similarity(ev, gv), dot(ev, gv) / norm(gv)});
     fmt::print("{:<{}} = {:<16.12g}  (projection e.g/||g|| = {:.6g})\n",
-               fmt::format("cosine_similarity({}, g)", word), w + 22, cosine_similarity(e, g),
-               dot(e, g) / norm(g));
+               fmt::format("cosine_similarity({}, g)", word), w + 22, r[0].at(0), r[1].at(0));
   }
   return 0;
 }
@@ -211,11 +250,12 @@ int cmd_neutralize(const RunArgs& a) {
   std::string shown;
   const Vec g = gender_direction(v, a, shown);
   const std::string& word = a.args[0];
-  const Vec e = vec(v, word);
+  Eval ev;
+  const Value e = ev.vec(vec(v, word)), gv = ev.vec(g);
+  const auto r = ev.run({cosine_similarity(e, gv), cosine_similarity(neutralize(e, gv), gv)});
   if (!a.quiet) fmt::print("g = {}\n", shown);
-  fmt::print("cosine similarity between {} and g, before neutralizing: {:.12g}\n", word, cosine_similarity(e, g));
-  fmt::print("cosine similarity between {} and g, after neutralizing:  {:.12g}\n", word,
-             cosine_similarity(neutralize(e, g), g));
+  fmt::print("cosine similarity between {} and g, before neutralizing: {:.12g}\n", word, r[0].at(0));
+  fmt::print("cosine similarity between {} and g, after neutralizing:  {:.12g}\n", word, r[1].at(0));
   return 0;
 }
 
@@ -224,15 +264,18 @@ int cmd_equalize(const RunArgs& a) {
   std::string shown;
   const Vec g = gender_direction(v, a, shown);
   const std::string &w1 = a.args[0], &w2 = a.args[1];
-  const Vec e1 = vec(v, w1), e2 = vec(v, w2);
-  const auto [q1, q2] = equalize(e1, e2, g);
+  Eval ev;
+  const Value e1 = ev.vec(vec(v, w1)), e2 = ev.vec(vec(v, w2)), gv = ev.vec(g);
+  const auto [q1, q2] = equalize(e1, e2, gv);
+  const auto r = ev.run({cosine_similarity(e1, gv), cosine_similarity(e2, gv), cosine_similarity(q1, gv),
+                         cosine_similarity(q2, gv)});
   if (!a.quiet) fmt::print("g = {}\n", shown);
   fmt::print("cosine similarities before equalizing:\n");
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, cosine_similarity(e1, g));
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, cosine_similarity(e2, g));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r[0].at(0));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r[1].at(0));
   fmt::print("cosine similarities after equalizing:\n");
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, cosine_similarity(q1, g));
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, cosine_similarity(q2, g));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r[2].at(0));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r[3].at(0));
   return 0;
 }
 
