@@ -119,21 +119,6 @@ std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights&
   return zs;
 }
 
-std::vector<Value> lstm_project(Value X, const LSTMWeights& w, Loc l) {
-  Graph& g = X.graph();
-  auto scope = g.scope(w.name);
-  if (X.rank() != 3 || X.dim(2) != w.kernel.dim(0))
-    throw std::invalid_argument(fmt::format(
-        "lstm '{}' at {}: the sequences '{}' are {}; need (batch, steps, {})", w.name, where(l),
-        X.name(), to_string(X.shape()), w.kernel.dim(0)));
-  const int64_t B = X.dim(0), T = X.dim(1);
-  Value z = matmul(reshape(X, {B * T, X.dim(2)}, l), w.kernel, false, false, l) + w.bias_row;
-  z = reshape(z, {B, T, 4 * w.units}, l);
-  std::vector<Value> zs;
-  for (int64_t t = 0; t < T; ++t) zs.push_back(take(z, 1, t, l));
-  return zs;
-}
-
 LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l) {
   Graph& g = zx.graph();
   auto scope = g.scope(w.name);

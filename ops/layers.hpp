@@ -71,9 +71,6 @@ LSTMState lstm_cell(Value x, LSTMState prev, const LSTMWeights& w, Loc l = Loc::
 // step). The recurrent side alone is left on the sequential path.
 std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights& w,
                                 Loc l = Loc::current());
-// The same for a batch of sequences X (batch, steps, in): one product of X
-// viewed as (batch * steps, in), then the (batch, 4 units) of each step.
-std::vector<Value> lstm_project(Value X, const LSTMWeights& w, Loc l = Loc::current());
 // lstm_cell given its input projection zx = x W + b (batch, 4 units).
 LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l = Loc::current());
 // The gates of one step from the pre-activations z = x W + h U + b (batch, 4 units),

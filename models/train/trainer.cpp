@@ -118,8 +118,6 @@ struct Trainer::SigintGuard {
   ~SigintGuard() { sigaction(SIGINT, &saved, nullptr); }
 };
 
-bool Trainer::interrupt_requested() { return g_interrupt != 0; }
-
 LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const std::string& unit,
                               const std::string& steps_name) {
   LoopOptions o;

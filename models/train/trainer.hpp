@@ -136,8 +136,6 @@ public:
   // (the best epoch so far, say); the run's own checkpoint is untouched.
   void save_copy(const std::string& path, int64_t done);
   Progress& progress() { return *progress_; }
-  // Ctrl-C was pressed: loops with long steps may look at this (end_step acts on it).
-  static bool interrupt_requested();
 
 private:
   void save(int64_t done, const std::string& to = {}); // to: another path than the checkpoint
