@@ -2,7 +2,7 @@
 // classifiers of models/emojify.cpp, for its tests.
 //
 //   V1: the average of a sentence's word vectors -> Dense(5) -> softmax
-//   V2: word vectors (a frozen embedding) -> LSTM(128, return sequences) ->
+//   V2: Embedding (frozen GloVe, mask_zero) -> LSTM(128, return sequences) ->
 //       Dropout(0.5) -> LSTM(128) -> Dropout(0.5) -> Dense(5) -> softmax,
 //       masked so that padding steps leave both LSTMs' states unchanged.
 #pragma once
@@ -19,8 +19,11 @@
 
 namespace sg::emojify {
 
-inline constexpr int64_t max_len = 10; // the course's maxLen: the longest training sentence
-inline constexpr int64_t n_a = 128;    // V2's LSTM units
+inline constexpr int64_t n_a = 128; // V2's LSTM units
+
+// The model of version 1 or 2 (its symbolic sizes: batch, steps, and the
+// embedding's vocab (words + 1) and dim).
+const fit::Spec& spec(int version);
 
 // ❤️ ⚾ 😄 😞 🍴 for labels 0..4.
 const char* emoji(int label);
@@ -52,10 +55,10 @@ private:
 std::vector<double> train_for_test(ParamStore& store, int version, const std::vector<Example>& train,
                                    const WordVectors& v, int64_t epochs, uint64_t seed);
 
-// The commands, callable directly: the report `eval` prints and `predict`'s lines.
-std::string eval_report(const std::string& checkpoint, const std::string& vectors,
-                        const std::string& data_dir);
-std::string predict_lines(const std::string& checkpoint, const std::string& vectors,
-                          const std::vector<std::string>& sentences);
+// What `evaluate` prints after the accuracies: the test confusion matrix and
+// the misclassified test sentences.
+std::string test_report(Classifier& c, const std::vector<Example>& test);
+// `predict`'s lines: each sentence, its label and emoji, its words without a vector.
+std::string predict_lines(Classifier& c, const WordVectors& v, const std::vector<std::string>& sentences);
 
 } // namespace sg::emojify

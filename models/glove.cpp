@@ -160,7 +160,7 @@ int train(const RunArgs& args) {
   int64_t trained = 0;
   auto te = Clock::now();
   const fit::TrainRun run = fit::train(
-      args, spec, Pairs(pairs, fingerprint(vocab, pairs)),
+      args, spec, fit::Data{.train = std::make_shared<Pairs>(pairs, fingerprint(vocab, pairs))},
       {.batch_size = batch,
        .report_every = 1,
        .summed_loss = true, // the reference code's cost: ½ f diff² per pair

@@ -185,7 +185,7 @@ int train(const RunArgs& args) {
   } catch (const std::invalid_argument& e) {
     throw IoError(fmt::format("{}: {}", file, e.what()));
   }
-  fit::train(args, spec(), Windows(w), {.batch_size = batch_size}, [&](train::Trainer& tr) {
+  fit::train(args, spec(), fit::Data{.train = std::make_shared<Windows>(w)}, {.batch_size = batch_size}, [&](train::Trainer& tr) {
     tr.on_save([&](train::LoopState& s) { s.set_u64("vocab", vocab_fingerprint(corpus.vocab)); });
     if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
       tr.progress().print(fmt::format(

@@ -2,7 +2,9 @@
 // with the arithmetic written out (Keras: LSTM 4 (u (in + u) + u), Dense
 // units (in + 1), BatchNormalization 4 C of which 2 C are statistics).
 #include "graph/summary.hpp"
+#include "models/emojify.hpp"
 #include "models/model.hpp"
+#include "models/train/fit.hpp"
 #include "ops/layers.hpp"
 #include "tests/cli_helpers.hpp"
 
@@ -36,7 +38,16 @@ TEST_CASE("Summary.KerasCountsOfTheCourseModels") {
   CHECK(row(e, "lstm_1") == 4 * (128 * (128 + 128) + 128)); // 131,584
   CHECK(row(e, "dense") == 5 * (128 + 1));                  // 645
   CHECK(e.trainable == 223877);
-  CHECK(e.non_trainable == 0); // the frozen embedding is looked up on the host, not in the graph
+  // the frozen Embedding of our 5,050-word vectors: (5,050 + 1 padding row) x 50
+  CHECK(row(e, "embedding") == (5050 + 1) * 50);
+  CHECK(e.non_trainable == 252550);
+  // the course's: 400,000 words + 1, 50-d: 20,000,050 non-trainable
+  const BuiltGraph course =
+      fit::built_graph(emojify::spec(2), {}, {{"batch", 1}, {"steps", 10}, {"vocab", 400001}, {"dim", 50}}, false);
+  const Summary c = summarize(*course.graph);
+  CHECK(c.non_trainable == 400001 * 50);
+  CHECK(c.non_trainable == 20000050);
+  CHECK(c.trainable == 223877);
 
   // Jazz: LSTM(64) on n_values, Dense(n_values): 82 values here, 90 in the course
   auto jazz = [&](int64_t V) {

@@ -1,5 +1,7 @@
 #include "models/data/sentences.hpp"
 
+#include "graph/random.hpp"
+
 #include "graph/errors.hpp"
 #include "models/data/csv.hpp"
 
@@ -96,6 +98,62 @@ std::vector<double> average(const std::string& sentence, const WordVectors& v) {
   if (n > 0)
     for (double& a : avg) a /= double(n);
   return avg;
+}
+
+// ---- as model inputs
+
+std::vector<int64_t> word_ids(const std::string& sentence, const WordVectors& v) {
+  std::vector<int64_t> ids;
+  for (auto& w : words(sentence)) ids.push_back(lookup(v, w) + 1);
+  return ids;
+}
+
+Tensor embedding_matrix(const WordVectors& v) {
+  Tensor t({int64_t(v.size()) + 1, v.dim}, DType::f32);
+  float* p = t.data<float>();
+  for (size_t k = 0; k < v.data.size(); ++k) p[size_t(v.dim) + k] = float(v.data[k]);
+  return t;
+}
+
+fit::Feeds sentence_inputs(int version, const std::vector<std::string>& sentences, const WordVectors& v,
+                           int64_t pad_to) {
+  const int64_t B = int64_t(sentences.size()), d = v.dim;
+  if (version == 1) {
+    Tensor X({d, B}, DType::f64);
+    double* x = X.data<double>();
+    for (int64_t b = 0; b < B; ++b) {
+      const auto avg = average(sentences[size_t(b)], v);
+      for (int64_t k = 0; k < d; ++k) x[k * B + b] = avg[size_t(k)];
+    }
+    return {{"avg", std::move(X)}};
+  }
+  std::vector<std::vector<int64_t>> ids;
+  int64_t T = std::max(pad_to, max_len);
+  for (auto& s : sentences) T = std::max(T, int64_t(ids.emplace_back(word_ids(s, v)).size()));
+  Tensor X({B, T}, DType::f32);
+  for (int64_t b = 0; b < B; ++b)
+    for (size_t t = 0; t < ids[size_t(b)].size(); ++t) X.set(b * T + int64_t(t), double(ids[size_t(b)][t]));
+  return {{"ids", std::move(X)}};
+}
+
+uint64_t Sentences::fingerprint() const {
+  uint64_t h = rng::hash_name("emojify/sentences");
+  for (auto& e : ex_) h = rng::mix(h ^ rng::hash_name(e.sentence) ^ uint64_t(e.label));
+  return h;
+}
+
+fit::Feeds Sentences::batch(std::span<const int64_t> idx) const {
+  const int64_t B = int64_t(idx.size());
+  std::vector<std::string> s;
+  for (int64_t i : idx) s.push_back(ex_[size_t(i)].sentence);
+  fit::Feeds f = sentence_inputs(version_, s, *v_);
+  Tensor Y = version_ == 1 ? Tensor({n_classes, B}, DType::f64) : Tensor({B, n_classes}, DType::f32);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t label = ex_[size_t(idx[size_t(b)])].label;
+    Y.set(version_ == 1 ? label * B + b : b * n_classes + label, 1.0);
+  }
+  f["Y"] = std::move(Y);
+  return f;
 }
 
 } // namespace sg::emojify

@@ -4,6 +4,10 @@
 #pragma once
 
 #include "models/data/glove.hpp"
+#include "models/train/fit.hpp"
+
+#include <memory>
+#include <span>
 
 #include <cstdint>
 #include <map>
@@ -46,5 +50,40 @@ OovReport count_oov(const std::vector<Example>& examples, const WordVectors& v);
 // V1's input: the mean of the vectors of the sentence's words THAT HAVE ONE
 // (the zero vector if none has), as `dim` doubles.
 std::vector<double> average(const std::string& sentence, const WordVectors& v);
+
+// ---- as model inputs
+
+inline constexpr int64_t max_len = 10; // the course's maxLen: the longest training sentence
+
+// The word ids of Emojify V2's embedding: word w of the vectors is id row(w) + 1;
+// a word without a vector is 0, the padding id (masked like padding).
+std::vector<int64_t> word_ids(const std::string& sentence, const WordVectors& v);
+// The course's pretrained_embedding_layer weights: (V + 1, d) float32, row 0
+// zeros (padding), row i + 1 the vector of word i.
+Tensor embedding_matrix(const WordVectors& v);
+
+// The model inputs of sentences. V1: "avg" (d, B) float64, their averages as
+// columns. V2: "ids" (B, T) float32, word_ids then 0 (padding), T = max(pad_to,
+// max_len, the longest sentence).
+fit::Feeds sentence_inputs(int version, const std::vector<std::string>& sentences, const WordVectors& v,
+                           int64_t pad_to = 0);
+
+// Labelled sentences as fit batches: sentence_inputs and "Y" one-hot, (5, B)
+// float64 for V1, (B, 5) float32 for V2.
+class Sentences : public fit::Dataset {
+public:
+  Sentences(int version, std::vector<Example> ex, std::shared_ptr<const WordVectors> v)
+      : version_(version), ex_(std::move(ex)), v_(std::move(v)) {}
+  int64_t size() const override { return int64_t(ex_.size()); }
+  uint64_t fingerprint() const override;
+  fit::Feeds batch(std::span<const int64_t> idx) const override;
+  const std::vector<Example>& examples() const { return ex_; }
+  const WordVectors& vectors() const { return *v_; }
+
+private:
+  int version_;
+  std::vector<Example> ex_;
+  std::shared_ptr<const WordVectors> v_;
+};
 
 } // namespace sg::emojify

@@ -102,6 +102,8 @@ Net Network::build(const Sizes& sizes, Mode mode) const {
   n.mode = mode;
   n.seed = seed_;
   n.g->training = mode == Mode::train; // Dropout and BatchNormalization read it
+  // Random ops' streams (Dropout's masks): one per (run seed, model, sizes)
+  n.g->seed = rng::mix(seed_ ^ rng::hash_name(spec_.name + "/random/" + sizes_key(sizes)));
   for (const InputDecl& d : declared(spec_, mode)) {
     Shape shape;
     for (const Dim& dim : d.shape) shape.push_back(dim.size >= 0 ? dim.size : n.size(dim.symbol));
@@ -120,7 +122,9 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   const Sizes sizes = sizes_of(fed(spec_, mode), feeds);
   const std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes));
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
-  Net net = build(sizes, mode);
+  Sizes all = sizes;
+  all.insert(fixed_.begin(), fixed_.end());
+  Net net = build(all, mode);
   std::vector<Value> fetch, effects, metrics;
   if (mode == Mode::predict) {
     for (auto& [name, v] : net.outputs) fetch.push_back(v);
@@ -362,8 +366,9 @@ uint64_t Subset::fingerprint() const {
   return rng::mix(data_.fingerprint() ^ uint64_t(begin_) << 1 ^ uint64_t(end_) << 33);
 }
 
-TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const FitOptions& given,
+TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOptions& given,
                const std::function<void(train::Trainer&)>& start) {
+  const Dataset& data = *d.train;
   FitOptions opt = given;
   if (args.has("validation-split")) opt.validation_split = args.get_number("validation-split");
   if (args.has("patience")) opt.patience = args.get_int("patience");
@@ -380,7 +385,10 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const
   lo.metrics = fit_columns(spec, opt.validation != nullptr);
   TrainRun r;
   train::Trainer tr(lo, r.params);
+  for (auto& [name, t] : d.weights)
+    if (!r.params.contains(name)) r.params.set(name, t.to(spec.dtype));
   Network net(spec, r.params, args.seed);
+  net.set_sizes(d.sizes);
   if (start) start(tr);
   r.loss = fit(net, opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data, tr, args.seed, opt);
   return r;

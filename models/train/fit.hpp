@@ -106,6 +106,9 @@ class Network {
 public:
   Network(const Spec& spec, ParamStore& params, uint64_t seed);
   ~Network();
+  // Sizes no input shows (the vocabulary of a frozen embedding): given to
+  // every graph beside those read off the feeds.
+  void set_sizes(Sizes fixed) { fixed_ = std::move(fixed); }
 
   struct Result {
     double loss = 0;
@@ -138,6 +141,7 @@ private:
   std::map<std::string, std::unique_ptr<Compiled>> plans_; // by "<mode>:<sizes>"
   std::map<std::string, uint64_t> restored_runs_;
   Feeds carried_;
+  Sizes fixed_;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).
@@ -150,6 +154,7 @@ struct Dataset {
 };
 
 struct FitOptions {
+  int64_t epochs = 10;                   // when the command line does not say (fit::model's train)
   int64_t batch_size = 32;               // as Keras: the last batch of an epoch may be smaller
   bool shuffle = true;                   // each epoch's order from (seed, model, epoch)
   const Dataset* validation = nullptr;   // its loss and metrics every epoch (val_loss, val_<metric>)
@@ -196,6 +201,18 @@ private:
   int64_t begin_, end_;
 };
 
+// What a model trains and evaluates on (read from its files by the model).
+struct Data {
+  std::shared_ptr<const Dataset> train;
+  // Evaluated after training and by `evaluate`, by name ("test", ...).
+  std::vector<std::pair<std::string, std::shared_ptr<const Dataset>>> splits = {};
+  std::vector<std::string> notes = {}; // a line each, printed before training and by evaluate
+  Sizes sizes = {};   // sizes the data fix and no input shows (Network::set_sizes)
+  // Keras' layer.set_weights before fit: parameters the model starts from
+  // (a pre-trained embedding), by name; a resumed run keeps the checkpoint's.
+  Feeds weights = {};
+};
+
 // Keras' fit over the Trainer's epochs (its first_step() .. steps()): each
 // epoch the examples in a seeded order, cut into batches; the epoch's loss
 // and metrics are the batches' weighted by their sizes (Keras' epoch
@@ -217,13 +234,14 @@ Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size =
 
 // graph-run's train command for a fit model: the loop options of
 // train::loop_model_options("epochs", ...) and --checkpoint, --seed, --quiet
-// from `args`; `start` runs once the Trainer exists (a header line, more loop
-// state); the trained parameters and the last epoch's loss are returned.
+// from `args`, on data.train (its sizes and weights); `start` runs once the
+// Trainer exists (a header line, more loop state); the trained parameters
+// and the last epoch's loss are returned.
 struct TrainRun {
   ParamStore params;
   double loss = 0;
 };
-TrainRun train(const RunArgs& args, const Spec& spec, const Dataset& data, const FitOptions& opt,
+TrainRun train(const RunArgs& args, const Spec& spec, const Data& data, const FitOptions& opt,
                const std::function<void(train::Trainer&)>& start = {});
 
 // graph-run's view of a fit model's training graph (eval, dot, gradcheck,

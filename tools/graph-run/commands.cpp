@@ -649,7 +649,7 @@ std::string model_help(const Model& m) {
       options.push_back({option_head(o), o.help + (o.commands.empty() ? "" : " (" + join(o.commands) + " only)")});
     const std::string ckpt = fmt::format("--checkpoint FILE (default {})", default_checkpoint(m));
     if (m.train || m.sample)
-      options.push_back({ckpt, "train writes it, sample reads it"});
+      options.push_back({ckpt, "train writes it; the other commands read it"});
     else if (any_checkpoint)
       options.push_back({ckpt, "the parameters to use"});
     s += two_columns(options);

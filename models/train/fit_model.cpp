@@ -1,0 +1,182 @@
+#include "models/train/fit_model.hpp"
+
+#include "graph/errors.hpp"
+#include "graph/npy.hpp"
+#include "ops/ops.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace sg::fit {
+
+namespace fs = std::filesystem;
+
+Value categorical_accuracy(Value y_true, Value y_pred, int64_t axis) {
+  // 1 where the argmaxes agree: their difference is an integer, 0 or not
+  return mean(in_range(argmax(y_pred, axis) - argmax(y_true, axis), -0.5, 0.5));
+}
+
+RunArgs run_args_of(const std::vector<ModelOption>& options, const RunArgs& args,
+                    const std::map<std::string, std::string>& meta) {
+  RunArgs r = args;
+  for (const ModelOption& o : options) {
+    if (!o.applies_to("train") || args.has(o.name)) continue;
+    auto it = meta.find("option." + o.name);
+    r.set(o.name, it != meta.end() && !it->second.empty() ? parse_option(o, it->second, false) : default_option(o));
+  }
+  return r;
+}
+
+namespace {
+
+// "loss 0.4521, accuracy 0.8750"
+std::string result_text(const Spec& spec, const Network::Result& r) {
+  std::string s = fmt::format("loss {:.6g}", r.loss);
+  for (size_t i = 0; i < spec.metrics.size() && i < r.metrics.size(); ++i)
+    s += fmt::format(", {} {:.4f}", spec.metrics[i], r.metrics[i]);
+  return s;
+}
+
+void print_splits(const Spec& spec, Network& net, const Data& data, int64_t batch_size, bool with_train) {
+  if (with_train) fmt::print("train: {}\n", result_text(spec, evaluate(net, *data.train, batch_size)));
+  for (auto& [name, d] : data.splits) fmt::print("{}: {}\n", name, result_text(spec, evaluate(net, *d, batch_size)));
+}
+
+FitOptions fit_options_of(const Declaration& d, const OptionValues& o) { return d.fit ? d.fit(o) : FitOptions{}; }
+
+int train_command(const Declaration& d, const RunArgs& given) {
+  RunArgs args = given;
+  const FitOptions opt = fit_options_of(d, args);
+  if (!args.has("epochs")) args.set("epochs", opt.epochs);
+  const Spec& spec = d.spec(args);
+  const Data data = d.data(args);
+  TrainRun run = train(args, spec, data, opt, [&](train::Trainer& tr) {
+    if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
+      for (auto& line : data.notes) tr.progress().print(line);
+    if (d.start) d.start(args, data, tr);
+  });
+  Network net(spec, run.params, args.seed);
+  net.set_sizes(data.sizes);
+  print_splits(spec, net, data, opt.batch_size, true);
+  return 0;
+}
+
+// The run's arguments and parameters from --checkpoint.
+struct FromCheckpoint {
+  RunArgs args;
+  ParamStore params;
+};
+FromCheckpoint from_checkpoint(const Declaration& d, const RunArgs& given) {
+  if (!fs::exists(given.checkpoint))
+    throw IoError(fmt::format("there is no checkpoint '{}': train first (graph-run {} train --checkpoint {})",
+                              given.checkpoint, d.name, given.checkpoint));
+  FromCheckpoint c;
+  std::map<std::string, std::string> meta;
+  train::load_params(given.checkpoint, d.name, c.params, &meta);
+  c.args = run_args_of(d.options, given, meta);
+  return c;
+}
+
+int evaluate_command(const Declaration& d, const RunArgs& given) {
+  FromCheckpoint c = from_checkpoint(d, given);
+  const Spec& spec = d.spec(c.args);
+  const Data data = d.data(c.args);
+  Network net(spec, c.params, c.args.seed);
+  net.set_sizes(data.sizes);
+  if (!c.args.quiet) {
+    fmt::print("{} from '{}'\n", d.name, given.checkpoint);
+    for (auto& line : data.notes) fmt::print("{}\n", line);
+  }
+  print_splits(spec, net, data, fit_options_of(d, c.args).batch_size, true);
+  if (d.report) d.report(c.args, data, c.params);
+  return 0;
+}
+
+int predict_command(const Declaration& d, const RunArgs& given) {
+  FromCheckpoint c = from_checkpoint(d, given);
+  const Spec& spec = d.spec(c.args);
+  Feeds feeds;
+  for (const std::string& a : given.args) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == a.size())
+      throw std::invalid_argument(fmt::format("predict: '{}' is not NAME=FILE.npy", a));
+    const std::string name = a.substr(0, eq);
+    bool declared = false;
+    for (const InputDecl& in : spec.inputs) declared = declared || in.name == name;
+    if (!declared) {
+      std::string names;
+      for (const InputDecl& in : spec.inputs) names += (names.empty() ? "" : ", ") + in.name;
+      throw std::invalid_argument(fmt::format("predict: {} has no input '{}'; its inputs: {}", d.name, name, names));
+    }
+    feeds[name] = load_npy(a.substr(eq + 1)).to(spec.dtype);
+  }
+  for (const InputDecl& in : spec.inputs)
+    if (!feeds.count(in.name) && !std::any_of(spec.carried.begin(), spec.carried.end(),
+                                              [&](auto& p) { return p.first == in.name; }))
+      throw std::invalid_argument(fmt::format("predict: give the input {} as {}=FILE.npy", in.name, in.name));
+  Network net(spec, c.params, c.args.seed);
+  net.set_sizes(d.data(c.args).sizes);
+  const Feeds out = net.predict(feeds);
+  const std::string dir = given.get_text("output-dir");
+  fs::create_directories(dir);
+  for (auto& [name, t] : out) {
+    const std::string file = (fs::path(dir) / (name + ".npy")).string();
+    save_npy(file, t);
+    if (!given.quiet) fmt::print("{}  {}  -> {}\n", name, to_string(t.shape()), file);
+  }
+  return 0;
+}
+
+BuiltGraph build_graph(const Declaration& d, const std::string& graph, const Feeds& given, bool backward) {
+  for (const GraphDecl& g : d.graphs)
+    if (g.name == graph) return built_graph(*g.spec, given, g.sizes, backward);
+  std::string names;
+  for (const GraphDecl& g : d.graphs) names += (names.empty() ? "" : ", ") + g.name;
+  throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", d.name, graph, names));
+}
+
+} // namespace
+
+Model model(Declaration d) {
+  if (!d.spec || !d.data || d.graphs.empty())
+    throw std::logic_error(fmt::format("fit model {}: a declaration needs spec, data and graphs", d.name));
+  auto decl = std::make_shared<Declaration>(d);
+  std::vector<ModelOption> options = train::loop_model_options("epochs", "epoch", "", "0");
+  options[0].help += fmt::format(" (default: {})", d.epochs_default);
+  for (auto& o : fit_options()) options.push_back(o);
+  options.insert(options.end(), d.options.begin(), d.options.end());
+  decl->options = options;
+  const bool own_predict = std::any_of(d.commands.begin(), d.commands.end(), [](auto& c) { return c.name == "predict"; });
+  if (!own_predict)
+    options.push_back({.name = "output-dir",
+                       .help = "Where predict writes <output>.npy",
+                       .type = OptionType::output_dir,
+                       .default_value = ".",
+                       .commands = {"predict"}});
+  Model m{.name = d.name, .summary = d.summary, .options = options};
+  for (const GraphDecl& g : d.graphs) m.graphs.push_back(g.name);
+  m.build = [decl](const std::string& graph, const std::map<std::string, Tensor>& given, bool backward) {
+    return build_graph(*decl, graph, given, backward);
+  };
+  m.train = [decl](const RunArgs& a) { return train_command(*decl, a); };
+  m.sample = d.sample;
+  m.commands = d.commands;
+  auto add = [&](ModelCommand c) {
+    if (!m.find_command(c.name)) m.commands.push_back(std::move(c));
+  };
+  add({.name = "evaluate",
+       .summary = "the loss and metrics of a trained model (--checkpoint) on its training data and every split",
+       .usage = "",
+       .run = [decl](const RunArgs& a) { return evaluate_command(*decl, a); }});
+  add({.name = "predict",
+       .summary = "the outputs of a trained model for inputs given as .npy files, written as <output>.npy",
+       .usage = "NAME=FILE.npy...",
+       .min_args = 1,
+       .max_args = -1,
+       .run = [decl](const RunArgs& a) { return predict_command(*decl, a); }});
+  return m;
+}
+
+} // namespace sg::fit
