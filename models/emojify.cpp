@@ -258,7 +258,7 @@ const Model& registered() {
   static const Model m = fit::model({
       .name = "emojify",
       .summary = "Emojify: a sentence -> one of five emoji, from averaged GloVe vectors (V1) or two LSTMs (V2)",
-      .spec = [](const OptionValues& o) -> const fit::Spec& { return spec(version_of(o)); },
+      .spec = [](const OptionValues& o) { return spec(version_of(o)); },
       .data = data,
       .fit = [](const OptionValues& o) { return fit_options(version_of(o)); },
       .epochs_default = "the course's 400 for V1, 50 for V2",

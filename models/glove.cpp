@@ -28,7 +28,7 @@
 #include "graph/random.hpp"
 #include "models/data/glove.hpp"
 #include "models/model.hpp"
-#include "models/train/fit.hpp"
+#include "models/train/fit_model.hpp"
 #include "models/train/trainer.hpp"
 #include "ops/ops.hpp"
 
@@ -83,7 +83,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-uint64_t fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
+uint64_t pairs_fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
   uint64_t h = rng::hash_name("glove/cooccurrences");
   for (auto& w : v.words) h = rng::mix(h ^ rng::hash_name(w));
   h = rng::mix(h ^ uint64_t(pairs.size()));
@@ -96,10 +96,12 @@ uint64_t fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
   return h;
 }
 
-// The co-occurrence pairs as fit batches: i, j, x (B) each.
+// ---- the data: the co-occurrence pairs of the corpus as fit batches, i, j, x (B) each
+
 class Pairs : public fit::Dataset {
 public:
-  Pairs(const std::vector<Pair>& pairs, uint64_t fingerprint) : pairs_(pairs), fingerprint_(fingerprint) {}
+  Pairs(Vocab vocab, std::vector<Pair> pairs)
+      : vocab_(std::move(vocab)), pairs_(std::move(pairs)), fingerprint_(pairs_fingerprint(vocab_, pairs_)) {}
   int64_t size() const override { return int64_t(pairs_.size()); }
   uint64_t fingerprint() const override { return fingerprint_; }
   fit::Feeds batch(std::span<const int64_t> idx) const override {
@@ -114,83 +116,69 @@ public:
     }
     return {{"i", std::move(i)}, {"j", std::move(j)}, {"x", std::move(x)}};
   }
+  const Vocab& vocab() const { return vocab_; }
 
 private:
-  const std::vector<Pair>& pairs_;
+  Vocab vocab_;
+  std::vector<Pair> pairs_;
   uint64_t fingerprint_;
 };
 
-int train(const RunArgs& args) {
+fit::Data data(const RunArgs& args) {
   const std::string corpus = args.get_text("corpus");
-  const int64_t dim = args.get_int("dim"), batch = args.get_int("batch-size"), window = args.get_int("window"),
-                min_count = args.get_int("min-count"), max_vocab = args.get_int("max-vocab");
-  const double lr = args.get_number("lr"), x_max = args.get_number("x-max");
-  const bool talk = !args.quiet;
-
+  const int64_t window = args.get_int("window"), min_count = args.get_int("min-count"),
+                max_vocab = args.get_int("max-vocab");
   auto t0 = Clock::now();
   const auto keep = words_of(args.get_text("keep-words"));
-  const Vocab vocab = build_vocab(corpus, min_count, max_vocab, keep);
-  const auto pairs = cooccurrences(corpus, vocab, int(window));
-  const double count_s = since(t0);
+  Vocab vocab = build_vocab(corpus, min_count, max_vocab, keep);
+  auto pairs = cooccurrences(corpus, vocab, int(window));
   const auto V = int64_t(vocab.words.size());
-  if (talk)
-    fmt::print("glove: {} words (min count {}{}{}), {} nonzero co-occurrences (window {}) from '{}' in {:.1f} s\n",
-               V, min_count, max_vocab > 0 ? fmt::format(", at most {}", max_vocab) : "",
-               keep.empty() ? "" : fmt::format(", + --keep-words seen at all"), pairs.size(),
-               window, corpus, count_s);
-  std::fflush(stdout);
+  const std::string note =
+      fmt::format("glove: {} words (min count {}{}{}), {} nonzero co-occurrences (window {}) from '{}' in {:.1f} s",
+                  V, min_count, max_vocab > 0 ? fmt::format(", at most {}", max_vocab) : "",
+                  keep.empty() ? "" : ", + --keep-words seen at all", pairs.size(), window, corpus, since(t0));
+  return {.train = std::make_shared<Pairs>(std::move(vocab), std::move(pairs)), .notes = {note}, .sizes = {{"vocab", V}}};
+}
 
-  const fit::Spec spec{
-      .name = "glove",
-      .dtype = DType::f32,
-      .inputs = {{"i", {fit::batch}}, {"j", {fit::batch}}, {"x", {fit::batch}}},
-      .build = [&](fit::Net& n) {
-        Net o;
-        o.g = std::move(n.g);
-        o.i = n.in("i"), o.j = n.in("j"), o.x = n.in("x");
-        objective(o, V, dim, x_max);
-        n.g = std::move(o.g);
-        n.loss = o.loss;
-      },
-      .optimizer = [&](Value loss, const std::vector<Value>& params) {
-        return minimize(loss, params, adagrad(lr, true));
-      },
-  };
-  double train_s = 0;
-  int64_t trained = 0;
-  auto te = Clock::now();
-  const fit::TrainRun run = fit::train(
-      args, spec, fit::Data{.train = std::make_shared<Pairs>(pairs, fingerprint(vocab, pairs))},
-      {.batch_size = batch,
-       .report_every = 1,
-       .summed_loss = true, // the reference code's cost: ½ f diff² per pair
-       .on_epoch = [&](int64_t, const fit::Network::Result&) {
-         train_s += since(te);
-         trained += int64_t(pairs.size());
-         te = Clock::now();
-       }});
-  const ParamStore& store = run.params;
+// ---- the model: the objective over a batch of pairs, AdaGrad
 
+fit::Spec spec(const OptionValues& o) {
+  const int64_t dim = o.get_int("dim");
+  const double lr = o.get_number("lr"), x_max = o.get_number("x-max");
+  return {.name = "glove",
+          .dtype = DType::f32,
+          .inputs = {{"i", {fit::batch}}, {"j", {fit::batch}}, {"x", {fit::batch}}},
+          .build = [=](fit::Net& n) {
+            Net o;
+            o.g = std::move(n.g);
+            o.i = n.in("i"), o.j = n.in("j"), o.x = n.in("x");
+            objective(o, n.size("vocab"), dim, x_max);
+            n.g = std::move(o.g);
+            n.loss = o.loss;
+          },
+          .optimizer = [=](Value loss, const std::vector<Value>& params) {
+            return minimize(loss, params, adagrad(lr, true));
+          }};
+}
+
+// The vectors W + W_tilde, written to --output.
+void write_vectors(const RunArgs& args, const fit::Data& d, const ParamStore& store) {
   const std::string output = args.get_text("output");
-  if (!output.empty()) {
-    const Tensor W = store.at("W").to(DType::f32), Wt = store.at("W_tilde").to(DType::f32);
-    Tensor sum_vectors({V, dim}, DType::f32);
-    float* out = sum_vectors.data<float>();
-    const float *w = W.data<float>(), *wt = Wt.data<float>();
-    for (int64_t k = 0; k < V * dim; ++k) out[k] = w[k] + wt[k];
-    write_glove(output, vocab.words, sum_vectors);
-  }
-  if (talk || !output.empty())
-    fmt::print("glove: {:.1f} s counting, {:.1f} s training: {:.0f} pairs/s ({} threads, batches of {}){}\n",
-               count_s, train_s, train_s > 0 ? double(trained) / train_s : 0.0, threads(), batch,
-               output.empty() ? "" : fmt::format("; {} vectors of {} written to {}", V, dim, output));
-  return 0;
+  if (output.empty()) return;
+  const Vocab& vocab = static_cast<const Pairs&>(*d.train).vocab();
+  const int64_t V = int64_t(vocab.words.size()), dim = args.get_int("dim");
+  const Tensor W = store.at("W").to(DType::f32), Wt = store.at("W_tilde").to(DType::f32);
+  Tensor sum_vectors({V, dim}, DType::f32);
+  float* out = sum_vectors.data<float>();
+  const float *w = W.data<float>(), *wt = Wt.data<float>();
+  for (int64_t k = 0; k < V * dim; ++k) out[k] = w[k] + wt[k];
+  write_glove(output, vocab.words, sum_vectors);
+  fmt::print("glove: {} vectors of {} written to {}\n", V, dim, output);
 }
 
 // ---- graph-run's view: the training graph for a small vocabulary
 
-BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& inputs, bool backward) {
-  if (graph != "train") throw std::invalid_argument(fmt::format("glove has no graph '{}' (it has: train)", graph));
+BuiltGraph build(const std::map<std::string, Tensor>& inputs, bool backward) {
   // With --input i=... j=... x=... (shape (B), indices < 10): those; else
   // eight fixed pairs as constants (random inputs are no indices, nor counts).
   constexpr int64_t V = 10, d = 4;
@@ -214,8 +202,7 @@ BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& 
 }
 
 std::vector<ModelOption> options() {
-  auto o = train::loop_model_options("epochs", "epoch", "25", "0");
-  for (auto& f : fit::fit_options()) o.push_back(f);
+  std::vector<ModelOption> o;
   auto t = [&](std::string name, OptionType type, std::string help, std::string def,
                std::optional<Bound> min = {}) {
     o.push_back({.name = std::move(name), .help = std::move(help), .type = type,
@@ -241,15 +228,22 @@ std::vector<ModelOption> options() {
   return o;
 }
 
-const ModelRegistrar registrar(Model{
+const ModelRegistrar registrar(fit::model({
     .name = "glove",
     .summary = "GloVe word vectors trained from a text corpus's co-occurrence counts (AdaGrad)",
+    .spec = spec,
+    .data = data,
+    .fit = [](const OptionValues& o) {
+      return fit::FitOptions{.epochs = 25,
+                             .batch_size = o.get_int("batch-size"),
+                             .report_every = 1,
+                             .summed_loss = true}; // the reference code's cost: ½ f diff² per pair
+    },
+    .epochs_default = "25",
+    .graphs = {{.name = "train", .build = build}},
     .options = options(),
-    .graphs = {"train"},
-    .build = build,
-    .train = train,
-    .sample = {},
-});
+    .trained = write_vectors,
+}));
 
 } // namespace
 } // namespace sg::glove

@@ -139,3 +139,32 @@ TEST_CASE("Fit.ValidationSplitEarlyStoppingAndBestCheckpoint") {
   CHECK(r.rc == 2);
   CHECK(has(r.out, "--validation-split must be a number >= 0, < 1, got '1'"));
 }
+
+// evaluate over 64 examples in batches of 24, 24, 16: the example-weighted
+// mean of a mean loss, and for a summed loss (GloVe's) the sum over the
+// number of examples; both against the per-example losses computed one by one.
+TEST_CASE("Fit.EvaluateMeanAndSummedLosses") {
+  static const fit::Spec summed{.name = "lines_sum",
+                                .dtype = DType::f64,
+                                .inputs = {{"x", {fit::batch, fit::dim(2)}}},
+                                .targets = {{"y", {fit::batch, fit::dim(1)}}},
+                                .build = [](fit::Net& n) {
+                                  Value d = layers::Dense(1)(n.in("x")) - n.in("y");
+                                  n.loss = sum(d * d);
+                                },
+                                .optimizer = fit::sgd({})};
+  ParamStore params;
+  fit::Network net(summed, params, 4);
+  const Lines data;
+  double total = 0; // the per-example losses, one batch of 1 each
+  for (int64_t i = 0; i < data.size(); ++i) total += net.evaluate_step(data.batch(std::vector<int64_t>{i})).loss;
+  CHECK(fit::evaluate(net, data, 24, true).loss == doctest::Approx(total / 64).epsilon(1e-12));
+  // read as a mean loss, each batch's sum would be weighted by its size: 24 x too much, or so
+  CHECK(fit::evaluate(net, data, 24, false).loss > 10 * total / 64);
+  // a mean loss (the mean over the batch): the example-weighted mean is the same figure
+  ParamStore p2;
+  fit::Network mean_net(spec(), p2, 4);
+  double sum_of_means = 0;
+  for (int64_t i = 0; i < data.size(); ++i) sum_of_means += mean_net.evaluate_step(data.batch(std::vector<int64_t>{i})).loss;
+  CHECK(fit::evaluate(mean_net, data, 24).loss == doctest::Approx(sum_of_means / 64).epsilon(1e-12));
+}

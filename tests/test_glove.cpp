@@ -244,7 +244,7 @@ TEST_CASE("GloveTrain.GraphRunWritesVectors") {
                                  corpus, out, hist, dir / "glove.ckpt"));
   INFO(r.out);
   REQUIRE(r.rc == 0);
-  CHECK(test::has(r.out, "pairs/s"));
+  CHECK(test::has(r.out, "examples/s"));
   // The GloVe text format: every word of the vocabulary, then d numbers.
   std::ifstream in(out);
   std::string line;

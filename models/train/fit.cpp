@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -279,11 +280,11 @@ void track(Network& net, train::Trainer& tr) {
   });
 }
 
-Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size) {
+Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size, bool summed_loss) {
   Weighted w;
   for_each_batch(epoch_order(data.size(), false, 0, net.spec().name, 0), batch_size, net.spec().name,
                  [&](std::span<const int64_t> b) {
-                   w.add(net.evaluate_step(data.batch(b)), double(b.size()), double(b.size()));
+                   w.add(net.evaluate_step(data.batch(b)), summed_loss ? 1.0 : double(b.size()), double(b.size()));
                  });
   return w.mean();
 }
@@ -314,7 +315,7 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
                    });
     Network::Result r = w.mean();
     if (opt.validation) {
-      const Network::Result v = evaluate(net, *opt.validation, opt.batch_size);
+      const Network::Result v = evaluate(net, *opt.validation, opt.batch_size, opt.summed_loss);
       r.metrics.push_back(v.loss);
       r.metrics.insert(r.metrics.end(), v.metrics.begin(), v.metrics.end());
     }
@@ -390,7 +391,15 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   Network net(spec, r.params, args.seed);
   net.set_sizes(d.sizes);
   if (start) start(tr);
-  r.loss = fit(net, opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data, tr, args.seed, opt);
+  const Dataset& trained = opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data;
+  auto on_epoch = opt.on_epoch;
+  opt.on_epoch = [&](int64_t epoch, const Network::Result& res) {
+    r.examples += trained.size();
+    if (on_epoch) on_epoch(epoch, res);
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  r.loss = fit(net, trained, tr, args.seed, opt);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 

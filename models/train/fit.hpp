@@ -229,8 +229,9 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
 // with a loop of its own (Dinosaurus) calls it before its first step.
 void track(Network& net, train::Trainer& tr);
 
-// Loss and metrics over a whole dataset, in batches (example-weighted means).
-Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size = 32);
+// Loss and metrics over a whole dataset, in batches (example-weighted means;
+// with summed_loss, the batches' summed losses over the number of examples).
+Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size = 32, bool summed_loss = false);
 
 // graph-run's train command for a fit model: the loop options of
 // train::loop_model_options("epochs", ...) and --checkpoint, --seed, --quiet
@@ -240,6 +241,8 @@ Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size =
 struct TrainRun {
   ParamStore params;
   double loss = 0;
+  int64_t examples = 0; // trained on in this run (epochs run x examples)
+  double seconds = 0;   // fit's time
 };
 TrainRun train(const RunArgs& args, const Spec& spec, const Data& data, const FitOptions& opt,
                const std::function<void(train::Trainer&)>& start = {});

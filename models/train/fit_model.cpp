@@ -39,9 +39,10 @@ std::string result_text(const Spec& spec, const Network::Result& r) {
   return s;
 }
 
-void print_splits(const Spec& spec, Network& net, const Data& data, int64_t batch_size, bool with_train) {
-  if (with_train) fmt::print("train: {}\n", result_text(spec, evaluate(net, *data.train, batch_size)));
-  for (auto& [name, d] : data.splits) fmt::print("{}: {}\n", name, result_text(spec, evaluate(net, *d, batch_size)));
+void print_splits(const Spec& spec, Network& net, const Data& data, const FitOptions& o) {
+  fmt::print("train: {}\n", result_text(spec, evaluate(net, *data.train, o.batch_size, o.summed_loss)));
+  for (auto& [name, d] : data.splits)
+    fmt::print("{}: {}\n", name, result_text(spec, evaluate(net, *d, o.batch_size, o.summed_loss)));
 }
 
 FitOptions fit_options_of(const Declaration& d, const OptionValues& o) { return d.fit ? d.fit(o) : FitOptions{}; }
@@ -50,16 +51,20 @@ int train_command(const Declaration& d, const RunArgs& given) {
   RunArgs args = given;
   const FitOptions opt = fit_options_of(d, args);
   if (!args.has("epochs")) args.set("epochs", opt.epochs);
-  const Spec& spec = d.spec(args);
+  const Spec spec = d.spec(args);
   const Data data = d.data(args);
   TrainRun run = train(args, spec, data, opt, [&](train::Trainer& tr) {
     if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
       for (auto& line : data.notes) tr.progress().print(line);
     if (d.start) d.start(args, data, tr);
   });
+  if (!args.quiet && run.seconds > 0)
+    fmt::print("{}: {} examples in {:.2f} s: {:.0f} examples/s ({} thread{}, batches of {})\n", d.name, run.examples,
+               run.seconds, double(run.examples) / run.seconds, threads(), threads() == 1 ? "" : "s", opt.batch_size);
   Network net(spec, run.params, args.seed);
   net.set_sizes(data.sizes);
-  print_splits(spec, net, data, opt.batch_size, true);
+  print_splits(spec, net, data, opt);
+  if (d.trained) d.trained(args, data, run.params);
   return 0;
 }
 
@@ -81,7 +86,7 @@ FromCheckpoint from_checkpoint(const Declaration& d, const RunArgs& given) {
 
 int evaluate_command(const Declaration& d, const RunArgs& given) {
   FromCheckpoint c = from_checkpoint(d, given);
-  const Spec& spec = d.spec(c.args);
+  const Spec spec = d.spec(c.args);
   const Data data = d.data(c.args);
   Network net(spec, c.params, c.args.seed);
   net.set_sizes(data.sizes);
@@ -89,14 +94,14 @@ int evaluate_command(const Declaration& d, const RunArgs& given) {
     fmt::print("{} from '{}'\n", d.name, given.checkpoint);
     for (auto& line : data.notes) fmt::print("{}\n", line);
   }
-  print_splits(spec, net, data, fit_options_of(d, c.args).batch_size, true);
+  print_splits(spec, net, data, fit_options_of(d, c.args));
   if (d.report) d.report(c.args, data, c.params);
   return 0;
 }
 
 int predict_command(const Declaration& d, const RunArgs& given) {
   FromCheckpoint c = from_checkpoint(d, given);
-  const Spec& spec = d.spec(c.args);
+  const Spec spec = d.spec(c.args);
   Feeds feeds;
   for (const std::string& a : given.args) {
     const auto eq = a.find('=');
@@ -131,7 +136,7 @@ int predict_command(const Declaration& d, const RunArgs& given) {
 
 BuiltGraph build_graph(const Declaration& d, const std::string& graph, const Feeds& given, bool backward) {
   for (const GraphDecl& g : d.graphs)
-    if (g.name == graph) return built_graph(*g.spec, given, g.sizes, backward);
+    if (g.name == graph) return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward);
   std::string names;
   for (const GraphDecl& g : d.graphs) names += (names.empty() ? "" : ", ") + g.name;
   throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", d.name, graph, names));

@@ -5,7 +5,7 @@
 //
 //   const ModelRegistrar registrar(fit::model({
 //       .name = "jazz", .summary = "...",
-//       .spec = [](const OptionValues&) -> const fit::Spec& { return spec; },
+//       .spec = [](const OptionValues&) { return spec; },
 //       .data = [](const RunArgs& a) { return fit::Data{.train = std::make_shared<Windows>(...)}; },
 //       .fit = [](const OptionValues&) { return fit::FitOptions{.epochs = 100, .batch_size = 60}; },
 //       .graphs = {{"train", &spec, {{"batch", 2}}}},
@@ -40,12 +40,15 @@ struct GraphDecl {
   std::string name;
   const Spec* spec = nullptr;
   Sizes sizes = {};
+  // Instead of spec: a graph of the model's own (GloVe's, on fixed pairs).
+  std::function<BuiltGraph(const Feeds& given, bool backward)> build = {};
 };
 
 struct Declaration {
   std::string name, summary;
-  // The model; the run's options may choose it (Emojify's --version).
-  std::function<const Spec&(const OptionValues&)> spec = {};
+  // The model; the run's options may choose it (Emojify's --version) or
+  // shape it (GloVe's --dim, --lr).
+  std::function<Spec(const OptionValues&)> spec = {};
   std::function<Data(const RunArgs&)> data = {};
   // Keras' fit arguments (epochs when --epochs is not given, batch size, ...).
   std::function<FitOptions(const OptionValues&)> fit = {};
@@ -56,6 +59,8 @@ struct Declaration {
   std::function<int(const RunArgs&)> sample = {};
   // Runs when the Trainer exists (a header line, loop state of the model's own).
   std::function<void(const RunArgs&, const Data&, train::Trainer&)> start = {};
+  // After training, with the trained parameters (GloVe writes its vectors).
+  std::function<void(const RunArgs&, const Data&, const ParamStore&)> trained = {};
   // evaluate's lines after the loss and metrics (a confusion matrix, say).
   std::function<void(const RunArgs&, const Data&, ParamStore&)> report = {};
 };
