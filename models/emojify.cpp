@@ -32,6 +32,8 @@ namespace sg::emojify {
 
 namespace {
 
+// ---- the model
+
 void v1_model(fit::Net& n) {
   // the course's initialize: W = randn(n_y, n_h) / sqrt(n_h), b = 0
   const int64_t d = n.size("dim");
