@@ -207,31 +207,4 @@ Value Value::named(const std::string& name) const {
   return *this;
 }
 
-Value input(Graph& g, const std::string& name, Shape shape, std::source_location loc) {
-  Attrs a;
-  a.axes = std::move(shape);
-  return Value(g, g.add(Op::Input, {}, std::move(a), name, loc));
-}
-
-Value param(Graph& g, const std::string& name, Shape shape, Initializer init,
-            std::source_location loc) {
-  Attrs a;
-  a.axes = std::move(shape);
-  NodeId id = g.add(Op::Variable, {}, std::move(a), name, loc);
-  g.edit(id).init = init;
-  return Value(g, id);
-}
-
-Value constant(Graph& g, Tensor value, const std::string& name, std::source_location loc) {
-  Attrs a;
-  a.axes = value.shape();
-  NodeId id = g.add(Op::Constant, {}, std::move(a), name, loc);
-  g.edit(id).value = std::make_shared<const Tensor>(value.to(DType::f64));
-  return Value(g, id);
-}
-
-Value scalar(Graph& g, double v) {
-  return constant(g, Tensor::scalar(v, DType::f64));
-}
-
 } // namespace sg

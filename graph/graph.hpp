@@ -181,8 +181,9 @@ private:
   NodeId id_ = 0;
 };
 
-// The builder's sources. Parameters are Variables: the plan reads and updates
-// them in the ParamStore under their full name.
+// The builder's sources (defined beside their ops, in ops/source.cpp).
+// Parameters are Variables: the plan reads and updates them in the ParamStore
+// under their full name.
 Value input(Graph& g, const std::string& name, Shape shape,
             std::source_location loc = std::source_location::current());
 Value param(Graph& g, const std::string& name, Shape shape, Initializer init = Initializer::zeros(),

@@ -1,5 +1,7 @@
 // Sources: the nodes with no inputs. Their buffers are bound by the plan
 // (fed inputs, ParamStore tensors, baked constants), so their kernels never run.
+// The definitions, then the builders (input, param, constant, scalar: declared
+// in graph/graph.hpp, beside Value, since every model file needs them).
 #include "ops/family.hpp"
 
 namespace sg::detail {
@@ -27,3 +29,34 @@ void define_source(OpTable& t) {
 }
 
 } // namespace sg::detail
+
+namespace sg {
+
+Value input(Graph& g, const std::string& name, Shape shape, std::source_location loc) {
+  Attrs a;
+  a.axes = std::move(shape);
+  return Value(g, g.add(Op::Input, {}, std::move(a), name, loc));
+}
+
+Value param(Graph& g, const std::string& name, Shape shape, Initializer init,
+            std::source_location loc) {
+  Attrs a;
+  a.axes = std::move(shape);
+  NodeId id = g.add(Op::Variable, {}, std::move(a), name, loc);
+  g.edit(id).init = init;
+  return Value(g, id);
+}
+
+Value constant(Graph& g, Tensor value, const std::string& name, std::source_location loc) {
+  Attrs a;
+  a.axes = value.shape();
+  NodeId id = g.add(Op::Constant, {}, std::move(a), name, loc);
+  g.edit(id).value = std::make_shared<const Tensor>(value.to(DType::f64));
+  return Value(g, id);
+}
+
+Value scalar(Graph& g, double v) {
+  return constant(g, Tensor::scalar(v, DType::f64));
+}
+
+} // namespace sg
