@@ -54,6 +54,10 @@ NodeId Graph::add(Op op, std::vector<NodeId> inputs, Attrs attrs, std::string na
                                  full, def.name, where(loc),
                                  def.arity >= 0 ? std::to_string(def.arity) : "one or more",
                                  inputs.size()));
+  if (attrs.index() != op_attrs_index(op))
+    throw std::invalid_argument(fmt::format("node '{}' (op {}, {}): the op's attributes are {} "
+                                            "(ops/op_list.def), got {}",
+                                            full, def.name, where(loc), op_attrs_name(op), attrs.name()));
   Shape out;
   try {
     out = def.shape(shapes, attrs);

@@ -7,11 +7,12 @@
 namespace sg::detail {
 
 namespace {
-// Shape rule of a source: the declared shape, kept in attrs.axes.
+// Shape rule of a source: the declared shape (ShapeAttrs).
 Shape declared(Shapes, const Attrs& a) {
-  for (auto d : a.axes)
-    if (d < 0) throw RuleError("a declared shape cannot have negative dims: " + to_string(a.axes));
-  return a.axes;
+  const Shape& s = a.get<ShapeAttrs>().shape;
+  for (auto d : s)
+    if (d < 0) throw RuleError("a declared shape cannot have negative dims: " + to_string(s));
+  return s;
 }
 constexpr auto bound_by_plan = [](const auto&) {};
 } // namespace
@@ -33,24 +34,18 @@ void define_source(OpTable& t) {
 namespace sg {
 
 Value input(Graph& g, const std::string& name, Shape shape, std::source_location loc) {
-  Attrs a;
-  a.axes = std::move(shape);
-  return Value(g, g.add(Op::Input, {}, std::move(a), name, loc));
+  return Value(g, g.add(Op::Input, {}, ShapeAttrs{std::move(shape)}, name, loc));
 }
 
 Value param(Graph& g, const std::string& name, Shape shape, Initializer init,
             std::source_location loc) {
-  Attrs a;
-  a.axes = std::move(shape);
-  NodeId id = g.add(Op::Variable, {}, std::move(a), name, loc);
+  NodeId id = g.add(Op::Variable, {}, ShapeAttrs{std::move(shape)}, name, loc);
   g.edit(id).init = init;
   return Value(g, id);
 }
 
 Value constant(Graph& g, Tensor value, const std::string& name, std::source_location loc) {
-  Attrs a;
-  a.axes = value.shape();
-  NodeId id = g.add(Op::Constant, {}, std::move(a), name, loc);
+  NodeId id = g.add(Op::Constant, {}, ShapeAttrs{value.shape()}, name, loc);
   g.edit(id).value = std::make_shared<const Tensor>(value.to(DType::f64));
   return Value(g, id);
 }
