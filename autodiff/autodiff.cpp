@@ -40,23 +40,28 @@ struct Uses {
 // The gates of an LSTM step (one (B, 4H) product split four ways) and the
 // steps of a sequence projected at once give this shape.
 std::vector<Value> fuse_slice_grads(Graph& g, std::vector<Value> parts, Uses& uses) {
+  // A part's slice (a reference: valid until a node is added).
+  auto slice_of = [&](size_t i) -> const SliceGradAttrs& {
+    return g.node(parts[i].id()).attrs.get<SliceGradAttrs>();
+  };
   std::map<std::pair<Shape, int64_t>, std::vector<size_t>> groups;
   for (size_t i = 0; i < parts.size(); ++i) {
     const Node& n = g.node(parts[i].id());
-    if (n.op == Op::SliceGrad && uses.of(g, parts[i].id()) == 0)
-      groups[{n.attrs.axes, n.attrs.axis}].push_back(i);
+    if (n.op == Op::SliceGrad && uses.of(g, parts[i].id()) == 0) {
+      const SliceGradAttrs& at = n.attrs.get<SliceGradAttrs>();
+      groups[{at.full, at.axis}].push_back(i);
+    }
   }
   std::vector<char> fused(parts.size(), 0);
   std::vector<Value> out;
   for (auto& [key, idx] : groups) {
     if (idx.size() < 2) continue;
     const auto& [full, axis] = key;
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-      return g.node(parts[a].id()).attrs.n < g.node(parts[b].id()).attrs.n;
-    });
+    std::sort(idx.begin(), idx.end(),
+              [&](size_t a, size_t b) { return slice_of(a).begin < slice_of(b).begin; });
     bool disjoint = true;
     for (size_t j = 1; j < idx.size(); ++j)
-      disjoint = disjoint && g.node(parts[idx[j]].id()).attrs.n >= g.node(parts[idx[j - 1]].id()).attrs.m;
+      disjoint = disjoint && slice_of(idx[j]).begin >= slice_of(idx[j - 1]).end;
     if (!disjoint) continue;
     std::vector<Value> pieces;
     int64_t at = 0;
@@ -67,10 +72,11 @@ std::vector<Value> fuse_slice_grads(Graph& g, std::vector<Value> parts, Uses& us
       pieces.push_back(constant(g, Tensor(z, DType::f64)));
     };
     for (size_t i : idx) {
-      const Node n = g.node(parts[i].id());
-      gap(n.attrs.n);
-      pieces.push_back(Value(g, n.inputs[0]));
-      at = n.attrs.m;
+      const int64_t begin = slice_of(i).begin, end = slice_of(i).end;
+      const NodeId dy = g.node(parts[i].id()).inputs[0];
+      gap(begin);
+      pieces.push_back(Value(g, dy));
+      at = end;
       fused[i] = 1;
     }
     gap(full[size_t(axis)]);
@@ -90,8 +96,10 @@ std::vector<Value> fuse_matmuls(Graph& g, std::vector<Value> parts, Uses& uses) 
   std::map<std::pair<bool, bool>, std::vector<size_t>> groups;
   for (size_t i = 0; i < parts.size(); ++i) {
     const Node& n = g.node(parts[i].id());
-    if (n.op == Op::MatMul && n.shape.size() == 2 && uses.of(g, parts[i].id()) == 0)
-      groups[{n.attrs.flag, n.attrs.flag2}].push_back(i);
+    if (n.op == Op::MatMul && n.shape.size() == 2 && uses.of(g, parts[i].id()) == 0) {
+      const MatMulAttrs& at = n.attrs.get<MatMulAttrs>();
+      groups[{at.transpose_a, at.transpose_b}].push_back(i);
+    }
   }
   std::vector<char> fused(parts.size(), 0);
   std::vector<Value> out;

@@ -54,6 +54,10 @@ NodeId Graph::add(Op op, std::vector<NodeId> inputs, Attrs attrs, std::string na
                                  full, def.name, where(loc),
                                  def.arity >= 0 ? std::to_string(def.arity) : "one or more",
                                  inputs.size()));
+  if (attrs.index() != op_attrs_index(op))
+    throw std::invalid_argument(fmt::format("node '{}' (op {}, {}): the op's attributes are {} "
+                                            "(ops/op_list.def), got {}",
+                                            full, def.name, where(loc), op_attrs_name(op), attrs.name()));
   Shape out;
   try {
     out = def.shape(shapes, attrs);
@@ -205,33 +209,6 @@ int64_t Value::dim(int i) const {
 Value Value::named(const std::string& name) const {
   g_->rename(id_, g_->prefix() + name);
   return *this;
-}
-
-Value input(Graph& g, const std::string& name, Shape shape, std::source_location loc) {
-  Attrs a;
-  a.axes = std::move(shape);
-  return Value(g, g.add(Op::Input, {}, std::move(a), name, loc));
-}
-
-Value param(Graph& g, const std::string& name, Shape shape, Initializer init,
-            std::source_location loc) {
-  Attrs a;
-  a.axes = std::move(shape);
-  NodeId id = g.add(Op::Variable, {}, std::move(a), name, loc);
-  g.edit(id).init = init;
-  return Value(g, id);
-}
-
-Value constant(Graph& g, Tensor value, const std::string& name, std::source_location loc) {
-  Attrs a;
-  a.axes = value.shape();
-  NodeId id = g.add(Op::Constant, {}, std::move(a), name, loc);
-  g.edit(id).value = std::make_shared<const Tensor>(value.to(DType::f64));
-  return Value(g, id);
-}
-
-Value scalar(Graph& g, double v) {
-  return constant(g, Tensor::scalar(v, DType::f64));
 }
 
 } // namespace sg

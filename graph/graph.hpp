@@ -29,7 +29,7 @@ struct Node {
   NodeKind kind = NodeKind::forward;
   std::string name;                // unique, with scope prefix: "lstm/Wf"
   Shape shape;
-  Attrs attrs;
+  Attrs attrs;                     // the op's attribute struct (ops/attrs.hpp)
   std::vector<NodeId> inputs;      // in argument order
   std::string where;               // "models/x.cpp:42", the builder call site
   Initializer init;                // Variable: how to create it
@@ -62,8 +62,10 @@ public:
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
-  // Adds a node; infers its shape with the op's rule. `name` empty = auto
-  // ("<scope>/<op>_<n>"); a given name gets the current scope prefix.
+  // Adds a node; infers its shape with the op's rule. `attrs` must hold the
+  // struct the op's row in ops/op_list.def names (std::invalid_argument if
+  // not). `name` empty = auto ("<scope>/<op>_<n>"); a given name gets the
+  // current scope prefix.
   NodeId add(Op op, std::vector<NodeId> inputs, Attrs attrs = {}, std::string name = {},
              std::source_location loc = std::source_location::current());
 
@@ -181,8 +183,9 @@ private:
   NodeId id_ = 0;
 };
 
-// The builder's sources. Parameters are Variables: the plan reads and updates
-// them in the ParamStore under their full name.
+// The builder's sources (defined beside their ops, in ops/source.cpp).
+// Parameters are Variables: the plan reads and updates them in the ParamStore
+// under their full name.
 Value input(Graph& g, const std::string& name, Shape shape,
             std::source_location loc = std::source_location::current());
 Value param(Graph& g, const std::string& name, Shape shape, Initializer init = Initializer::zeros(),
@@ -199,8 +202,9 @@ struct VjpCtx {
   Value dy;
   Value x(int i) const { return Value(g, g.node(node).inputs[static_cast<size_t>(i)]); }
   Value y() const { return Value(g, node); }
-  // By value, like shape(): a VJP adds nodes, which may move this node.
-  Attrs attrs() const { return g.node(node).attrs; }
+  // The node's attribute struct (ops/attrs.hpp). By value, like shape(): a
+  // VJP adds nodes, which may move this node.
+  template <class A> A attr() const { return g.node(node).attrs.get<A>(); }
   Shape shape(int i) const { return x(i).shape(); }
   int arity() const { return static_cast<int>(g.node(node).inputs.size()); }
 };

@@ -1,9 +1,14 @@
-// What an op is: a row of the op table (ops/op_list.def) with a shape rule,
-// a forward kernel (float32 and float64, from one generic lambda), a VJP rule
-// that emits graph nodes, and flags (mutating update, random source).
+// What an op is: a row of the op table (ops/op_list.def: its name, family and
+// attribute struct) with a shape rule, a forward kernel (float32 and float64,
+// from one generic lambda), a VJP rule that emits graph nodes, and flags
+// (mutating update, random source). Its parameters are a named struct of
+// ops/attrs.hpp held in the node's Attrs, read by type: `a.get<SliceAttrs>()`
+// in shape, scratch and cost rules, `attr<SliceAttrs>(k)` in kernels,
+// `c.attr<SliceAttrs>()` in VJPs.
 #pragma once
 
 #include "graph/tensor.hpp"
+#include "ops/attrs.hpp"
 
 #include <cstdint>
 #include <span>
@@ -14,27 +19,12 @@
 namespace sg {
 
 enum class Op : uint16_t {
-#define SG_OP(name, family) name,
+#define SG_OP(name, family, attrs) name,
 #include "ops/op_list.def"
 #undef SG_OP
   Count_
 };
 constexpr size_t kOpCount = static_cast<size_t>(Op::Count_);
-
-// Per-node attributes. Each op documents the fields it reads; the rest stay
-// at their defaults. A fixed struct (not a map) keeps kernels cheap.
-struct Attrs {
-  std::vector<int64_t> axes; // reduction axes / permutation / target shape / slice bounds
-  int64_t axis = 0;          // softmax, concat, stack, slice, gather, argmax, repeat axis
-  int64_t n = 0;             // repeat count, one-hot depth, slice begin, stride, ...
-  int64_t m = 0;             // slice end, padding, ...
-  double a = 0, b = 0;       // scalar parameters: clip bounds, exponent, rate, learning rate, ...
-  std::vector<double> hyper; // optimizer hyper-parameters
-  bool flag = false;         // keepdims / transpose_a / ...
-  bool flag2 = false;        // transpose_b / ...
-  uint64_t seed = 0;         // random ops: stream seed (combined with the run counter)
-  bool operator==(const Attrs&) const = default;
-};
 
 // Thrown by shape rules; Graph::add wraps it with the node, op and shapes.
 struct RuleError : std::invalid_argument {
@@ -57,8 +47,12 @@ template <class T> struct KernelArgs {
   const Shape& s(int i) const { return *in_shape[i]; }
   int64_t size(int i) const { return numel(*in_shape[i]); }
   int64_t n() const { return numel(*out_shape); }
-  const Attrs& at() const { return *attrs; }
 };
+
+// The node's attribute struct (ops/attrs.hpp), in a kernel: attr<SliceAttrs>(k),
+// a variant index check and a reference, no copy. (A free function: kernels
+// are generic lambdas, where a member template would need `k.template`.)
+template <class A, class T> const A& attr(const KernelArgs<T>& k) { return k.attrs->template get<A>(); }
 
 template <class T> using KernelFn = void (*)(const KernelArgs<T>&);
 
@@ -104,6 +98,10 @@ struct OpDef {
 const OpDef& op_def(Op op);
 const char* op_name(Op op);
 const char* op_family(Op op);
+// The attribute struct the op's nodes hold (its row in ops/op_list.def):
+// its name ("SliceAttrs") and its index in AttrsVariant.
+const char* op_attrs_name(Op op);
+size_t op_attrs_index(Op op);
 bool op_defined(Op op); // false while a listed op has no definition yet
 
 } // namespace sg

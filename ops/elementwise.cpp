@@ -156,26 +156,30 @@ void define_elementwise(OpTable& t) {
     .kernel = kernels([](const auto& k) { unary(k, [](auto x) { return x * x; }); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * 2.0 * c.x(0); }};
 
-  // y = x^p, p a constant (attrs.a)
+  // y = x^p, p a constant (PowScalarAttrs::exponent)
   def(Op::PowScalar) = {.name = "pow_scalar", .arity = 1, .shape = same_as_first,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const T p = static_cast<T>(k.at().a);
+      const T p = static_cast<T>(attr<PowScalarAttrs>(k).exponent);
       unary(k, [p](T x) { return std::pow(x, p); });
     }),
     .vjp = [](const VjpCtx& c, int) {
-      double p = c.attrs().a;
+      double p = c.attr<PowScalarAttrs>().exponent;
       return c.dy * p * pow(c.x(0), p - 1);
     }};
 
-  // y = min(max(x, lo), hi), lo = attrs.a, hi = attrs.b
+  // y = min(max(x, lo), hi)   (RangeAttrs)
   def(Op::Clip) = {.name = "clip", .arity = 1, .shape = same_as_first,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const T lo = static_cast<T>(k.at().a), hi = static_cast<T>(k.at().b);
+      const RangeAttrs& at = attr<RangeAttrs>(k);
+      const T lo = static_cast<T>(at.lo), hi = static_cast<T>(at.hi);
       unary(k, [lo, hi](T x) { return x < lo ? lo : (x > hi ? hi : x); });
     }),
-    .vjp = [](const VjpCtx& c, int) { return c.dy * in_range(c.x(0), c.attrs().a, c.attrs().b); }};
+    .vjp = [](const VjpCtx& c, int) {
+      const RangeAttrs at = c.attr<RangeAttrs>();
+      return c.dy * in_range(c.x(0), at.lo, at.hi);
+    }};
 
   // z = a + b
   def(Op::Add) = {.name = "add", .arity = 2, .shape = broadcast_rule,
@@ -245,10 +249,11 @@ void define_elementwise(OpTable& t) {
     .kernel = kernels([](const auto& k) { unary(k, [](auto x) { return decltype(x)(x > 0 ? 1 : 0); }); }),
     .no_grad = "piecewise constant", .zero_grad = true};
 
-  // y = lo <= x <= hi ? 1 : 0
+  // y = lo <= x <= hi ? 1 : 0   (RangeAttrs)
   def(Op::InRange) = {.name = "in_range", .arity = 1, .shape = same_as_first,
     .kernel = kernels([](const auto& k) {
-      const double lo = k.at().a, hi = k.at().b;
+      const RangeAttrs& at = attr<RangeAttrs>(k);
+      const double lo = at.lo, hi = at.hi;
       unary(k, [lo, hi](auto x) { return decltype(x)(x >= lo && x <= hi ? 1 : 0); });
     }),
     .no_grad = "piecewise constant", .zero_grad = true};
@@ -285,15 +290,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return r;
 }
 
-namespace {
-Attrs ab(double a, double b = 0) {
-  Attrs at;
-  at.a = a;
-  at.b = b;
-  return at;
-}
-} // namespace
-
 Value neg(Value x, Loc l) { return make(Op::Neg, {x}, {}, l); }
 Value exp(Value x, Loc l) { return make(Op::Exp, {x}, {}, l); }
 Value log(Value x, Loc l) { return make(Op::Log, {x}, {}, l); }
@@ -302,11 +298,11 @@ Value sigmoid(Value x, Loc l) { return make(Op::Sigmoid, {x}, {}, l); }
 Value relu(Value x, Loc l) { return make(Op::Relu, {x}, {}, l); }
 Value sqrt(Value x, Loc l) { return make(Op::Sqrt, {x}, {}, l); }
 Value square(Value x, Loc l) { return make(Op::Square, {x}, {}, l); }
-Value pow(Value x, double p, Loc l) { return make(Op::PowScalar, {x}, ab(p), l); }
+Value pow(Value x, double p, Loc l) { return make(Op::PowScalar, {x}, PowScalarAttrs{.exponent = p}, l); }
 Value clip(Value x, double lo, double hi, Loc l) {
   if (!(lo <= hi))
     throw std::invalid_argument(fmt::format("clip at {}: lo {} > hi {}", where(l), lo, hi));
-  return make(Op::Clip, {x}, ab(lo, hi), l);
+  return make(Op::Clip, {x}, RangeAttrs{.lo = lo, .hi = hi}, l);
 }
 Value add(Value a, Value b, Loc l) { return make(Op::Add, {a, b}, {}, l); }
 Value sub(Value a, Value b, Loc l) { return make(Op::Sub, {a, b}, {}, l); }
@@ -320,7 +316,9 @@ Value add_n(const std::vector<Value>& xs, Loc l) {
   return make(Op::AddN, xs, {}, l);
 }
 Value step(Value x, Loc l) { return make(Op::Step, {x}, {}, l); }
-Value in_range(Value x, double lo, double hi, Loc l) { return make(Op::InRange, {x}, ab(lo, hi), l); }
+Value in_range(Value x, double lo, double hi, Loc l) {
+  return make(Op::InRange, {x}, RangeAttrs{.lo = lo, .hi = hi}, l);
+}
 Value greater_equal(Value a, Value b, Loc l) { return make(Op::GreaterEqual, {a, b}, {}, l); }
 
 Value operator-(Value x) { return neg(x); }

@@ -24,7 +24,8 @@ void define_nn(OpTable& t);
 void define_update(OpTable& t);
 void define_sparse(OpTable& t);
 
-// Adds a node and returns its Value (all inputs must share one graph).
+// Adds a node and returns its Value (all inputs must share one graph);
+// `attrs` holds the op's struct (ops/attrs.hpp), e.g. SliceAttrs{...}.
 Value make(Op op, std::vector<Value> inputs, Attrs attrs = {}, Loc l = Loc::current());
 // Same, for source ops that have no inputs.
 Value make_source(Graph& g, Op op, Attrs attrs, Loc l = Loc::current());

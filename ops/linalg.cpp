@@ -1,6 +1,6 @@
 // Linear algebra: matrix products through BLAS (ops/blas.hpp). Transposed
-// operands are BLAS flags (attrs.flag = transpose a, attrs.flag2 = transpose
-// b), never copies; the gradients use the flags too.
+// operands are BLAS flags (MatMulAttrs: transpose_a, transpose_b), never
+// copies; the gradients use the flags too.
 #include "ops/blas.hpp"
 #include "ops/family.hpp"
 
@@ -36,36 +36,38 @@ Dims product_dims(const Shape& a, const Shape& b, bool ta, bool tb, size_t batch
   return d;
 }
 
-Shape matmul_rule(Shapes in, const Attrs& at) {
-  Dims d = product_dims(*in[0], *in[1], at.flag, at.flag2, 0);
+Shape matmul_rule(Shapes in, const Attrs& a) {
+  const MatMulAttrs& at = a.get<MatMulAttrs>();
+  Dims d = product_dims(*in[0], *in[1], at.transpose_a, at.transpose_b, 0);
   return {d.m, d.n};
 }
 
-Shape batch_matmul_rule(Shapes in, const Attrs& at) {
-  Dims d = product_dims(*in[0], *in[1], at.flag, at.flag2, 1);
+Shape batch_matmul_rule(Shapes in, const Attrs& a) {
+  const MatMulAttrs& at = a.get<MatMulAttrs>();
+  Dims d = product_dims(*in[0], *in[1], at.transpose_a, at.transpose_b, 1);
   return {(*in[0])[0], d.m, d.n};
 }
 
 // 2 m n k flops at ~50 GFLOP/s
 double product_cost(Shapes in, const Shape& out, const Attrs& at) {
   const Shape& a = *in[0];
-  const int64_t k = at.flag ? a[a.size() - 2] : a[a.size() - 1];
+  const int64_t k = at.get<MatMulAttrs>().transpose_a ? a[a.size() - 2] : a[a.size() - 1];
   return 2.0 * double(numel(out)) * double(k) * 0.02;
 }
 
 // C_b = op(A_b) op(B_b) for each of `batch` entries (batch = 1: plain matmul).
 template <class T> void products(const KernelArgs<T>& k, int64_t batch) {
-  const Attrs& at = k.at();
+  const MatMulAttrs& at = attr<MatMulAttrs>(k);
   const Shape& a = k.s(0);
   const Shape& b = k.s(1);
   const size_t r = a.size();
   const int64_t lda = a[r - 1], ldb = b[r - 1];
-  const int64_t k_dim = at.flag ? a[r - 2] : a[r - 1];
+  const int64_t k_dim = at.transpose_a ? a[r - 2] : a[r - 1];
   const Shape& y = *k.out_shape;
   const int64_t m = y[y.size() - 2], n = y[y.size() - 1];
   const int64_t sa = a[r - 2] * a[r - 1], sb = b[r - 2] * b[r - 1], sy = m * n;
   for (int64_t i = 0; i < batch; ++i)
-    blas::gemm(at.flag, at.flag2, m, n, k_dim, k.x(0) + i * sa, lda, k.x(1) + i * sb, ldb,
+    blas::gemm(at.transpose_a, at.transpose_b, m, n, k_dim, k.x(0) + i * sa, lda, k.x(1) + i * sb, ldb,
                k.out + i * sy, n);
 }
 
@@ -76,7 +78,8 @@ template <class T> void products(const KernelArgs<T>& k, int64_t batch) {
 //   Y = Aᵀ B:    dA = B dYᵀ      dB = A dY
 //   Y = Aᵀ Bᵀ:   dA = Bᵀ dYᵀ     dB = dYᵀ Aᵀ
 template <class Mul> Value product_vjp(const VjpCtx& c, int i, Mul mul) {
-  const bool ta = c.attrs().flag, tb = c.attrs().flag2;
+  const MatMulAttrs at = c.attr<MatMulAttrs>();
+  const bool ta = at.transpose_a, tb = at.transpose_b;
   const Value a = c.x(0), b = c.x(1), dy = c.dy;
   if (i == 0) {
     if (!ta) return tb ? mul(dy, b, false, false) : mul(dy, b, false, true);
@@ -91,7 +94,7 @@ template <class Mul> Value product_vjp(const VjpCtx& c, int i, Mul mul) {
 void define_linalg(OpTable& t) {
   auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
 
-  // Y = op(A) op(B), op = transpose where attrs.flag / attrs.flag2
+  // Y = op(A) op(B), op = transpose where MatMulAttrs::transpose_a / transpose_b
   def(Op::MatMul) = {.name = "matmul", .arity = 2, .shape = matmul_rule,
     .kernel = kernels([](const auto& k) { products(k, 1); }),
     .vjp = [](const VjpCtx& c, int i) {
@@ -113,18 +116,11 @@ void define_linalg(OpTable& t) {
 
 using detail::make;
 
-namespace {
-Attrs flags(bool ta, bool tb) {
-  Attrs at;
-  at.flag = ta;
-  at.flag2 = tb;
-  return at;
+Value matmul(Value a, Value b, bool ta, bool tb, Loc l) {
+  return make(Op::MatMul, {a, b}, MatMulAttrs{.transpose_a = ta, .transpose_b = tb}, l);
 }
-} // namespace
-
-Value matmul(Value a, Value b, bool ta, bool tb, Loc l) { return make(Op::MatMul, {a, b}, flags(ta, tb), l); }
 Value batch_matmul(Value a, Value b, bool ta, bool tb, Loc l) {
-  return make(Op::BatchMatMul, {a, b}, flags(ta, tb), l);
+  return make(Op::BatchMatMul, {a, b}, MatMulAttrs{.transpose_a = ta, .transpose_b = tb}, l);
 }
 
 } // namespace sg

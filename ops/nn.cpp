@@ -16,7 +16,7 @@ namespace sg {
 namespace detail {
 namespace {
 
-AxisSplit split_k(const Shape& s, const Attrs& a) { return split_at(s, norm_axis(a.axis, int64_t(s.size()))); }
+AxisSplit split_k(const Shape& s, int64_t axis) { return split_at(s, norm_axis(axis, int64_t(s.size()))); }
 
 Shape without_axis(const Shape& s, int64_t axis) {
   Shape r = s;
@@ -30,14 +30,14 @@ Shape keep_axis(const Shape& s, int64_t axis) {
 }
 
 Shape axis_rule(Shapes in, const Attrs& a) {
-  norm_axis(a.axis, int64_t(in[0]->size()));
+  norm_axis(a.get<AxisAttrs>().axis, int64_t(in[0]->size()));
   return *in[0];
 }
 
-// For each row (o, j) along the axis: m = max, lse = m + log(sum exp(x - m)),
-// in double. f(row pointer, m, sum) consumes it.
+// For each row (o, j) along the axis (AxisAttrs): m = max, lse = m + log(sum
+// exp(x - m)), in double. f(row pointer, m, sum) consumes it.
 template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
-  const AxisSplit p = split_k(k.s(0), k.at());
+  const AxisSplit p = split_k(k.s(0), attr<AxisAttrs>(k).axis);
   const T* x = k.x(0);
   for (int64_t o = 0; o < p.outer; ++o)
     for (int64_t j = 0; j < p.inner; ++j) {
@@ -57,22 +57,25 @@ Shape xent_rule(Shapes in, const Attrs& a) {
   if (*in[0] != *in[1])
     throw RuleError(fmt::format("logits {} and labels {} must have the same shape",
                                 to_string(*in[0]), to_string(*in[1])));
-  return without_axis(*in[0], a.axis);
+  return without_axis(*in[0], a.get<AxisAttrs>().axis);
 }
 
-Shape sample_rule(Shapes in, const Attrs& a) {
+Shape sample_rule(Shapes in, const Attrs& at) {
+  const int64_t axis = at.get<SampleAttrs>().axis;
   const Shape& p = *in[0];
-  const int64_t ax = norm_axis(a.axis, int64_t(p.size()));
+  const int64_t ax = norm_axis(axis, int64_t(p.size()));
   if (p[size_t(ax)] == 0)
-    throw RuleError(fmt::format("sample_categorical over axis {} of size 0", a.axis));
-  return without_axis(p, a.axis);
+    throw RuleError(fmt::format("sample_categorical over axis {} of size 0", axis));
+  return without_axis(p, axis);
 }
 
-Shape mask_rule(Shapes, const Attrs& a) {
-  for (auto d : a.axes)
-    if (d < 0) throw RuleError("dropout mask: negative dim in " + to_string(a.axes));
-  if (!(a.a >= 0 && a.a < 1)) throw RuleError(fmt::format("dropout rate {} is not in [0, 1)", a.a));
-  return a.axes;
+Shape mask_rule(Shapes, const Attrs& at) {
+  const DropoutMaskAttrs& a = at.get<DropoutMaskAttrs>();
+  for (auto d : a.shape)
+    if (d < 0) throw RuleError("dropout mask: negative dim in " + to_string(a.shape));
+  if (!(a.rate >= 0 && a.rate < 1))
+    throw RuleError(fmt::format("dropout rate {} is not in [0, 1)", a.rate));
+  return a.shape;
 }
 
 // ---- Conv1D geometry (Keras): valid = no padding; same = ceil(steps / stride)
@@ -81,18 +84,20 @@ struct Geom {
   int64_t steps_out = 0, pad = 0;
 };
 
-Geom geom(int64_t steps, int64_t kernel, const Attrs& a) {
-  if (a.n < 1) throw RuleError(fmt::format("conv1d stride {} < 1", a.n));
+Geom geom(int64_t steps, int64_t kernel, const Conv1DAttrs& a) {
+  const int64_t stride = a.stride;
+  if (stride < 1) throw RuleError(fmt::format("conv1d stride {} < 1", stride));
   if (kernel < 1) throw RuleError(fmt::format("conv1d kernel size {} < 1", kernel));
-  if (a.m == 0) {
+  if (a.padding == Padding::valid) {
     if (steps < kernel)
       throw RuleError(fmt::format("conv1d 'valid': {} steps are fewer than the kernel size {}", steps,
                                   kernel));
-    return {(steps - kernel) / a.n + 1, 0};
+    return {(steps - kernel) / stride + 1, 0};
   }
-  if (a.m != 1) throw RuleError(fmt::format("conv1d padding mode {} (0 valid, 1 same)", a.m));
-  const int64_t out = (steps + a.n - 1) / a.n;
-  const int64_t total = std::max<int64_t>((out - 1) * a.n + kernel - steps, 0);
+  if (a.padding != Padding::same)
+    throw RuleError(fmt::format("conv1d padding mode {} (valid or same)", int(a.padding)));
+  const int64_t out = (steps + stride - 1) / stride;
+  const int64_t total = std::max<int64_t>((out - 1) * stride + kernel - steps, 0);
   return {out, total / 2};
 }
 
@@ -101,7 +106,7 @@ void need_rank3(const Shape& s, const char* what) {
 }
 
 // Checks x (B, S, Ci), w (K, Ci, Co), dy (B, S', Co) against each other.
-void check_conv(const Shape& x, const Shape& w, const Shape* dy, const Attrs& a) {
+void check_conv(const Shape& x, const Shape& w, const Shape* dy, const Conv1DAttrs& a) {
   need_rank3(x, "x (batch, steps, channels)");
   need_rank3(w, "w (kernel, in, out)");
   if (x[2] != w[1])
@@ -117,24 +122,27 @@ void check_conv(const Shape& x, const Shape& w, const Shape* dy, const Attrs& a)
   }
 }
 
-Shape conv_rule(Shapes in, const Attrs& a) {
+Shape conv_rule(Shapes in, const Attrs& at) {
+  const Conv1DAttrs& a = at.get<Conv1DAttrs>();
   const Shape &x = *in[0], &w = *in[1];
   check_conv(x, w, nullptr, a);
   return {x[0], geom(x[1], w[0], a).steps_out, w[2]};
 }
-// Conv1DGradInput(dy, w), attrs.axes = x's shape
-Shape conv_gi_rule(Shapes in, const Attrs& a) {
-  check_conv(a.axes, *in[1], in[0], a);
-  return a.axes;
+// Conv1DGradInput(dy, w), Conv1DGradAttrs::shape = x's shape
+Shape conv_gi_rule(Shapes in, const Attrs& at) {
+  const Conv1DGradAttrs& a = at.get<Conv1DGradAttrs>();
+  check_conv(a.shape, *in[1], in[0], a.conv);
+  return a.shape;
 }
-// Conv1DGradFilter(x, dy), attrs.axes = w's shape
-Shape conv_gf_rule(Shapes in, const Attrs& a) {
-  check_conv(*in[0], a.axes, in[1], a);
-  return a.axes;
+// Conv1DGradFilter(x, dy), Conv1DGradAttrs::shape = w's shape
+Shape conv_gf_rule(Shapes in, const Attrs& at) {
+  const Conv1DGradAttrs& a = at.get<Conv1DGradAttrs>();
+  check_conv(*in[0], a.shape, in[1], a.conv);
+  return a.shape;
 }
 
 // 2 * batch * steps_out * kernel * in * out flops at ~20 Gflop/s.
-double conv_cost(const Shape& x, const Shape& w, const Attrs& a) {
+double conv_cost(const Shape& x, const Shape& w, const Conv1DAttrs& a) {
   const double flops =
       2.0 * double(x[0]) * double(geom(x[1], w[0], a).steps_out) * double(numel(w));
   return flops * 0.05;
@@ -144,17 +152,9 @@ double conv_cost(const Shape& x, const Shape& w, const Attrs& a) {
 struct ConvDims {
   int64_t B, S, Ci, K, Co, So, stride, pad;
 };
-ConvDims dims(const Shape& x, const Shape& w, const Attrs& a) {
+ConvDims dims(const Shape& x, const Shape& w, const Conv1DAttrs& a) {
   const Geom gm = geom(x[1], w[0], a);
-  return {x[0], x[1], x[2], w[0], w[2], gm.steps_out, a.n, gm.pad};
-}
-
-Attrs conv_attrs(const Attrs& a, Shape axes = {}) {
-  Attrs r;
-  r.n = a.n;
-  r.m = a.m;
-  r.axes = std::move(axes);
-  return r;
+  return {x[0], x[1], x[2], w[0], w[2], gm.steps_out, a.stride, gm.pad};
 }
 
 } // namespace
@@ -162,7 +162,7 @@ Attrs conv_attrs(const Attrs& a, Shape axes = {}) {
 void define_nn(OpTable& t) {
   auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
 
-  // y = exp(x - max) / sum(exp(x - max)) along attrs.axis
+  // y = exp(x - max) / sum(exp(x - max)) along AxisAttrs::axis
   def(Op::Softmax) = {.name = "softmax", .arity = 1, .shape = axis_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
@@ -174,10 +174,10 @@ void define_nn(OpTable& t) {
     }),
     .vjp = [](const VjpCtx& c, int) {
       Value y = c.y();
-      return y * (c.dy - sum(c.dy * y, {c.attrs().axis}, true));
+      return y * (c.dy - sum(c.dy * y, {c.attr<AxisAttrs>().axis}, true));
     }};
 
-  // y = x - max - log(sum(exp(x - max))) along attrs.axis
+  // y = x - max - log(sum(exp(x - max))) along AxisAttrs::axis
   def(Op::LogSoftmax) = {.name = "log_softmax", .arity = 1, .shape = axis_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
@@ -189,10 +189,10 @@ void define_nn(OpTable& t) {
       });
     }),
     .vjp = [](const VjpCtx& c, int) {
-      return c.dy - exp(c.y()) * sum(c.dy, {c.attrs().axis}, true);
+      return c.dy - exp(c.y()) * sum(c.dy, {c.attr<AxisAttrs>().axis}, true);
     }};
 
-  // y = -sum(labels * log_softmax(logits)) along attrs.axis, the axis removed
+  // y = -sum(labels * log_softmax(logits)) along AxisAttrs::axis, the axis removed
   def(Op::SoftmaxCrossEntropy) = {.name = "softmax_cross_entropy", .arity = 2, .shape = xent_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
@@ -211,7 +211,7 @@ void define_nn(OpTable& t) {
       });
     }),
     .vjp = [](const VjpCtx& c, int i) {
-      const int64_t ax = c.attrs().axis;
+      const int64_t ax = c.attr<AxisAttrs>().axis;
       Value e = reshape(c.dy, keep_axis(c.shape(0), ax));
       if (i == 0) return (softmax(c.x(0), ax) * sum(c.x(1), {ax}, true) - c.x(1)) * e;
       return -log_softmax(c.x(0), ax) * e;
@@ -219,25 +219,27 @@ void define_nn(OpTable& t) {
     .cost = [](Shapes in, const Shape&, const Attrs&) { return 4.0 * double(numel(*in[0])); }};
 
   // y = (u >= rate ? 1 : 0) / (1 - rate), u uniform from (seed, node, run, element);
-  // shape attrs.axes, rate attrs.a
+  // shape, rate and seed: DropoutMaskAttrs
   def(Op::DropoutMask) = {.name = "dropout_mask", .arity = 0, .shape = mask_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const double rate = k.at().a;
+      const DropoutMaskAttrs& at = attr<DropoutMaskAttrs>(k);
+      const double rate = at.rate;
       const T keep = T(1.0 / (1.0 - rate));
-      const uint64_t s = rng::hash(k.at().seed, k.stream, *k.run);
+      const uint64_t s = rng::hash(at.seed, k.stream, *k.run);
       const int64_t n = k.n();
       for (int64_t i = 0; i < n; ++i) k.out[i] = rng::uniform(s, 0, uint64_t(i)) >= rate ? keep : T(0);
     }),
     .no_grad = "a random mask (a source)", .zero_grad = true, .random = true};
 
-  // y = the index i with cdf(i - 1) <= u * sum(p) < cdf(i) along attrs.axis (the axis
-  // removed), u uniform from (seed, node, run, distribution); entries <= 0 never drawn
+  // y = the index i with cdf(i - 1) <= u * sum(p) < cdf(i) along SampleAttrs::axis (the
+  // axis removed), u uniform from (seed, node, run, distribution); entries <= 0 never drawn
   def(Op::SampleCategorical) = {.name = "sample_categorical", .arity = 1, .shape = sample_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const AxisSplit p = split_k(k.s(0), k.at());
-      const uint64_t s = rng::hash(k.at().seed, k.stream, *k.run);
+      const SampleAttrs& at = attr<SampleAttrs>(k);
+      const AxisSplit p = split_k(k.s(0), at.axis);
+      const uint64_t s = rng::hash(at.seed, k.stream, *k.run);
       for (int64_t o = 0; o < p.outer; ++o)
         for (int64_t j = 0; j < p.inner; ++j) {
           const T* r = k.x(0) + o * p.n * p.inner + j;
@@ -265,11 +267,11 @@ void define_nn(OpTable& t) {
     .cost = [](Shapes in, const Shape&, const Attrs&) { return double(numel(*in[0])); }};
 
   // y[b, t, o] = sum_{k, c} x[b, t * stride + k - pad, c] * w[k, c, o]  (zeros outside x);
-  // stride attrs.n, padding attrs.m (0 valid, 1 same)
+  // stride and padding (valid, same): Conv1DAttrs
   def(Op::Conv1D) = {.name = "conv1d", .arity = 2, .shape = conv_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const ConvDims d = dims(k.s(0), k.s(1), k.at());
+      const ConvDims d = dims(k.s(0), k.s(1), attr<Conv1DAttrs>(k));
       const T* x = k.x(0);
       const T* w = k.x(1);
       for (int64_t b = 0; b < d.B; ++b)
@@ -289,17 +291,21 @@ void define_nn(OpTable& t) {
         }
     }),
     .vjp = [](const VjpCtx& c, int i) {
-      if (i == 0) return make(Op::Conv1DGradInput, {c.dy, c.x(1)}, conv_attrs(c.attrs(), c.shape(0)));
-      return make(Op::Conv1DGradFilter, {c.x(0), c.dy}, conv_attrs(c.attrs(), c.shape(1)));
+      const Conv1DAttrs conv = c.attr<Conv1DAttrs>();
+      if (i == 0) return make(Op::Conv1DGradInput, {c.dy, c.x(1)}, Conv1DGradAttrs{conv, c.shape(0)});
+      return make(Op::Conv1DGradFilter, {c.x(0), c.dy}, Conv1DGradAttrs{conv, c.shape(1)});
     },
-    .cost = [](Shapes in, const Shape&, const Attrs& a) { return conv_cost(*in[0], *in[1], a); }};
+    .cost = [](Shapes in, const Shape&, const Attrs& a) {
+      return conv_cost(*in[0], *in[1], a.get<Conv1DAttrs>());
+    }};
 
   // dx[b, s, c] = sum_{t, k : t * stride + k - pad = s} sum_o dy[b, t, o] * w[k, c, o];
-  // inputs (dy, w), x's shape attrs.axes. Linear in dy and in w.
+  // inputs (dy, w), x's shape Conv1DGradAttrs::shape. Linear in dy and in w.
   def(Op::Conv1DGradInput) = {.name = "conv1d_grad_input", .arity = 2, .shape = conv_gi_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const ConvDims d = dims(k.at().axes, k.s(1), k.at());
+      const Conv1DGradAttrs& at = attr<Conv1DGradAttrs>(k);
+      const ConvDims d = dims(at.shape, k.s(1), at.conv);
       const T* dy = k.x(0);
       const T* w = k.x(1);
       std::fill(k.out, k.out + k.n(), T(0));
@@ -321,17 +327,22 @@ void define_nn(OpTable& t) {
     }),
     // <ddx, G(dy, w)> = <conv1d(ddx, w), dy> = <G_filter(ddx, dy), w>
     .vjp = [](const VjpCtx& c, int i) {
-      if (i == 0) return make(Op::Conv1D, {c.dy, c.x(1)}, conv_attrs(c.attrs()));
-      return make(Op::Conv1DGradFilter, {c.dy, c.x(0)}, conv_attrs(c.attrs(), c.shape(1)));
+      const Conv1DAttrs conv = c.attr<Conv1DGradAttrs>().conv;
+      if (i == 0) return make(Op::Conv1D, {c.dy, c.x(1)}, conv);
+      return make(Op::Conv1DGradFilter, {c.dy, c.x(0)}, Conv1DGradAttrs{conv, c.shape(1)});
     },
-    .cost = [](Shapes in, const Shape&, const Attrs& a) { return conv_cost(a.axes, *in[1], a); }};
+    .cost = [](Shapes in, const Shape&, const Attrs& a) {
+      const Conv1DGradAttrs& at = a.get<Conv1DGradAttrs>();
+      return conv_cost(at.shape, *in[1], at.conv);
+    }};
 
   // dw[k, c, o] = sum_{b, t} x[b, t * stride + k - pad, c] * dy[b, t, o];
-  // inputs (x, dy), w's shape attrs.axes. Linear in x and in dy.
+  // inputs (x, dy), w's shape Conv1DGradAttrs::shape. Linear in x and in dy.
   def(Op::Conv1DGradFilter) = {.name = "conv1d_grad_filter", .arity = 2, .shape = conv_gf_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const ConvDims d = dims(k.s(0), k.at().axes, k.at());
+      const Conv1DGradAttrs& at = attr<Conv1DGradAttrs>(k);
+      const ConvDims d = dims(k.s(0), at.shape, at.conv);
       const T* x = k.x(0);
       const T* dy = k.x(1);
       std::fill(k.out, k.out + k.n(), T(0));
@@ -352,32 +363,26 @@ void define_nn(OpTable& t) {
     }),
     // <ddw, G(x, dy)> = <conv1d(x, ddw), dy> = <x, G_input(dy, ddw)>
     .vjp = [](const VjpCtx& c, int i) {
-      if (i == 0) return make(Op::Conv1DGradInput, {c.x(1), c.dy}, conv_attrs(c.attrs(), c.shape(0)));
-      return make(Op::Conv1D, {c.x(0), c.dy}, conv_attrs(c.attrs()));
+      const Conv1DAttrs conv = c.attr<Conv1DGradAttrs>().conv;
+      if (i == 0) return make(Op::Conv1DGradInput, {c.x(1), c.dy}, Conv1DGradAttrs{conv, c.shape(0)});
+      return make(Op::Conv1D, {c.x(0), c.dy}, conv);
     },
-    .cost = [](Shapes in, const Shape&, const Attrs& a) { return conv_cost(*in[0], a.axes, a); }};
+    .cost = [](Shapes in, const Shape&, const Attrs& a) {
+      const Conv1DGradAttrs& at = a.get<Conv1DGradAttrs>();
+      return conv_cost(*in[0], at.shape, at.conv);
+    }};
 }
 
 } // namespace detail
 
 using detail::make;
 
-Value softmax(Value x, int64_t axis, Loc l) {
-  Attrs a;
-  a.axis = axis;
-  return make(Op::Softmax, {x}, a, l);
-}
+Value softmax(Value x, int64_t axis, Loc l) { return make(Op::Softmax, {x}, AxisAttrs{axis}, l); }
 
-Value log_softmax(Value x, int64_t axis, Loc l) {
-  Attrs a;
-  a.axis = axis;
-  return make(Op::LogSoftmax, {x}, a, l);
-}
+Value log_softmax(Value x, int64_t axis, Loc l) { return make(Op::LogSoftmax, {x}, AxisAttrs{axis}, l); }
 
 Value softmax_cross_entropy(Value logits, Value labels, int64_t axis, Loc l) {
-  Attrs a;
-  a.axis = axis;
-  return make(Op::SoftmaxCrossEntropy, {logits, labels}, a, l);
+  return make(Op::SoftmaxCrossEntropy, {logits, labels}, AxisAttrs{axis}, l);
 }
 
 namespace {
@@ -390,11 +395,9 @@ void check_rate(double rate, Loc l) {
 
 Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed, Loc l) {
   check_rate(rate, l);
-  Attrs a;
-  a.axes = std::move(shape);
-  a.a = rate;
-  a.seed = seed ? seed : g.seed;
-  return detail::make_source(g, Op::DropoutMask, a, l);
+  return detail::make_source(
+      g, Op::DropoutMask,
+      DropoutMaskAttrs{.shape = std::move(shape), .rate = rate, .seed = seed ? seed : g.seed}, l);
 }
 
 Value dropout(Value x, double rate, uint64_t seed, Loc l) {
@@ -404,19 +407,16 @@ Value dropout(Value x, double rate, uint64_t seed, Loc l) {
 }
 
 Value sample_categorical(Value probs, int64_t axis, uint64_t seed, Loc l) {
-  Attrs a;
-  a.axis = axis;
-  a.seed = seed ? seed : probs.graph().seed;
-  return make(Op::SampleCategorical, {probs}, a, l);
+  return make(Op::SampleCategorical, {probs},
+              SampleAttrs{.axis = axis, .seed = seed ? seed : probs.graph().seed}, l);
 }
 
 Value conv1d(Value x, Value w, int64_t stride, const std::string& padding, Loc l) {
-  Attrs a;
-  a.n = stride;
+  Conv1DAttrs a{.stride = stride};
   if (padding == "valid")
-    a.m = 0;
+    a.padding = Padding::valid;
   else if (padding == "same")
-    a.m = 1;
+    a.padding = Padding::same;
   else
     throw std::invalid_argument(fmt::format(
         "conv1d at {}: padding '{}' is not \"valid\" or \"same\"", where(l), padding));

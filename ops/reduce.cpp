@@ -33,7 +33,7 @@ std::vector<int64_t> sorted_axes(std::vector<int64_t> axes, int64_t rank) {
   return axes;
 }
 
-// Checks attrs.axes of Sum/Mean/Max: in range, strictly increasing.
+// Checks the axes of Sum/Mean/Max: in range, strictly increasing.
 void check_axes(const Shape& x, const std::vector<int64_t>& axes) {
   check_rank(x);
   const auto r = static_cast<int64_t>(x.size());
@@ -60,22 +60,23 @@ int64_t reduced_count(const Shape& x, const std::vector<int64_t>& axes) {
   return n;
 }
 
-// Sum/Mean/Max: axes removed, or kept as 1 with keepdims (attrs.flag).
-Shape reduce_rule(Shapes in, const Attrs& a) {
+// Sum/Mean/Max: axes removed, or kept as 1 with keepdims.
+Shape reduce_rule(Shapes in, const Attrs& at) {
+  const ReduceAttrs& a = at.get<ReduceAttrs>();
   const Shape& x = *in[0];
   check_axes(x, a.axes);
-  if (a.flag) return kept_shape(x, a.axes);
+  if (a.keepdims) return kept_shape(x, a.axes);
   Shape s;
   for (size_t i = 0; i < x.size(); ++i)
     if (!std::binary_search(a.axes.begin(), a.axes.end(), int64_t(i))) s.push_back(x[i]);
   return s;
 }
 
-// SumTo: the target (attrs.axes) has x's rank with dims equal or 1, or is {}.
+// SumTo: the target (ShapeAttrs) has x's rank with dims equal or 1, or is {}.
 Shape sum_to_rule(Shapes in, const Attrs& a) {
   const Shape& x = *in[0];
   check_rank(x);
-  const Shape& t = a.axes;
+  const Shape& t = a.get<ShapeAttrs>().shape;
   if (t.empty()) return t;
   bool ok = t.size() == x.size();
   for (size_t i = 0; ok && i < t.size(); ++i) ok = t[i] == x[i] || t[i] == 1;
@@ -245,8 +246,9 @@ std::vector<int64_t> sum_to_axes(const Shape& x, const Shape& t) {
 
 Shape argmax_rule(Shapes in, const Attrs& a) {
   const Shape& x = *in[0];
-  const int64_t ax = norm_axis(a.axis, int64_t(x.size()));
-  if (x[size_t(ax)] == 0) throw RuleError(fmt::format("argmax over axis {} of size 0", a.axis));
+  const int64_t axis = a.get<AxisAttrs>().axis;
+  const int64_t ax = norm_axis(axis, int64_t(x.size()));
+  if (x[size_t(ax)] == 0) throw RuleError(fmt::format("argmax over axis {} of size 0", axis));
   Shape s = x;
   s.erase(s.begin() + ax);
   return s;
@@ -270,56 +272,62 @@ Shape equal_mask_rule(Shapes in, const Attrs&) {
 void define_reduce(OpTable& t) {
   auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
 
-  // y = sum of x over attrs.axes (keepdims: attrs.flag)
+  // y = sum of x over ReduceAttrs::axes (keepdims: kept as 1)
   def(Op::Sum) = {.name = "sum", .arity = 1, .shape = reduce_rule,
-    .kernel = kernels([](const auto& k) { reduce_kernel(k, axes_mask(k.at().axes), 0.0, add_f, id_f); }),
-    .vjp = [](const VjpCtx& c, int) { return expand(c.dy, c.shape(0), c.attrs().axes); },
+    .kernel = kernels([](const auto& k) {
+      reduce_kernel(k, axes_mask(attr<ReduceAttrs>(k).axes), 0.0, add_f, id_f);
+    }),
+    .vjp = [](const VjpCtx& c, int) { return expand(c.dy, c.shape(0), c.attr<ReduceAttrs>().axes); },
     .cost = read_cost};
 
-  // y = sum of x over attrs.axes / the number of elements summed
+  // y = sum of x over ReduceAttrs::axes / the number of elements summed
   def(Op::Mean) = {.name = "mean", .arity = 1, .shape = reduce_rule,
     .kernel = kernels([](const auto& k) {
-      const double n = double(reduced_count(k.s(0), k.at().axes));
-      reduce_kernel(k, axes_mask(k.at().axes), 0.0, add_f, [n](double a) { return a / n; });
+      const auto& axes = attr<ReduceAttrs>(k).axes;
+      const double n = double(reduced_count(k.s(0), axes));
+      reduce_kernel(k, axes_mask(axes), 0.0, add_f, [n](double a) { return a / n; });
     }),
     .vjp = [](const VjpCtx& c, int) {
-      const int64_t n = reduced_count(c.shape(0), c.attrs().axes);
-      return expand(c.dy * (n ? 1.0 / double(n) : 0.0), c.shape(0), c.attrs().axes);
+      const std::vector<int64_t> axes = c.attr<ReduceAttrs>().axes;
+      const int64_t n = reduced_count(c.shape(0), axes);
+      return expand(c.dy * (n ? 1.0 / double(n) : 0.0), c.shape(0), axes);
     },
     .cost = read_cost};
 
-  // y = max of x over attrs.axes. Gradient: dy goes to every element equal to
+  // y = max of x over ReduceAttrs::axes. Gradient: dy goes to every element equal to
   // the max; with ties, each tied element gets the full dy (not a share).
   def(Op::Max) = {.name = "max", .arity = 1, .shape = reduce_rule,
     .kernel = kernels([](const auto& k) {
-      reduce_kernel(k, axes_mask(k.at().axes), -std::numeric_limits<double>::infinity(), max_f, id_f);
+      reduce_kernel(k, axes_mask(attr<ReduceAttrs>(k).axes), -std::numeric_limits<double>::infinity(),
+                    max_f, id_f);
     }),
     .vjp = [](const VjpCtx& c, int) {
-      const Shape ks = kept_shape(c.shape(0), c.attrs().axes);
+      const std::vector<int64_t> axes = c.attr<ReduceAttrs>().axes;
+      const Shape ks = kept_shape(c.shape(0), axes);
       Value m = c.y().shape() == ks ? c.y() : reshape(c.y(), ks);
-      return expand(c.dy, c.shape(0), c.attrs().axes) * make(Op::EqualMask, {c.x(0), m});
+      return expand(c.dy, c.shape(0), axes) * make(Op::EqualMask, {c.x(0), m});
     },
     .cost = read_cost};
 
-  // y = x summed over the axes where the target shape attrs.axes is 1 (all for ())
+  // y = x summed over the axes where the target shape (ShapeAttrs) is 1 (all for ())
   def(Op::SumTo) = {.name = "sum_to", .arity = 1, .shape = sum_to_rule,
     .kernel = kernels([](const auto& k) {
       const Shape& x = k.s(0);
-      const Shape& tg = k.at().axes;
+      const Shape& tg = attr<ShapeAttrs>(k).shape;
       std::array<bool, kMaxRank> m{};
       for (size_t i = 0; i < x.size(); ++i) m[i] = tg.empty() || tg[i] == 1;
       reduce_kernel(k, m, 0.0, add_f, id_f);
     }),
     .vjp = [](const VjpCtx& c, int) {
-      return expand(c.dy, c.shape(0), sum_to_axes(c.shape(0), c.attrs().axes));
+      return expand(c.dy, c.shape(0), sum_to_axes(c.shape(0), c.attr<ShapeAttrs>().shape));
     },
     .cost = read_cost};
 
-  // y = index of the max along attrs.axis (the first on ties), as a value; axis removed
+  // y = index of the max along AxisAttrs::axis (the first on ties), as a value; axis removed
   def(Op::ArgMax) = {.name = "argmax", .arity = 1, .shape = argmax_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const AxisSplit p = split_at(k.s(0), norm_axis(k.at().axis, int64_t(k.s(0).size())));
+      const AxisSplit p = split_at(k.s(0), norm_axis(attr<AxisAttrs>(k).axis, int64_t(k.s(0).size())));
       const T* x = k.x(0);
       for (int64_t o = 0; o < p.outer; ++o)
         for (int64_t j = 0; j < p.inner; ++j) {
@@ -370,49 +378,35 @@ void define_reduce(OpTable& t) {
 
 using detail::make;
 
-Value sum(Value x, Loc l) {
-  Attrs a;
+namespace {
+ReduceAttrs all_axes(const Value& x) {
+  ReduceAttrs a;
   for (int i = 0; i < x.rank(); ++i) a.axes.push_back(i);
-  return make(Op::Sum, {x}, a, l);
+  return a;
 }
+ReduceAttrs over(const Value& x, std::vector<int64_t> axes, bool keepdims) {
+  return {.axes = detail::sorted_axes(std::move(axes), x.rank()), .keepdims = keepdims};
+}
+} // namespace
+
+Value sum(Value x, Loc l) { return make(Op::Sum, {x}, all_axes(x), l); }
 
 Value sum(Value x, std::vector<int64_t> axes, bool keepdims, Loc l) {
-  Attrs a;
-  a.axes = detail::sorted_axes(std::move(axes), x.rank());
-  a.flag = keepdims;
-  return make(Op::Sum, {x}, a, l);
+  return make(Op::Sum, {x}, over(x, std::move(axes), keepdims), l);
 }
 
-Value mean(Value x, Loc l) {
-  Attrs a;
-  for (int i = 0; i < x.rank(); ++i) a.axes.push_back(i);
-  return make(Op::Mean, {x}, a, l);
-}
+Value mean(Value x, Loc l) { return make(Op::Mean, {x}, all_axes(x), l); }
 
 Value mean(Value x, std::vector<int64_t> axes, bool keepdims, Loc l) {
-  Attrs a;
-  a.axes = detail::sorted_axes(std::move(axes), x.rank());
-  a.flag = keepdims;
-  return make(Op::Mean, {x}, a, l);
+  return make(Op::Mean, {x}, over(x, std::move(axes), keepdims), l);
 }
 
 Value max(Value x, std::vector<int64_t> axes, bool keepdims, Loc l) {
-  Attrs a;
-  a.axes = detail::sorted_axes(std::move(axes), x.rank());
-  a.flag = keepdims;
-  return make(Op::Max, {x}, a, l);
+  return make(Op::Max, {x}, over(x, std::move(axes), keepdims), l);
 }
 
-Value sum_to(Value x, Shape shape, Loc l) {
-  Attrs a;
-  a.axes = std::move(shape);
-  return make(Op::SumTo, {x}, a, l);
-}
+Value sum_to(Value x, Shape shape, Loc l) { return make(Op::SumTo, {x}, ShapeAttrs{std::move(shape)}, l); }
 
-Value argmax(Value x, int64_t axis, Loc l) {
-  Attrs a;
-  a.axis = axis;
-  return make(Op::ArgMax, {x}, a, l);
-}
+Value argmax(Value x, int64_t axis, Loc l) { return make(Op::ArgMax, {x}, AxisAttrs{axis}, l); }
 
 } // namespace sg

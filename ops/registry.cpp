@@ -1,6 +1,7 @@
 // The op registry: one table, filled once by the family files, checked for
 // completeness (every op in ops/op_list.def has a name, a shape rule and a
-// kernel, and either a VJP or a reason why not).
+// kernel, and either a VJP or a reason why not), and each op's attribute
+// struct from its row.
 #include "ops/family.hpp"
 
 #include <stdexcept>
@@ -31,7 +32,7 @@ const detail::OpTable& table() {
 }
 
 constexpr const char* kFamilies[] = {
-#define SG_OP(name, family) #family,
+#define SG_OP(name, family, attrs) #family,
 #include "ops/op_list.def"
 #undef SG_OP
 };
@@ -40,8 +41,22 @@ constexpr const char* kFamilies[] = {
 
 const char* op_family(Op op) { return kFamilies[static_cast<size_t>(op)]; }
 
+constexpr const char* kAttrsNames[] = {
+#define SG_OP(name, family, attrs) #attrs,
+#include "ops/op_list.def"
+#undef SG_OP
+};
+constexpr size_t kAttrsIndex[] = {
+#define SG_OP(name, family, attrs) attrs_index<attrs>,
+#include "ops/op_list.def"
+#undef SG_OP
+};
+
+const char* op_attrs_name(Op op) { return kAttrsNames[static_cast<size_t>(op)]; }
+size_t op_attrs_index(Op op) { return kAttrsIndex[static_cast<size_t>(op)]; }
+
 constexpr const char* kEnumNames[] = {
-#define SG_OP(name, family) #name,
+#define SG_OP(name, family, attrs) #name,
 #include "ops/op_list.def"
 #undef SG_OP
 };

@@ -72,7 +72,7 @@ void strided_copy(const T* x, T* y, const Shape& ys, const std::array<int64_t, k
 
 Shape permute_rule(Shapes in, const Attrs& at) {
   const Shape& x = *in[0];
-  const auto& p = at.axes;
+  const auto& p = at.get<PermuteAttrs>().perm;
   if (p.size() != x.size())
     throw RuleError(fmt::format("permutation {} has {} entries but the input has rank {}",
                                 to_string(p), p.size(), x.size()));
@@ -92,7 +92,7 @@ Shape permute_rule(Shapes in, const Attrs& at) {
 
 Shape reshape_rule(Shapes in, const Attrs& at) {
   const Shape& x = *in[0];
-  const Shape& s = at.axes;
+  const Shape& s = at.get<ShapeAttrs>().shape;
   int64_t known = 1, unknown = 0;
   for (auto d : s) {
     if (d == -1)
@@ -115,7 +115,7 @@ Shape reshape_rule(Shapes in, const Attrs& at) {
 
 Shape broadcast_to_rule(Shapes in, const Attrs& at) {
   const Shape& x = *in[0];
-  const Shape& s = at.axes;
+  const Shape& s = at.get<ShapeAttrs>().shape;
   for (auto d : s)
     if (d < 0) throw RuleError(fmt::format("target shape {} has a negative dim", to_string(s)));
   if (s.size() > kMaxRank)
@@ -135,7 +135,7 @@ Shape broadcast_to_rule(Shapes in, const Attrs& at) {
 Shape concat_rule(Shapes in, const Attrs& at) {
   const Shape& x0 = *in[0];
   if (x0.empty()) throw RuleError("concat needs inputs of rank >= 1, input 0 is a scalar");
-  const size_t ax = size_t(norm_axis(at.axis, int64_t(x0.size())));
+  const size_t ax = size_t(norm_axis(at.get<AxisAttrs>().axis, int64_t(x0.size())));
   Shape y = x0;
   y[ax] = 0;
   for (size_t i = 0; i < in.size(); ++i) {
@@ -151,39 +151,44 @@ Shape concat_rule(Shapes in, const Attrs& at) {
   return y;
 }
 
-Shape slice_rule(Shapes in, const Attrs& at) {
-  const Shape& x = *in[0];
+// The shape of x[..., begin:end, ...] along axis; RuleError unless in bounds and not empty.
+Shape sliced(const Shape& x, int64_t axis, int64_t begin, int64_t end) {
   if (x.empty()) throw RuleError("cannot slice a scalar");
-  const size_t ax = size_t(norm_axis(at.axis, int64_t(x.size())));
-  if (!(0 <= at.n && at.n < at.m && at.m <= x[ax]))
+  const size_t ax = size_t(norm_axis(axis, int64_t(x.size())));
+  if (!(0 <= begin && begin < end && end <= x[ax]))
     throw RuleError(fmt::format("slice [{}:{}] of axis {} (size {}) of {} is out of bounds or empty",
-                                at.n, at.m, ax, x[ax], to_string(x)));
+                                begin, end, ax, x[ax], to_string(x)));
   Shape y = x;
-  y[ax] = at.m - at.n;
+  y[ax] = end - begin;
   return y;
 }
 
-// dy has the slice's shape; the output is the full shape attrs.axes.
-Shape slice_grad_rule(Shapes in, const Attrs& at) {
-  const Shape& full = at.axes;
+Shape slice_rule(Shapes in, const Attrs& a) {
+  const SliceAttrs& at = a.get<SliceAttrs>();
+  return sliced(*in[0], at.axis, at.begin, at.end);
+}
+
+// dy has the slice's shape; the output is the full shape.
+Shape slice_grad_rule(Shapes in, const Attrs& a) {
+  const SliceGradAttrs& at = a.get<SliceGradAttrs>();
+  const Shape& full = at.full;
   Shape expect;
   try {
-    const Shape* f = &full;
-    expect = slice_rule(Shapes(&f, 1), at);
+    expect = sliced(full, at.axis, at.begin, at.end);
   } catch (const RuleError& e) {
     throw RuleError(fmt::format("slice_grad of full shape {}: {}", to_string(full), e.what()));
   }
   if (*in[0] != expect)
     throw RuleError(fmt::format("slice_grad: the cotangent is {} but slice [{}:{}] of axis {} of {} "
                                 "is {}",
-                                to_string(*in[0]), at.n, at.m, at.axis, to_string(full),
+                                to_string(*in[0]), at.begin, at.end, at.axis, to_string(full),
                                 to_string(expect)));
   return full;
 }
 
 Shape stack_rule(Shapes in, const Attrs& at) {
   const Shape& x0 = *in[0];
-  const size_t ax = size_t(norm_axis(at.axis, int64_t(x0.size()) + 1));
+  const size_t ax = size_t(norm_axis(at.get<AxisAttrs>().axis, int64_t(x0.size()) + 1));
   for (size_t i = 1; i < in.size(); ++i)
     if (*in[i] != x0)
       throw RuleError(fmt::format("stack needs equal shapes: input {} is {}, input 0 is {}", i,
@@ -193,13 +198,14 @@ Shape stack_rule(Shapes in, const Attrs& at) {
   return y;
 }
 
-Shape repeat_rule(Shapes in, const Attrs& at) {
+Shape repeat_rule(Shapes in, const Attrs& a) {
+  const RepeatAttrs& at = a.get<RepeatAttrs>();
   const Shape& x = *in[0];
   if (x.empty()) throw RuleError("cannot repeat a scalar along an axis");
   const size_t ax = size_t(norm_axis(at.axis, int64_t(x.size())));
-  if (at.n < 1) throw RuleError(fmt::format("repeat count must be >= 1, got {}", at.n));
+  if (at.repeats < 1) throw RuleError(fmt::format("repeat count must be >= 1, got {}", at.repeats));
   Shape y = x;
-  y[ax] *= at.n;
+  y[ax] *= at.repeats;
   return y;
 }
 
@@ -212,26 +218,28 @@ Shape gather_rule(Shapes in, const Attrs&) {
   return y;
 }
 
-// dy is indices.shape + (d...); the output is (V, d...), V = attrs.n.
-Shape gather_grad_rule(Shapes in, const Attrs& at) {
+// dy is indices.shape + (d...); the output is (rows, d...).
+Shape gather_grad_rule(Shapes in, const Attrs& a) {
+  const int64_t rows = a.get<GatherGradAttrs>().rows;
   const Shape& dy = *in[0];
   const Shape& idx = *in[1];
-  if (at.n < 1) throw RuleError(fmt::format("gather_grad needs a table of >= 1 rows, got {}", at.n));
+  if (rows < 1) throw RuleError(fmt::format("gather_grad needs a table of >= 1 rows, got {}", rows));
   if (dy.size() < idx.size() || !std::equal(idx.begin(), idx.end(), dy.begin()))
     throw RuleError(fmt::format("gather_grad: the cotangent {} does not start with the indices' "
                                 "shape {}",
                                 to_string(dy), to_string(idx)));
-  Shape y{at.n};
+  Shape y{rows};
   y.insert(y.end(), dy.begin() + std::ptrdiff_t(idx.size()), dy.end());
   return y;
 }
 
-Shape one_hot_rule(Shapes in, const Attrs& at) {
+Shape one_hot_rule(Shapes in, const Attrs& a) {
+  const OneHotAttrs& at = a.get<OneHotAttrs>();
   const Shape& idx = *in[0];
-  if (at.n < 1) throw RuleError(fmt::format("one_hot depth must be >= 1, got {}", at.n));
+  if (at.depth < 1) throw RuleError(fmt::format("one_hot depth must be >= 1, got {}", at.depth));
   const size_t ax = size_t(norm_axis(at.axis, int64_t(idx.size()) + 1));
   Shape y = idx;
-  y.insert(y.begin() + std::ptrdiff_t(ax), at.n);
+  y.insert(y.begin() + std::ptrdiff_t(ax), at.depth);
   return y;
 }
 
@@ -239,7 +247,7 @@ Shape one_hot_rule(Shapes in, const Attrs& at) {
 
 template <class T> void permute_kernel(const KernelArgs<T>& k) {
   const Shape& x = k.s(0);
-  const auto& p = k.at().axes;
+  const auto& p = attr<PermuteAttrs>(k).perm;
   const auto xs = strides_of(x);
   std::array<int64_t, kMaxRank> st{};
   for (size_t i = 0; i < p.size(); ++i) st[i] = xs[size_t(p[i])];
@@ -264,7 +272,7 @@ template <class T> void broadcast_to_kernel(const KernelArgs<T>& k) {
 // Output = the inputs' blocks side by side along the axis.
 template <class T> void concat_kernel(const KernelArgs<T>& k) {
   const Shape& y = *k.out_shape;
-  const size_t ax = axis_of(k.at().axis, y.size());
+  const size_t ax = axis_of(attr<AxisAttrs>(k).axis, y.size());
   const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
   const int64_t row = y[ax] * inner;
   int64_t off = 0;
@@ -278,20 +286,20 @@ template <class T> void concat_kernel(const KernelArgs<T>& k) {
 
 template <class T> void slice_kernel(const KernelArgs<T>& k) {
   const Shape& x = k.s(0);
-  const Attrs& at = k.at();
+  const SliceAttrs& at = attr<SliceAttrs>(k);
   const size_t ax = axis_of(at.axis, x.size());
   const int64_t outer = prod(x, 0, ax), inner = prod(x, ax + 1, x.size());
-  const int64_t row = x[ax] * inner, len = (at.m - at.n) * inner, begin = at.n * inner;
+  const int64_t row = x[ax] * inner, len = (at.end - at.begin) * inner, begin = at.begin * inner;
   for (int64_t o = 0; o < outer; ++o)
     std::copy(k.x(0) + o * row + begin, k.x(0) + o * row + begin + len, k.out + o * len);
 }
 
 template <class T> void slice_grad_kernel(const KernelArgs<T>& k) {
   const Shape& y = *k.out_shape;
-  const Attrs& at = k.at();
+  const SliceGradAttrs& at = attr<SliceGradAttrs>(k);
   const size_t ax = axis_of(at.axis, y.size());
   const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
-  const int64_t row = y[ax] * inner, len = (at.m - at.n) * inner, begin = at.n * inner;
+  const int64_t row = y[ax] * inner, len = (at.end - at.begin) * inner, begin = at.begin * inner;
   std::fill(k.out, k.out + k.n(), T(0));
   for (int64_t o = 0; o < outer; ++o)
     std::copy(k.x(0) + o * len, k.x(0) + (o + 1) * len, k.out + o * row + begin);
@@ -299,7 +307,7 @@ template <class T> void slice_grad_kernel(const KernelArgs<T>& k) {
 
 template <class T> void stack_kernel(const KernelArgs<T>& k) {
   const Shape& y = *k.out_shape;
-  const size_t ax = axis_of(k.at().axis, y.size());
+  const size_t ax = axis_of(attr<AxisAttrs>(k).axis, y.size());
   const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
   const int64_t row = int64_t(k.n_in) * inner;
   for (int i = 0; i < k.n_in; ++i) {
@@ -311,14 +319,14 @@ template <class T> void stack_kernel(const KernelArgs<T>& k) {
 
 template <class T> void repeat_kernel(const KernelArgs<T>& k) {
   const Shape& x = k.s(0);
-  const Attrs& at = k.at();
+  const RepeatAttrs& at = attr<RepeatAttrs>(k);
   const size_t ax = axis_of(at.axis, x.size());
   const int64_t outer = prod(x, 0, ax), len = x[ax], inner = prod(x, ax + 1, x.size());
   const T* src = k.x(0);
   T* dst = k.out;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < len; ++j, src += inner)
-      for (int64_t r = 0; r < at.n; ++r, dst += inner) std::copy(src, src + inner, dst);
+      for (int64_t r = 0; r < at.repeats; ++r, dst += inner) std::copy(src, src + inner, dst);
 }
 
 template <class T> void gather_kernel(const KernelArgs<T>& k) {
@@ -349,9 +357,9 @@ template <class T> void gather_grad_kernel(const KernelArgs<T>& k) {
 
 template <class T> void one_hot_kernel(const KernelArgs<T>& k) {
   const Shape& idx = k.s(0);
-  const Attrs& at = k.at();
+  const OneHotAttrs& at = attr<OneHotAttrs>(k);
   const size_t ax = axis_of(at.axis, idx.size() + 1);
-  const int64_t outer = prod(idx, 0, ax), inner = prod(idx, ax, idx.size()), depth = at.n;
+  const int64_t outer = prod(idx, 0, ax), inner = prod(idx, ax, idx.size()), depth = at.depth;
   std::fill(k.out, k.out + k.n(), T(0));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < inner; ++j) {
@@ -362,18 +370,11 @@ template <class T> void one_hot_kernel(const KernelArgs<T>& k) {
 
 // The cotangent of x[..., begin:end, ...] embedded into zeros of `full`.
 Value slice_grad(Value dy, const Shape& full, int64_t axis, int64_t begin, int64_t end) {
-  Attrs at;
-  at.axes = full;
-  at.axis = axis;
-  at.n = begin;
-  at.m = end;
-  return make(Op::SliceGrad, {dy}, std::move(at));
+  return make(Op::SliceGrad, {dy}, SliceGradAttrs{.full = full, .axis = axis, .begin = begin, .end = end});
 }
 
 Value gather_grad(Value dy, Value indices, int64_t rows) {
-  Attrs at;
-  at.n = rows;
-  return make(Op::GatherGrad, {dy, indices}, std::move(at));
+  return make(Op::GatherGrad, {dy, indices}, GatherGradAttrs{.rows = rows});
 }
 
 } // namespace
@@ -381,17 +382,17 @@ Value gather_grad(Value dy, Value indices, int64_t rows) {
 void define_shape(OpTable& t) {
   auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
 
-  // y[i_0, ..., i_r] = x[j], j[p[a]] = i[a]  (p = attrs.axes)
+  // y[i_0, ..., i_r] = x[j], j[p[a]] = i[a]  (p = PermuteAttrs::perm)
   def(Op::Transpose) = {.name = "transpose", .arity = 1, .shape = permute_rule,
     .kernel = kernels([](const auto& k) { permute_kernel(k); }),
     .vjp = [](const VjpCtx& c, int) {
-      const std::vector<int64_t> p = c.attrs().axes;
+      const std::vector<int64_t> p = c.attr<PermuteAttrs>().perm;
       std::vector<int64_t> inv(p.size());
       for (size_t i = 0; i < p.size(); ++i) inv[size_t(p[i])] = int64_t(i);
       return permute(c.dy, inv);
     }};
 
-  // y = x with shape attrs.axes (same elements, row-major order)
+  // y = x with the shape ShapeAttrs::shape (same elements, row-major order)
   def(Op::Reshape) = {.name = "reshape", .arity = 1, .shape = reshape_rule,
     .kernel = kernels([](const auto& k) { copy_kernel(k); }),
     .vjp = [](const VjpCtx& c, int) { return reshape(c.dy, c.shape(0)); }};
@@ -401,48 +402,49 @@ void define_shape(OpTable& t) {
     .kernel = kernels([](const auto& k) { broadcast_to_kernel(k); }),
     .vjp = [](const VjpCtx& c, int) { return sum_to(c.dy, c.shape(0)); }};
 
-  // y = [x_0, x_1, ...] along attrs.axis
+  // y = [x_0, x_1, ...] along AxisAttrs::axis
   def(Op::Concat) = {.name = "concat", .arity = -1, .shape = concat_rule,
     .kernel = kernels([](const auto& k) { concat_kernel(k); }),
     .vjp = [](const VjpCtx& c, int i) {
-      const int64_t ax = int64_t(axis_of(c.attrs().axis, c.shape(0).size()));
+      const int64_t ax = int64_t(axis_of(c.attr<AxisAttrs>().axis, c.shape(0).size()));
       int64_t begin = 0;
       for (int j = 0; j < i; ++j) begin += c.shape(j)[size_t(ax)];
       return slice(c.dy, ax, begin, begin + c.shape(i)[size_t(ax)]);
     }};
 
-  // y = x[..., n:m, ...] along attrs.axis
+  // y = x[..., begin:end, ...] along axis   (SliceAttrs)
   def(Op::Slice) = {.name = "slice", .arity = 1, .shape = slice_rule,
     .kernel = kernels([](const auto& k) { slice_kernel(k); }),
     .vjp = [](const VjpCtx& c, int) {
-      const Attrs& at = c.attrs();
-      return slice_grad(c.dy, c.shape(0), at.axis, at.n, at.m);
+      const SliceAttrs at = c.attr<SliceAttrs>();
+      return slice_grad(c.dy, c.shape(0), at.axis, at.begin, at.end);
     }};
 
-  // y = zeros(attrs.axes); y[..., n:m, ...] = dy
+  // y = zeros(full); y[..., begin:end, ...] = dy along axis   (SliceGradAttrs)
   def(Op::SliceGrad) = {.name = "slice_grad", .arity = 1, .shape = slice_grad_rule,
     .kernel = kernels([](const auto& k) { slice_grad_kernel(k); }),
     .vjp = [](const VjpCtx& c, int) {
-      const Attrs& at = c.attrs();
-      return slice(c.dy, at.axis, at.n, at.m);
+      const SliceGradAttrs at = c.attr<SliceGradAttrs>();
+      return slice(c.dy, at.axis, at.begin, at.end);
     }};
 
-  // y[..., i, ...] = x_i, the new axis at attrs.axis
+  // y[..., i, ...] = x_i, the new axis at AxisAttrs::axis
   def(Op::Stack) = {.name = "stack", .arity = -1, .shape = stack_rule,
     .kernel = kernels([](const auto& k) { stack_kernel(k); }),
     .vjp = [](const VjpCtx& c, int i) {
-      return take(c.dy, int64_t(axis_of(c.attrs().axis, c.shape(0).size() + 1)), i);
+      return take(c.dy, int64_t(axis_of(c.attr<AxisAttrs>().axis, c.shape(0).size() + 1)), i);
     }};
 
-  // y[..., j * n + r, ...] = x[..., j, ...], r < n = attrs.n (numpy.repeat)
+  // y[..., j * n + r, ...] = x[..., j, ...], r < n = RepeatAttrs::repeats along its axis (numpy.repeat)
   def(Op::Repeat) = {.name = "repeat", .arity = 1, .shape = repeat_rule,
     .kernel = kernels([](const auto& k) { repeat_kernel(k); }),
     .vjp = [](const VjpCtx& c, int) {
-      if (c.attrs().n == 1) return c.dy;
+      const RepeatAttrs at = c.attr<RepeatAttrs>();
+      if (at.repeats == 1) return c.dy;
       const Shape& x = c.shape(0);
-      const size_t ax = axis_of(c.attrs().axis, x.size());
+      const size_t ax = axis_of(at.axis, x.size());
       Shape pairs = x; // (..., len, n, ...)
-      pairs.insert(pairs.begin() + std::ptrdiff_t(ax) + 1, c.attrs().n);
+      pairs.insert(pairs.begin() + std::ptrdiff_t(ax) + 1, at.repeats);
       return sum(reshape(c.dy, pairs), {int64_t(ax) + 1});
     }};
 
@@ -454,7 +456,7 @@ void define_shape(OpTable& t) {
       return gather_grad(c.dy, c.x(1), c.shape(0)[0]);
     }};
 
-  // y = zeros(attrs.n, d...); y[idx[i...], :] += dy[i..., :]
+  // y = zeros(rows, d...); y[idx[i...], :] += dy[i..., :]   (GatherGradAttrs::rows)
   def(Op::GatherGrad) = {.name = "gather_grad", .arity = 2, .shape = gather_grad_rule,
     .kernel = kernels([](const auto& k) { gather_grad_kernel(k); }),
     .vjp = [](const VjpCtx& c, int i) {
@@ -462,7 +464,7 @@ void define_shape(OpTable& t) {
       return gather(c.dy, c.x(1));
     }};
 
-  // y[..., v, ...] = 1 where v = idx[...], the new axis (size attrs.n) at attrs.axis
+  // y[..., v, ...] = 1 where v = idx[...], the new axis (size depth) at axis   (OneHotAttrs)
   def(Op::OneHot) = {.name = "one_hot", .arity = 1, .shape = one_hot_rule,
     .kernel = kernels([](const auto& k) { one_hot_kernel(k); }),
     .no_grad = "integer-valued input", .zero_grad = true};
@@ -477,9 +479,7 @@ Value transpose(Value x, Loc l) { return permute(x, {1, 0}, l); }
 
 Value permute(Value x, std::vector<int64_t> perm, Loc l) {
   for (auto& p : perm) p = norm_or_keep(p, x.rank());
-  Attrs at;
-  at.axes = std::move(perm);
-  return make(Op::Transpose, {x}, std::move(at), l);
+  return make(Op::Transpose, {x}, PermuteAttrs{std::move(perm)}, l);
 }
 
 Value reshape(Value x, Shape shape, Loc l) {
@@ -493,37 +493,28 @@ Value reshape(Value x, Shape shape, Loc l) {
       *std::find(shape.begin(), shape.end(), -1) = numel(x.shape()) / known;
   }
   if (shape == x.shape()) return x;
-  Attrs at;
-  at.axes = std::move(shape);
-  return make(Op::Reshape, {x}, std::move(at), l);
+  return make(Op::Reshape, {x}, ShapeAttrs{std::move(shape)}, l);
 }
 
 Value broadcast_to(Value x, Shape shape, Loc l) {
   if (shape == x.shape()) return x;
-  Attrs at;
-  at.axes = std::move(shape);
-  return make(Op::BroadcastTo, {x}, std::move(at), l);
+  return make(Op::BroadcastTo, {x}, ShapeAttrs{std::move(shape)}, l);
 }
 
 Value concat(const std::vector<Value>& xs, int64_t axis, Loc l) {
   if (xs.empty()) throw std::invalid_argument(fmt::format("concat at {}: no inputs", where(l)));
-  Attrs at;
-  at.axis = norm_or_keep(axis, xs[0].rank());
-  return make(Op::Concat, xs, std::move(at), l);
+  return make(Op::Concat, xs, AxisAttrs{norm_or_keep(axis, xs[0].rank())}, l);
 }
 
 Value slice(Value x, int64_t axis, int64_t begin, int64_t end, Loc l) {
-  Attrs at;
-  at.axis = norm_or_keep(axis, x.rank());
+  const int64_t ax = norm_or_keep(axis, x.rank());
   // negative bounds count from the end, as in Python
-  if (at.axis >= 0 && at.axis < x.rank()) {
-    const int64_t d = x.shape()[size_t(at.axis)];
+  if (ax >= 0 && ax < x.rank()) {
+    const int64_t d = x.shape()[size_t(ax)];
     if (begin < 0) begin += d;
     if (end < 0) end += d;
   }
-  at.n = begin;
-  at.m = end;
-  return make(Op::Slice, {x}, std::move(at), l);
+  return make(Op::Slice, {x}, SliceAttrs{.axis = ax, .begin = begin, .end = end}, l);
 }
 
 Value take(Value x, int64_t axis, int64_t i, Loc l) {
@@ -556,25 +547,18 @@ std::vector<Value> split(Value x, int64_t axis, const std::vector<int64_t>& size
 
 Value stack(const std::vector<Value>& xs, int64_t axis, Loc l) {
   if (xs.empty()) throw std::invalid_argument(fmt::format("stack at {}: no inputs", where(l)));
-  Attrs at;
-  at.axis = norm_or_keep(axis, xs[0].rank() + 1);
-  return make(Op::Stack, xs, std::move(at), l);
+  return make(Op::Stack, xs, AxisAttrs{norm_or_keep(axis, xs[0].rank() + 1)}, l);
 }
 
 Value repeat(Value x, int64_t n, int64_t axis, Loc l) {
-  Attrs at;
-  at.n = n;
-  at.axis = norm_or_keep(axis, x.rank());
-  return make(Op::Repeat, {x}, std::move(at), l);
+  return make(Op::Repeat, {x}, RepeatAttrs{.repeats = n, .axis = norm_or_keep(axis, x.rank())}, l);
 }
 
 Value gather(Value table, Value indices, Loc l) { return make(Op::Gather, {table, indices}, {}, l); }
 
 Value one_hot(Value indices, int64_t depth, int64_t axis, Loc l) {
-  Attrs at;
-  at.n = depth;
-  at.axis = norm_or_keep(axis, indices.rank() + 1);
-  return make(Op::OneHot, {indices}, std::move(at), l);
+  return make(Op::OneHot, {indices},
+              OneHotAttrs{.depth = depth, .axis = norm_or_keep(axis, indices.rank() + 1)}, l);
 }
 
 } // namespace sg

@@ -1,15 +1,18 @@
 // Sources: the nodes with no inputs. Their buffers are bound by the plan
 // (fed inputs, ParamStore tensors, baked constants), so their kernels never run.
+// The definitions, then the builders (input, param, constant, scalar: declared
+// in graph/graph.hpp, beside Value, since every model file needs them).
 #include "ops/family.hpp"
 
 namespace sg::detail {
 
 namespace {
-// Shape rule of a source: the declared shape, kept in attrs.axes.
+// Shape rule of a source: the declared shape (ShapeAttrs).
 Shape declared(Shapes, const Attrs& a) {
-  for (auto d : a.axes)
-    if (d < 0) throw RuleError("a declared shape cannot have negative dims: " + to_string(a.axes));
-  return a.axes;
+  const Shape& s = a.get<ShapeAttrs>().shape;
+  for (auto d : s)
+    if (d < 0) throw RuleError("a declared shape cannot have negative dims: " + to_string(s));
+  return s;
 }
 constexpr auto bound_by_plan = [](const auto&) {};
 } // namespace
@@ -27,3 +30,28 @@ void define_source(OpTable& t) {
 }
 
 } // namespace sg::detail
+
+namespace sg {
+
+Value input(Graph& g, const std::string& name, Shape shape, std::source_location loc) {
+  return Value(g, g.add(Op::Input, {}, ShapeAttrs{std::move(shape)}, name, loc));
+}
+
+Value param(Graph& g, const std::string& name, Shape shape, Initializer init,
+            std::source_location loc) {
+  NodeId id = g.add(Op::Variable, {}, ShapeAttrs{std::move(shape)}, name, loc);
+  g.edit(id).init = init;
+  return Value(g, id);
+}
+
+Value constant(Graph& g, Tensor value, const std::string& name, std::source_location loc) {
+  NodeId id = g.add(Op::Constant, {}, ShapeAttrs{value.shape()}, name, loc);
+  g.edit(id).value = std::make_shared<const Tensor>(value.to(DType::f64));
+  return Value(g, id);
+}
+
+Value scalar(Graph& g, double v) {
+  return constant(g, Tensor::scalar(v, DType::f64));
+}
+
+} // namespace sg

@@ -35,9 +35,10 @@ Shape sparse_rule(Shapes in, const Attrs& at) {
                                 to_string(dy), to_string(want), to_string(idx)));
   if (numel(idx) >= (int64_t(1) << 32) || p[0] >= (int64_t(1) << 32))
     throw RuleError("sparse_apply_adagrad: at most 2^32 indices and rows");
-  if (!at.axes.empty()) {
+  const std::vector<int64_t>& parts = at.get<SparseAdaGradAttrs>().parts;
+  if (!parts.empty()) {
     int64_t total = 0;
-    for (int64_t part : at.axes) {
+    for (int64_t part : parts) {
       if (part < 0) throw RuleError(fmt::format("sparse_apply_adagrad: a part of {} indices", part));
       total += part;
     }
@@ -92,7 +93,7 @@ template <class T> void adagrad_row(T* p, T* a, const T* g, int64_t row, T lr, T
 }
 
 // The positions are sorted by (row, position). The indices may come in parts
-// (attrs.axes: their sizes, in order; empty = one part), the concatenated
+// (SparseAdaGradAttrs::parts: their sizes, in order; empty = one part), the concatenated
 // indices of gather_grads that add_n sums: then the dense gradient of a row
 // is add_n's y = X_0 + X_1 + ..., each X_k summed from zero in position order
 // (gather_grad). The same sums in the same order here, over the parts that
@@ -102,7 +103,8 @@ template <class T> void adagrad_row(T* p, T* a, const T* g, int64_t row, T lr, T
 template <class T> void sparse_adagrad_kernel(const KernelArgs<T>& k) {
   const Shape& ps = k.s(0);
   const int64_t rows = ps[0], row = numel(ps) / rows, n = k.size(3);
-  const std::vector<int64_t>& parts = k.at().axes;
+  const SparseAdaGradAttrs& at = attr<SparseAdaGradAttrs>(k);
+  const std::vector<int64_t>& parts = at.parts;
   T* p = k.in[0];
   T* a = k.in[1];
   const T* dy = k.x(2);
@@ -112,7 +114,7 @@ template <class T> void sparse_adagrad_kernel(const KernelArgs<T>& k) {
   T* h = g + row;
   for (int64_t i = 0; i < n; ++i) keys[i] = (uint64_t(row_of(idx[i], rows)) << 32) | uint64_t(i);
   std::sort(keys, keys + n);
-  const T lr = static_cast<T>(k.at().a), eps = static_cast<T>(k.at().b);
+  const T lr = static_cast<T>(at.lr), eps = static_cast<T>(at.epsilon);
   for (int64_t s = 0; s < n;) {
     const uint64_t v = keys[s] >> 32;
     if (parts.size() <= 1) { // one part: g = 0 + dy[k1] + dy[k2] + ...
@@ -153,9 +155,9 @@ void define_sparse(OpTable& t) {
   // For the rows v named in indices: g_v = Σ_{k: indices[k] = v} dy[k] (in k
   // order), a_v += g_v², p_v -= lr g_v / (sqrt(a_v) + epsilon); other rows
   // untouched. = apply_adagrad(param, accum, gather_grad(dy, indices, V)),
-  // or with parts (attrs.axes, their sizes) = apply_adagrad(param, accum,
+  // or with parts (their sizes) = apply_adagrad(param, accum,
   // add_n(gather_grad(dy_0, indices_0), gather_grad(dy_1, indices_1), ...))
-  // for dy, indices the parts concatenated. lr = attrs.a, epsilon = attrs.b.
+  // for dy, indices the parts concatenated. lr, epsilon, parts: SparseAdaGradAttrs.
   t[size_t(Op::SparseApplyAdaGrad)] = {.name = "sparse_apply_adagrad", .arity = 4, .shape = sparse_rule,
     .kernel = kernels([](const auto& k) { sparse_adagrad_kernel<elem_t<decltype(k)>>(k); }),
     .no_grad = "parameter update", .mutates = 2, .scratch = sparse_scratch, .cost = sparse_cost};
@@ -165,11 +167,8 @@ void define_sparse(OpTable& t) {
 
 Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, double lr, double epsilon,
                            std::vector<int64_t> parts, Loc l) {
-  Attrs a;
-  a.a = lr;
-  a.b = epsilon;
-  a.axes = std::move(parts);
-  return detail::make(Op::SparseApplyAdaGrad, {param, accum, dy, indices}, std::move(a), l);
+  return detail::make(Op::SparseApplyAdaGrad, {param, accum, dy, indices},
+                      SparseAdaGradAttrs{.lr = lr, .epsilon = epsilon, .parts = std::move(parts)}, l);
 }
 
 } // namespace sg

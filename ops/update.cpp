@@ -39,7 +39,7 @@ template <int flops> double per_element(Shapes in, const Shape&, const Attrs&) {
 void define_update(OpTable& t) {
   auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
 
-  // p -= lr * g                                   (lr = attrs.a)
+  // p -= lr * g                                   (SGDAttrs)
   def(Op::ApplySGD) = {.name = "apply_sgd", .arity = 2,
     .shape = [](Shapes in, const Attrs&) {
       expect_same(in, 1, "grad", 0, "param");
@@ -49,23 +49,20 @@ void define_update(OpTable& t) {
       using T = elem_t<decltype(k)>;
       T* p = k.in[0];
       const T* g = k.x(1);
-      const T lr = static_cast<T>(k.at().a);
+      const T lr = static_cast<T>(attr<SGDAttrs>(k).lr);
       const int64_t n = k.size(0);
       for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
     }),
     .no_grad = "parameter update", .mutates = 1, .cost = per_element<1>};
 
   // Keras 2 Adam (legacy decay), inputs (p, m, v, iterations, g),
-  // hyper = {lr, beta1, beta2, epsilon, decay}, t = iterations + 1:
+  // AdamAttrs {lr, beta1, beta2, epsilon, decay}, t = iterations + 1:
   //   lr_t = lr / (1 + decay * iterations) * sqrt(1 - beta2^t) / (1 - beta1^t)
   //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
   //   p -= lr_t * m / (sqrt(v) + epsilon)
   // `iterations` is only read; the optimizer increments it with AssignAdd.
   def(Op::ApplyAdam) = {.name = "apply_adam", .arity = 5,
-    .shape = [](Shapes in, const Attrs& a) {
-      if (a.hyper.size() != 5)
-        throw RuleError(fmt::format("apply_adam needs hyper = {{lr, beta1, beta2, epsilon, decay}}, "
-                                    "got {} values", a.hyper.size()));
+    .shape = [](Shapes in, const Attrs&) {
       expect_same(in, 1, "m", 0, "param");
       expect_same(in, 2, "v", 0, "param");
       expect_scalar(in, 3, "iterations");
@@ -74,21 +71,21 @@ void define_update(OpTable& t) {
     },
     .kernel = kernels([](const auto& k) {
       using T = elem_t<decltype(k)>;
-      const auto& h = k.at().hyper;
+      const AdamAttrs& h = attr<AdamAttrs>(k);
       const double iterations = static_cast<double>(k.x(3)[0]);
-      double lr = h[0];
-      if (h[4] > 0) lr = lr * (1.0 / (1.0 + h[4] * iterations));
+      double lr = h.lr;
+      if (h.decay > 0) lr = lr * (1.0 / (1.0 + h.decay * iterations));
       const double t = iterations + 1.0;
-      const double lr_t = lr * (std::sqrt(1.0 - std::pow(h[2], t)) / (1.0 - std::pow(h[1], t)));
+      const double lr_t = lr * (std::sqrt(1.0 - std::pow(h.beta2, t)) / (1.0 - std::pow(h.beta1, t)));
       // distinct buffers (the plan gives each value its own): restrict lets
       // the loop vectorise
       T* __restrict p = k.in[0];
       T* __restrict m = k.in[1];
       T* __restrict v = k.in[2];
       const T* __restrict g = k.x(4);
-      const T b1 = static_cast<T>(h[1]), b2 = static_cast<T>(h[2]);
-      const T c1 = static_cast<T>(1.0 - h[1]), c2 = static_cast<T>(1.0 - h[2]);
-      const T eps = static_cast<T>(h[3]), step = static_cast<T>(lr_t);
+      const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2);
+      const T c1 = static_cast<T>(1.0 - h.beta1), c2 = static_cast<T>(1.0 - h.beta2);
+      const T eps = static_cast<T>(h.epsilon), step = static_cast<T>(lr_t);
       const int64_t n = k.size(0);
       for (int64_t i = 0; i < n; ++i) {
         const T gi = g[i];
@@ -99,7 +96,7 @@ void define_update(OpTable& t) {
     }),
     .no_grad = "parameter update", .mutates = 3, .cost = per_element<6>};
 
-  // a += g^2;  p -= lr * g / (sqrt(a) + epsilon)     (lr = attrs.a, epsilon = attrs.b)
+  // a += g^2;  p -= lr * g / (sqrt(a) + epsilon)     (AdaGradAttrs)
   def(Op::ApplyAdaGrad) = {.name = "apply_adagrad", .arity = 3,
     .shape = [](Shapes in, const Attrs&) {
       expect_same(in, 1, "accum", 0, "param");
@@ -111,7 +108,8 @@ void define_update(OpTable& t) {
       T* p = k.in[0];
       T* a = k.in[1];
       const T* g = k.x(2);
-      const T lr = static_cast<T>(k.at().a), eps = static_cast<T>(k.at().b);
+      const AdaGradAttrs& at = attr<AdaGradAttrs>(k);
+      const T lr = static_cast<T>(at.lr), eps = static_cast<T>(at.epsilon);
       const int64_t n = k.size(0);
       for (int64_t i = 0; i < n; ++i) {
         const T gi = g[i];
@@ -121,7 +119,7 @@ void define_update(OpTable& t) {
     }),
     .no_grad = "parameter update", .mutates = 2, .cost = per_element<4>};
 
-  // var = momentum * var + (1 - momentum) * value     (momentum = attrs.a)
+  // var = momentum * var + (1 - momentum) * value     (MovingAverageAttrs)
   def(Op::AssignMovingAverage) = {.name = "assign_moving_average", .arity = 2,
     .shape = [](Shapes in, const Attrs&) {
       expect_same(in, 1, "value", 0, "var");
@@ -131,7 +129,8 @@ void define_update(OpTable& t) {
       using T = elem_t<decltype(k)>;
       T* var = k.in[0];
       const T* x = k.x(1);
-      const T mo = static_cast<T>(k.at().a), rest = static_cast<T>(1.0 - k.at().a);
+      const double momentum = attr<MovingAverageAttrs>(k).momentum;
+      const T mo = static_cast<T>(momentum), rest = static_cast<T>(1.0 - momentum);
       const int64_t n = k.size(0);
       for (int64_t i = 0; i < n; ++i) var[i] = mo * var[i] + rest * x[i];
     }),
@@ -163,29 +162,21 @@ void define_update(OpTable& t) {
 using detail::make;
 
 Value apply_sgd(Value param, Value grad, double lr, Loc l) {
-  Attrs a;
-  a.a = lr;
-  return make(Op::ApplySGD, {param, grad}, std::move(a), l);
+  return make(Op::ApplySGD, {param, grad}, SGDAttrs{.lr = lr}, l);
 }
 
 Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, double lr,
                  double beta1, double beta2, double epsilon, double decay, Loc l) {
-  Attrs a;
-  a.hyper = {lr, beta1, beta2, epsilon, decay};
-  return make(Op::ApplyAdam, {param, m, v, iterations, grad}, std::move(a), l);
+  return make(Op::ApplyAdam, {param, m, v, iterations, grad},
+              AdamAttrs{.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .decay = decay}, l);
 }
 
 Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon, Loc l) {
-  Attrs a;
-  a.a = lr;
-  a.b = epsilon;
-  return make(Op::ApplyAdaGrad, {param, accum, grad}, std::move(a), l);
+  return make(Op::ApplyAdaGrad, {param, accum, grad}, AdaGradAttrs{.lr = lr, .epsilon = epsilon}, l);
 }
 
 Value assign_moving_average(Value var, Value value, double momentum, Loc l) {
-  Attrs a;
-  a.a = momentum;
-  return make(Op::AssignMovingAverage, {var, value}, std::move(a), l);
+  return make(Op::AssignMovingAverage, {var, value}, MovingAverageAttrs{.momentum = momentum}, l);
 }
 
 Value assign_add(Value var, Value value, Loc l) { return make(Op::AssignAdd, {var, value}, {}, l); }

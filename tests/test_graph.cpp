@@ -122,3 +122,42 @@ TEST_CASE("Graph.RegistryDefinesEveryListedOp") {
     CHECK((bool(d.vjp) || d.no_grad)); // a VJP, or a reason why not
   }
 }
+
+TEST_CASE("Graph.AttrsAreTheOpsNamedStruct") {
+  Graph g;
+  Value x = input(g, "x", {2, 5, 3});
+  Value s = slice(x, 1, 1, -1);
+  const Attrs a = s.node().attrs;
+  CHECK(std::string(a.name()) == "SliceAttrs");
+  CHECK(std::string(op_attrs_name(Op::Slice)) == "SliceAttrs");
+  CHECK(a.index() == op_attrs_index(Op::Slice));
+  CHECK(a.get<SliceAttrs>() == SliceAttrs{.axis = 1, .begin = 1, .end = 4});
+  // describe: the held struct's fields by name
+  CHECK(describe(a) == "axis=1, begin=1, end=4");
+  CHECK(describe(Attrs{}) == "");
+  CHECK(describe(x.node().attrs) == "shape=(2, 5, 3)");
+  CHECK(describe(sum(x, {-1}, true).node().attrs) == "axes=(2,), keepdims=true");
+  CHECK(describe(matmul(input(g, "a", {3, 2}), input(g, "b", {3, 4}), true).node().attrs) ==
+        "transpose_a=true, transpose_b=false");
+  Value w = input(g, "w", {2, 3, 4});
+  CHECK(describe(conv1d(x, w, 2, "same").node().attrs) == "stride=2, padding=same");
+  CHECK(describe(clip(x, -0.5, 2.0).node().attrs) == "lo=-0.5, hi=2");
+  // reading another struct is an error that names both
+  CHECK_THROWS_WITH_AS(a.get<ReduceAttrs>(),
+                       doctest::Contains("read as ReduceAttrs, but the node holds SliceAttrs (axis=1, "
+                                         "begin=1, end=4)"),
+                       std::logic_error);
+  CHECK_THROWS_WITH_AS(Attrs{}.get<AxisAttrs>(), doctest::Contains("the node holds NoAttrs"),
+                       std::logic_error);
+  // a node holds the struct its op's row names, no other
+  CHECK_THROWS_WITH_AS(g.add(Op::Slice, {x.id()}, ReduceAttrs{.axes = {0}}),
+                       doctest::Contains("the op's attributes are SliceAttrs (ops/op_list.def), got "
+                                         "ReduceAttrs"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(g.add(Op::Slice, {x.id()}), std::invalid_argument);
+  CHECK_THROWS_AS(g.add(Op::Neg, {x.id()}, AxisAttrs{0}), std::invalid_argument);
+  // equality: the same struct with the same fields
+  CHECK(Attrs(AxisAttrs{1}) == Attrs(AxisAttrs{1}));
+  CHECK_FALSE(Attrs(AxisAttrs{1}) == Attrs(AxisAttrs{2}));
+  CHECK_FALSE(Attrs(AxisAttrs{0}) == Attrs(GatherGradAttrs{0}));
+}

@@ -76,11 +76,7 @@ std::vector<OpCase> cases() {
     {"Shape.Concat", [](Graph& g) { return concat({in(g, "a", {2, 2, 3}), in(g, "b", {2, 1, 3}), in(g, "c", {2, 3, 3})}, 1); }},
     {"Shape.Slice", [](Graph& g) { return slice(in(g, "a", {3, 5, 2}), 1, 1, 4); }},
     {"Shape.SliceGrad", [](Graph& g) {  // no builder: the node Slice's VJP emits
-       Attrs at;
-       at.axes = {3, 5};
-       at.axis = 1;
-       at.n = 1;
-       at.m = 3;
+       SliceGradAttrs at{.full = {3, 5}, .axis = 1, .begin = 1, .end = 3};
        return Value(g, g.add(Op::SliceGrad, {in(g, "dy", {3, 2}).id()}, at)); }},
     {"Shape.Stack", [](Graph& g) { return stack({in(g, "a", {2, 3}), in(g, "b", {2, 3}), in(g, "c", {2, 3})}, 1); }},
     {"Shape.Take", [](Graph& g) { return take(in(g, "a", {2, 3, 2}), 1, 2); }},
@@ -88,8 +84,7 @@ std::vector<OpCase> cases() {
     {"Shape.Gather", [](Graph& g) { return gather(in(g, "table", {4, 3}), in(g, "idx", {2, 3})); },
      {}, {{"idx", indices({2, 3}, {3, 0, 1, 1, 3, 3})}}},
     {"Shape.GatherGrad", [](Graph& g) {  // no builder: the node Gather's VJP emits
-       Attrs at;
-       at.n = 4;
+       GatherGradAttrs at{.rows = 4};
        return Value(g, g.add(Op::GatherGrad, {in(g, "dy", {2, 3, 3}).id(), in(g, "idx", {2, 3}).id()}, at)); },
      {}, {{"idx", indices({2, 3}, {3, 0, 1, 1, 3, 3})}}},
     // ---- reduce + nn (ops/reduce.cpp, ops/nn.cpp)
@@ -116,10 +111,12 @@ std::vector<OpCase> cases() {
     {"Nn.Conv1DStride2", [](Graph& g) { return conv1d(in(g, "x", {2, 7, 2}), in(g, "w", {3, 2, 3}), 2, "valid"); }},
     {"Nn.Conv1DSameStride2", [](Graph& g) { return conv1d(in(g, "x", {2, 7, 2}), in(g, "w", {3, 2, 3}), 2, "same"); }},
     {"Nn.Conv1DGradInput", [](Graph& g) {
-       Attrs a; a.n = 2; a.m = 1; a.axes = {2, 7, 3}; // x (2, 7, 3), same, stride 2 -> dy (2, 4, 5)
+       // x (2, 7, 3), same, stride 2 -> dy (2, 4, 5)
+       Conv1DGradAttrs a{.conv = {.stride = 2, .padding = Padding::same}, .shape = {2, 7, 3}};
        return Value(g, g.add(Op::Conv1DGradInput, {in(g, "dy", {2, 4, 5}).id(), in(g, "w", {3, 3, 5}).id()}, a)); }},
     {"Nn.Conv1DGradFilter", [](Graph& g) {
-       Attrs a; a.n = 1; a.m = 0; a.axes = {3, 2, 4}; // w (3, 2, 4), valid, stride 1
+       // w (3, 2, 4), valid, stride 1
+       Conv1DGradAttrs a{.conv = {.stride = 1, .padding = Padding::valid}, .shape = {3, 2, 4}};
        return Value(g, g.add(Op::Conv1DGradFilter, {in(g, "x", {2, 6, 2}).id(), in(g, "dy", {2, 4, 4}).id()}, a)); }},
   };
 }
