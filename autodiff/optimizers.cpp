@@ -3,6 +3,7 @@
 #include "autodiff/autodiff.hpp"
 #include "ops/ops.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <set>
 #include <stdexcept>
@@ -126,18 +127,43 @@ std::vector<Value> clip_gradients(const std::vector<Value>& grads, const Clip& c
   return out;
 }
 
+namespace {
+
+void check_schedule(const LRSchedule& s, const char* who) {
+  if (s.kind == ScheduleKind::constant) return;
+  if (!(s.steps > 0) || !std::isfinite(s.steps))
+    throw std::invalid_argument(fmt::format("{}: a learning-rate schedule's steps must be > 0 (got {})", who, s.steps));
+  if (s.kind == ScheduleKind::inverse_time && !(s.rate >= 0))
+    throw std::invalid_argument(fmt::format("{}: inverse-time decay needs a rate >= 0 (got {})", who, s.rate));
+  if (s.kind == ScheduleKind::exponential && !(s.rate > 0))
+    throw std::invalid_argument(fmt::format("{}: exponential decay needs a rate > 0 (got {})", who, s.rate));
+}
+
+} // namespace
+
 TrainOps minimize(Value loss, const std::vector<Value>& params, const SGD& opt) {
+  check_schedule(opt.schedule, "SGD");
   TrainOps out;
   out.grads = prepare(loss, params, opt.clip, "SGD", out);
   Graph& g = loss.graph();
   Graph::KindGuard kind(g, NodeKind::update);
-  auto scope = g.scope("sgd");
+  const bool scheduled = opt.schedule.kind != ScheduleKind::constant;
+  const std::string base = state_base(g, "sgd", params, {}, scheduled);
+  Value iterations = scheduled ? state(g, base + "/iterations", {}, Initializer::zeros()) : Value{};
+  auto scope = g.scope(base);
   for (size_t i = 0; i < params.size(); ++i)
-    out.updates.push_back(apply_sgd(params[i], out.grads[i], opt.lr));
+    out.updates.push_back(scheduled ? apply_sgd(params[i], out.grads[i], iterations, opt.lr, opt.schedule)
+                                    : apply_sgd(params[i], out.grads[i], opt.lr));
+  if (scheduled) out.updates.push_back(assign_add(iterations, scalar(g, 1.0))); // after every apply_sgd
   return out;
 }
 
 TrainOps minimize(Value loss, const std::vector<Value>& params, const Adam& opt) {
+  if (opt.decay != 0 && opt.schedule.kind != ScheduleKind::constant)
+    throw std::invalid_argument("Adam: give either decay (Keras' legacy decay) or a schedule, not both");
+  if (opt.decay < 0) throw std::invalid_argument(fmt::format("Adam: decay must be >= 0 (got {})", opt.decay));
+  const LRSchedule schedule = opt.decay > 0 ? inverse_time_decay(opt.decay) : opt.schedule;
+  check_schedule(schedule, "Adam");
   TrainOps out;
   out.grads = prepare(loss, params, opt.clip, "Adam", out);
   Graph& g = loss.graph();
@@ -151,7 +177,7 @@ TrainOps minimize(Value loss, const std::vector<Value>& params, const Adam& opt)
       Value m = state(g, fmt::format("{}/{}_m", p.name(), base), p.shape(), Initializer::zeros());
       Value v = state(g, fmt::format("{}/{}_v", p.name(), base), p.shape(), Initializer::zeros());
       out.updates.push_back(apply_adam(p, m, v, iterations, out.grads[i], opt.lr, opt.beta1,
-                                       opt.beta2, opt.epsilon, opt.decay));
+                                       opt.beta2, opt.epsilon, schedule));
     }
     // runs after every apply_adam: the plan orders an update after all other
     // readers of the variable it updates

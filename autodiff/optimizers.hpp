@@ -26,18 +26,31 @@ struct Clip {
                           // (TF clip_by_global_norm)
 };
 
-// p -= lr * g
+// A learning-rate schedule of the optimizer's step count (Keras'
+// InverseTimeDecay, ExponentialDecay, step decay = exponential staircase):
+// LRSchedule in ops/attrs.hpp. Helpers:
+inline LRSchedule inverse_time_decay(double rate, double steps = 1, bool staircase = false) {
+  return {ScheduleKind::inverse_time, rate, steps, staircase};
+}
+inline LRSchedule exponential_decay(double rate, double steps, bool staircase = false) {
+  return {ScheduleKind::exponential, rate, steps, staircase};
+}
+
+// p -= lr_t * g. With a schedule, one scalar slot "sgd/iterations" counts the steps.
 struct SGD {
   double lr = 0.01;
   Clip clip{};
+  LRSchedule schedule = {};
 };
 
-// Keras 2 Adam, legacy decay: lr / (1 + decay * iterations), bias correction
-// folded into the step size. Slots "<param>/adam_m", "<param>/adam_v" and one
-// scalar "adam/iterations", all zeros.
+// Keras 2 Adam: bias correction folded into the step size, the learning rate
+// on `schedule`, or Keras' legacy decay: lr / (1 + decay * iterations) (the
+// same as inverse_time_decay(decay); giving both is an error). Slots
+// "<param>/adam_m", "<param>/adam_v" and one scalar "adam/iterations", all zeros.
 struct Adam {
   double lr = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, decay = 0;
   Clip clip{};
+  LRSchedule schedule = {};
 };
 
 // a += g^2; p -= lr g / (sqrt(a) + epsilon). The GloVe paper trains with
@@ -52,6 +65,7 @@ struct Adam {
 // not the table. The dense (V, d) gradient in TrainOps::grads is then not
 // computed unless fetched. With clipping on, a clipped gradient is no longer
 // a gather_grad node, and the update is dense.
+// (No learning-rate schedule: its accumulators already shrink each step.)
 struct AdaGrad {
   double lr = 0.05, epsilon = 1e-8, initial_accumulator = 0;
   Clip clip{};

@@ -156,7 +156,8 @@ fit::Spec spec(const OptionValues& o) {
             n.g = std::move(o.g);
             n.loss = o.loss;
           },
-          .optimizer = [=](Value loss, const std::vector<Value>& params) {
+          .optimizer = [=](Value loss, const std::vector<Value>& params, const std::optional<LRSchedule>& s) {
+            if (s) throw std::invalid_argument("glove: AdaGrad takes no --lr-schedule (its accumulators shrink the steps)");
             return minimize(loss, params, adagrad(lr, true));
           }};
 }

@@ -1,6 +1,7 @@
 // describe() and the wrong-struct error of the node attributes (ops/attrs.hpp).
 #include "ops/attrs.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -14,8 +15,28 @@ const char* to_string(Padding p) {
   return "?";
 }
 
+const char* to_string(ScheduleKind k) {
+  switch (k) {
+  case ScheduleKind::constant: return "constant";
+  case ScheduleKind::inverse_time: return "inverse_time";
+  case ScheduleKind::exponential: return "exponential";
+  }
+  return "?";
+}
+
+double LRSchedule::at(double lr, double t) const {
+  if (kind == ScheduleKind::constant) return lr;
+  const double x = staircase ? std::floor(t / steps) : t / steps;
+  if (kind == ScheduleKind::inverse_time) return lr * (1.0 / (1.0 + rate * x));
+  return lr * std::pow(rate, x);
+}
+
 namespace {
 
+std::string value_text(const LRSchedule& s) {
+  if (s.kind == ScheduleKind::constant) return "constant";
+  return fmt::format("{}(rate {}, steps {}{})", to_string(s.kind), s.rate, s.steps, s.staircase ? ", staircase" : "");
+}
 std::string value_text(int64_t v) { return fmt::format("{}", v); }
 std::string value_text(uint64_t v) { return fmt::format("{}", v); }
 std::string value_text(double v) { return fmt::format("{}", v); }

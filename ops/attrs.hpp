@@ -224,24 +224,50 @@ struct Conv1DGradAttrs {
 
 // ---- parameter updates (ops/update.cpp, ops/sparse.cpp)
 
-// ApplySGD: p -= lr * g.
+// A learning rate as a function of the optimizer's step count t (0 at the
+// first step), as Keras' schedules:
+//   constant      lr
+//   inverse_time  lr / (1 + rate * t / steps)   (InverseTimeDecay; Keras 2 Adam's
+//                                                legacy `decay` is rate = decay, steps 1)
+//   exponential   lr * rate^(t / steps)         (ExponentialDecay)
+// staircase: t / steps rounded down (step decay: lr * rate^floor(t / steps)).
+enum class ScheduleKind : uint8_t { constant, inverse_time, exponential };
+const char* to_string(ScheduleKind k);
+
+struct LRSchedule {
+  ScheduleKind kind = ScheduleKind::constant;
+  double rate = 0, steps = 1;
+  bool staircase = false;
+  // The learning rate at step t of a schedule starting at lr.
+  double at(double lr, double t) const;
+  bool operator==(const LRSchedule&) const = default;
+};
+
+// ApplySGD: p -= lr_t * g, lr_t = schedule.at(lr, t); inputs (p, g) or, with a
+// schedule, (p, g, iterations).
 struct SGDAttrs {
   static constexpr const char* name = "SGDAttrs";
   double lr = 0;
-  template <class F> void fields(F&& f) const { f("lr", lr); }
+  LRSchedule schedule = {};
+  template <class F> void fields(F&& f) const {
+    f("lr", lr);
+    f("schedule", schedule);
+  }
   bool operator==(const SGDAttrs&) const = default;
 };
 
-// ApplyAdam: Keras 2 Adam with legacy decay.
+// ApplyAdam: Keras 2 Adam, its learning rate on a schedule (legacy decay:
+// inverse_time with steps 1).
 struct AdamAttrs {
   static constexpr const char* name = "AdamAttrs";
-  double lr = 0, beta1 = 0, beta2 = 0, epsilon = 0, decay = 0;
+  double lr = 0, beta1 = 0, beta2 = 0, epsilon = 0;
+  LRSchedule schedule = {};
   template <class F> void fields(F&& f) const {
     f("lr", lr);
     f("beta1", beta1);
     f("beta2", beta2);
     f("epsilon", epsilon);
-    f("decay", decay);
+    f("schedule", schedule);
   }
   bool operator==(const AdamAttrs&) const = default;
 };

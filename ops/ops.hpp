@@ -111,10 +111,15 @@ Value conv1d(Value x, Value w, int64_t stride = 1, const std::string& padding = 
 
 // ---- parameter updates (ops/update.cpp): update nodes mutate their leading
 // inputs in place, after every other reader of them in the same run.
+// Learning-rate schedules (LRSchedule, ops/attrs.hpp) read the optimizer's
+// step count, `iterations` (a scalar the optimizer increments).
 Value apply_sgd(Value param, Value grad, double lr, Loc l = Loc::current());
-// Keras Adam with legacy decay: lr_t = lr / (1 + decay * t)
+Value apply_sgd(Value param, Value grad, Value iterations, double lr, LRSchedule schedule,
+                Loc l = Loc::current());
+// Keras Adam, lr on a schedule (Keras' legacy decay: inverse_time, steps 1)
 Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, double lr,
-                 double beta1, double beta2, double epsilon, double decay, Loc l = Loc::current());
+                 double beta1, double beta2, double epsilon, LRSchedule schedule = {},
+                 Loc l = Loc::current());
 Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon,
                     Loc l = Loc::current());
 // apply_adagrad(param, accum, gather_grad(dy, indices, rows), ...) touching only

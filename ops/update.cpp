@@ -39,25 +39,33 @@ template <int flops> double per_element(Shapes in, const Shape&, const Attrs&) {
 void define_update(OpTable& t) {
   auto def = [&](Op op) -> OpDef& { return t[size_t(op)]; };
 
-  // p -= lr * g                                   (SGDAttrs)
-  def(Op::ApplySGD) = {.name = "apply_sgd", .arity = 2,
-    .shape = [](Shapes in, const Attrs&) {
+  // p -= lr_t * g, lr_t = schedule.at(lr, iterations)   (SGDAttrs); inputs
+  // (p, g), or (p, g, iterations) for a schedule (iterations only read)
+  def(Op::ApplySGD) = {.name = "apply_sgd", .arity = -1,
+    .shape = [](Shapes in, const Attrs& a) {
+      if (in.size() != 2 && in.size() != 3)
+        throw RuleError(fmt::format("apply_sgd takes (param, grad[, iterations]), got {} inputs", in.size()));
       expect_same(in, 1, "grad", 0, "param");
+      if (in.size() == 3) expect_scalar(in, 2, "iterations");
+      else if (a.get<SGDAttrs>().schedule.kind != ScheduleKind::constant)
+        throw RuleError("apply_sgd with a learning-rate schedule needs the iterations input");
       return Shape{};
     },
     .kernel = kernels([](const auto& k) {
       using T = elem_t<decltype(k)>;
       T* p = k.in[0];
       const T* g = k.x(1);
-      const T lr = static_cast<T>(attr<SGDAttrs>(k).lr);
+      const SGDAttrs& a = attr<SGDAttrs>(k);
+      const T lr = static_cast<T>(k.n_in > 2 ? a.schedule.at(a.lr, double(k.x(2)[0])) : a.lr);
       const int64_t n = k.size(0);
       for (int64_t i = 0; i < n; ++i) p[i] -= lr * g[i];
     }),
     .no_grad = "parameter update", .mutates = 1, .cost = per_element<1>};
 
-  // Keras 2 Adam (legacy decay), inputs (p, m, v, iterations, g),
-  // AdamAttrs {lr, beta1, beta2, epsilon, decay}, t = iterations + 1:
-  //   lr_t = lr / (1 + decay * iterations) * sqrt(1 - beta2^t) / (1 - beta1^t)
+  // Keras 2 Adam, inputs (p, m, v, iterations, g), AdamAttrs {lr, beta1,
+  // beta2, epsilon, schedule}, t = iterations + 1:
+  //   lr_t = schedule.at(lr, iterations) * sqrt(1 - beta2^t) / (1 - beta1^t)
+  //   (Keras' legacy decay: schedule.at(lr, i) = lr / (1 + decay * i))
   //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
   //   p -= lr_t * m / (sqrt(v) + epsilon)
   // `iterations` is only read; the optimizer increments it with AssignAdd.
@@ -73,8 +81,7 @@ void define_update(OpTable& t) {
       using T = elem_t<decltype(k)>;
       const AdamAttrs& h = attr<AdamAttrs>(k);
       const double iterations = static_cast<double>(k.x(3)[0]);
-      double lr = h.lr;
-      if (h.decay > 0) lr = lr * (1.0 / (1.0 + h.decay * iterations));
+      const double lr = h.schedule.at(h.lr, iterations);
       const double t = iterations + 1.0;
       const double lr_t = lr * (std::sqrt(1.0 - std::pow(h.beta2, t)) / (1.0 - std::pow(h.beta1, t)));
       // distinct buffers (the plan gives each value its own): restrict lets
@@ -165,10 +172,14 @@ Value apply_sgd(Value param, Value grad, double lr, Loc l) {
   return make(Op::ApplySGD, {param, grad}, SGDAttrs{.lr = lr}, l);
 }
 
+Value apply_sgd(Value param, Value grad, Value iterations, double lr, LRSchedule schedule, Loc l) {
+  return make(Op::ApplySGD, {param, grad, iterations}, SGDAttrs{.lr = lr, .schedule = schedule}, l);
+}
+
 Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, double lr,
-                 double beta1, double beta2, double epsilon, double decay, Loc l) {
+                 double beta1, double beta2, double epsilon, LRSchedule schedule, Loc l) {
   return make(Op::ApplyAdam, {param, m, v, iterations, grad},
-              AdamAttrs{.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .decay = decay}, l);
+              AdamAttrs{.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .schedule = schedule}, l);
 }
 
 Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon, Loc l) {

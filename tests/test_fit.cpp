@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include <cmath>
+#include <cstring>
 #include <doctest/doctest.h>
 
 using namespace sg;
@@ -167,4 +168,38 @@ TEST_CASE("Fit.EvaluateMeanAndSummedLosses") {
   double sum_of_means = 0;
   for (int64_t i = 0; i < data.size(); ++i) sum_of_means += mean_net.evaluate_step(data.batch(std::vector<int64_t>{i})).loss;
   CHECK(fit::evaluate(mean_net, data, 24).loss == doctest::Approx(sum_of_means / 64).epsilon(1e-12));
+}
+
+// --lr-schedule on the command line (Emojify V1: SGD, 132 steps an epoch). A
+// step decay by 1e-30 every step leaves only the first step's update (the
+// later ones are below the parameters' last bit), so 2 epochs end where 1
+// ends; without the schedule they do not. The run's options hold it: a
+// resume with another rate is refused.
+TEST_CASE("Fit.LearningRateScheduleOption") {
+  TempDir dir;
+  auto train = [&](const std::string& name, const std::string& more) {
+    Result r = graph_run(fmt::format("emojify train --version 1 --quiet --checkpoint '{}' {}", dir / name, more));
+    INFO(r.out);
+    REQUIRE(r.rc == 0);
+    return load_checkpoint(dir / name, "emojify");
+  };
+  const std::string frozen = "--lr-schedule step --lr-decay-rate 1e-30 --lr-decay-steps 1";
+  const Checkpoint a = train("a.ckpt", "--epochs 2 " + frozen), b = train("b.ckpt", "--epochs 1 " + frozen);
+  const Checkpoint c = train("c.ckpt", "--epochs 2"), d = train("d.ckpt", "--epochs 1");
+  CHECK(a.params.at("sgd/iterations").at(0) == 264);
+  CHECK(!c.params.contains("sgd/iterations")); // no schedule, no step counter
+  const Tensor &wa = a.params.at("W"), &wb = b.params.at("W"), &wc = c.params.at("W"), &wd = d.params.at("W");
+  REQUIRE(wa.nbytes() == wb.nbytes());
+  CHECK(std::memcmp(wa.raw(), wb.raw(), wa.nbytes()) == 0);
+  CHECK(std::memcmp(wc.raw(), wd.raw(), wc.nbytes()) != 0);
+  CHECK(std::memcmp(wa.raw(), wd.raw(), wa.nbytes()) != 0);
+
+  Result r = graph_run(fmt::format("emojify train --version 1 --epochs 1 --lr-schedule exponential --checkpoint '{}'",
+                                   dir / "e.ckpt"));
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "--lr-schedule exponential needs --lr-decay-rate"));
+  r = graph_run(fmt::format("emojify train --version 1 --epochs 3 --resume --checkpoint '{}' "
+                            "--lr-schedule step --lr-decay-rate 0.5 --lr-decay-steps 1", dir / "a.ckpt"));
+  CHECK(r.rc != 0);
+  CHECK(has(r.out, "was trained with --lr-decay-rate 1e-30"));
 }

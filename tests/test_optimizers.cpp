@@ -108,16 +108,17 @@ TEST_CASE("Optimizers.SGDStep") {
 
 namespace {
 
-// Keras 2 Adam in double loops, `steps` steps from q's start.
+// Keras 2 Adam in double loops, `steps` steps from q's start; the learning
+// rate of step s is lr_of(s) if given, else Keras' legacy decay.
 std::vector<Vec> hand_adam(const Quadratic& q, const Adam& o, int steps, std::vector<Vec>* m_out,
-                           std::vector<Vec>* v_out) {
+                           std::vector<Vec>* v_out, std::function<double(int)> lr_of = {}) {
   std::vector<Vec> p = q.p0, m, v;
   for (auto& x : p) {
     m.emplace_back(x.size(), 0.0);
     v.emplace_back(x.size(), 0.0);
   }
   for (int s = 0; s < steps; ++s) {
-    double lr = o.lr * (1.0 / (1.0 + o.decay * s));
+    double lr = lr_of ? lr_of(s) : o.lr * (1.0 / (1.0 + o.decay * s));
     double t = s + 1;
     double lr_t = lr * std::sqrt(1 - std::pow(o.beta2, t)) / (1 - std::pow(o.beta1, t));
     for (size_t k = 0; k < p.size(); ++k)
@@ -161,6 +162,69 @@ TEST_CASE("Optimizers.AdamMatchesHandComputation") {
       CHECK(store.at("adam/iterations").at(0) == steps);
     }
   }
+}
+
+// Keras' schedules, written out here: step s of 7 (t = s) against the hand
+// computation with that learning rate.
+TEST_CASE("Optimizers.LearningRateSchedules") {
+  struct Case {
+    const char* name;
+    LRSchedule schedule;
+    std::function<double(int)> lr; // of step s, lr0 = 0.05
+  };
+  const std::vector<Case> cases = {
+      {"inverse_time", inverse_time_decay(0.3, 2), [](int s) { return 0.05 / (1 + 0.3 * s / 2.0); }},
+      {"exponential", exponential_decay(0.5, 3), [](int s) { return 0.05 * std::pow(0.5, s / 3.0); }},
+      {"step", exponential_decay(0.5, 3, true), [](int s) { return 0.05 * std::pow(0.5, double(s / 3)); }},
+  };
+  const int steps = 7;
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    { // Adam
+      Quadratic q({{2, 3}, {4}});
+      Adam opt{.lr = 0.05, .schedule = c.schedule};
+      TrainOps tr = minimize(q.loss, q.params, opt);
+      ParamStore store;
+      Plan plan = q.plan(store, tr.updates, DType::f64);
+      for (int s = 0; s < steps; ++s) plan.run();
+      const std::vector<Vec> want = hand_adam(q, opt, steps, nullptr, nullptr, c.lr);
+      check_close(store.at("p0"), want[0], 1e-12);
+      check_close(store.at("p1"), want[1], 1e-12);
+    }
+    { // SGD: p -= lr_s (p - target) each step, with its own step counter
+      Quadratic q({{2, 3}});
+      TrainOps tr = minimize(q.loss, q.params, SGD{.lr = 0.05, .schedule = c.schedule});
+      REQUIRE(tr.updates.size() == 2); // apply_sgd, then the counter's assign_add
+      ParamStore store;
+      Plan plan = q.plan(store, tr.updates, DType::f64);
+      for (int s = 0; s < steps; ++s) plan.run();
+      Vec want = q.p0[0];
+      for (int s = 0; s < steps; ++s)
+        for (size_t i = 0; i < want.size(); ++i) want[i] -= c.lr(s) * (want[i] - q.target[0][i]);
+      check_close(store.at("p0"), want, 1e-13);
+      CHECK(store.at("sgd/iterations").at(0) == steps);
+    }
+  }
+  // Keras' legacy decay is inverse_time_decay(decay): the same bits
+  for (DType dt : {DType::f64, DType::f32}) {
+    Quadratic a({{2, 3}}), b({{2, 3}});
+    ParamStore sa, sb;
+    Plan pa = a.plan(sa, minimize(a.loss, a.params, Adam{.lr = 0.05, .decay = 0.3}).updates, dt);
+    Plan pb = b.plan(sb, minimize(b.loss, b.params, Adam{.lr = 0.05, .schedule = inverse_time_decay(0.3)}).updates, dt);
+    for (int s = 0; s < 5; ++s) pa.run(), pb.run();
+    for (int64_t i = 0; i < 6; ++i) CHECK(sa.at("p0").at(i) == sb.at("p0").at(i));
+  }
+  // errors
+  Quadratic q({{2, 3}});
+  CHECK_THROWS_AS(minimize(q.loss, q.params, Adam{.decay = 0.1, .schedule = exponential_decay(0.5, 2)}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(minimize(q.loss, q.params, SGD{.schedule = exponential_decay(0.5, 0)}), std::invalid_argument);
+  CHECK_THROWS_AS(minimize(q.loss, q.params, SGD{.schedule = exponential_decay(0, 2)}), std::invalid_argument);
+  Graph g;
+  Value p = param(g, "p", {3}), gr = input(g, "g", {3});
+  // a schedule needs the step count: apply_sgd without its iterations input
+  CHECK_THROWS_AS(g.add(Op::ApplySGD, {p.id(), gr.id()}, SGDAttrs{.lr = 0.1, .schedule = exponential_decay(0.5, 2)}),
+                  ShapeError);
 }
 
 TEST_CASE("Optimizers.AdamSlotsOfASecondOptimizer") {
@@ -387,9 +451,9 @@ TEST_CASE("Optimizers.UpdateShapeErrorsNameTheShapes") {
     CHECK(msg.find("(3, 2)") != std::string::npos);
   }
   Value m = param(g, "m", {2, 3}), v = param(g, "v", {2, 2}), it = param(g, "it", {});
-  CHECK_THROWS_AS(apply_adam(p, m, v, it, input(g, "g2", {2, 3}), 1e-3, 0.9, 0.999, 1e-7, 0),
+  CHECK_THROWS_AS(apply_adam(p, m, v, it, input(g, "g2", {2, 3}), 1e-3, 0.9, 0.999, 1e-7),
                   ShapeError);
-  CHECK_THROWS_AS(apply_adam(p, m, m, m, input(g, "g3", {2, 3}), 1e-3, 0.9, 0.999, 1e-7, 0),
+  CHECK_THROWS_AS(apply_adam(p, m, m, m, input(g, "g3", {2, 3}), 1e-3, 0.9, 0.999, 1e-7),
                   ShapeError); // iterations must be a scalar
   CHECK_THROWS_AS(apply_adagrad(p, v, input(g, "g4", {2, 3}), 0.1, 1e-8), ShapeError);
   CHECK_THROWS_AS(assign_moving_average(p, v, 0.9), ShapeError);

@@ -28,10 +28,18 @@ int64_t Net::size(const std::string& symbol) const {
 }
 
 Optimizer adam(Adam a) {
-  return [a](Value loss, const std::vector<Value>& params) { return minimize(loss, params, a); };
+  return [a](Value loss, const std::vector<Value>& params, const std::optional<LRSchedule>& s) {
+    Adam b = a;
+    if (s) b.schedule = *s, b.decay = 0;
+    return minimize(loss, params, b);
+  };
 }
 Optimizer sgd(SGD s) {
-  return [s](Value loss, const std::vector<Value>& params) { return minimize(loss, params, s); };
+  return [s](Value loss, const std::vector<Value>& params, const std::optional<LRSchedule>& schedule) {
+    SGD b = s;
+    if (schedule) b.schedule = *schedule;
+    return minimize(loss, params, b);
+  };
 }
 
 namespace {
@@ -143,7 +151,7 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   }
   if (mode != Mode::predict) fetch.insert(fetch.end(), carried.begin(), carried.end());
   if (mode == Mode::train) {
-    effects = spec_.optimizer(net.loss, all_params(*net.g)).updates;
+    effects = spec_.optimizer(net.loss, all_params(*net.g), schedule_).updates;
     for (NodeId u : net.g->state_updates) effects.emplace_back(*net.g, u); // batch-norm statistics
   }
   Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
@@ -349,7 +357,33 @@ std::vector<ModelOption> fit_options() {
       {.name = "save-best",
        .help = "Also save the checkpoint of the epoch with the best val_loss (else loss) here",
        .type = OptionType::output_file, .commands = {"train"}},
+      {.name = "lr-schedule",
+       .help = "The learning rate by optimizer step t, in place of the model's: inverse-time lr / (1 + rate t / "
+               "steps), exponential lr rate^(t / steps), step lr rate^floor(t / steps), constant (default: the "
+               "model's own)",
+       .type = OptionType::choice, .choices = {"constant", "inverse-time", "exponential", "step"},
+       .commands = {"train"}},
+      {.name = "lr-decay-rate",
+       .help = "The schedule's rate (needed by every --lr-schedule but constant)",
+       .type = OptionType::number, .min = at_least(0), .commands = {"train"}},
+      {.name = "lr-decay-steps",
+       .help = "The schedule's steps: optimizer steps (batches) per unit of decay",
+       .type = OptionType::number, .default_value = "1", .min = above(0), .commands = {"train"}},
   };
+}
+
+std::optional<LRSchedule> schedule_option(const OptionValues& args) {
+  if (!args.has("lr-schedule") || args.get_text("lr-schedule").empty()) {
+    if (args.has("lr-decay-rate")) throw OptionError("--lr-decay-rate needs --lr-schedule (inverse-time, exponential or step)");
+    return std::nullopt;
+  }
+  const std::string& kind = args.get_text("lr-schedule");
+  if (kind == "constant") return LRSchedule{};
+  if (!args.has("lr-decay-rate")) throw OptionError(fmt::format("--lr-schedule {} needs --lr-decay-rate", kind));
+  const double rate = args.get_number("lr-decay-rate"), steps = args.get_number("lr-decay-steps");
+  if (kind != "inverse-time" && rate <= 0)
+    throw OptionError(fmt::format("--lr-decay-rate must be > 0 for --lr-schedule {} (got {})", kind, rate));
+  return kind == "inverse-time" ? inverse_time_decay(rate, steps) : exponential_decay(rate, steps, kind == "step");
 }
 
 Subset::Subset(const Dataset& data, int64_t begin, int64_t end) : data_(data), begin_(begin), end_(end) {
@@ -370,6 +404,7 @@ uint64_t Subset::fingerprint() const {
 TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOptions& given,
                const std::function<void(train::Trainer&)>& start) {
   const Dataset& data = *d.train;
+  const std::optional<LRSchedule> schedule = schedule_option(args); // its errors before any work
   FitOptions opt = given;
   if (args.has("validation-split")) opt.validation_split = args.get_number("validation-split");
   if (args.has("patience")) opt.patience = args.get_int("patience");
@@ -390,6 +425,7 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
     if (!r.params.contains(name)) r.params.set(name, t.to(spec.dtype));
   Network net(spec, r.params, args.seed);
   net.set_sizes(d.sizes);
+  net.set_schedule(schedule);
   if (start) start(tr);
   const Dataset& trained = opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data;
   auto on_epoch = opt.on_epoch;
@@ -418,7 +454,7 @@ BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaul
   b.outputs.emplace_back("loss", n.loss);
   for (auto& [name, v] : n.metrics) b.outputs.emplace_back(name, v);
   b.differentiable = all_params(*n.g);
-  if (backward) spec.optimizer(n.loss, b.differentiable);
+  if (backward) spec.optimizer(n.loss, b.differentiable, std::nullopt);
   b.graph = std::move(n.g);
   return b;
 }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -76,7 +77,11 @@ struct Net {
   bool training() const { return mode == Mode::train; }
 };
 
-using Optimizer = std::function<TrainOps(Value loss, const std::vector<Value>& params)>;
+// A model's optimizer: minimize() on the loss; `schedule`, when given (the
+// command line's --lr-schedule), replaces the optimizer's own learning-rate
+// schedule (and Adam's legacy decay).
+using Optimizer = std::function<TrainOps(Value loss, const std::vector<Value>& params,
+                                         const std::optional<LRSchedule>& schedule)>;
 Optimizer adam(Adam a);
 Optimizer sgd(SGD s);
 
@@ -109,6 +114,8 @@ public:
   // Sizes no input shows (the vocabulary of a frozen embedding): given to
   // every graph beside those read off the feeds.
   void set_sizes(Sizes fixed) { fixed_ = std::move(fixed); }
+  // A learning-rate schedule in place of the optimizer's own (before the first step).
+  void set_schedule(std::optional<LRSchedule> s) { schedule_ = s; }
 
   struct Result {
     double loss = 0;
@@ -142,6 +149,7 @@ private:
   std::map<std::string, uint64_t> restored_runs_;
   Feeds carried_;
   Sizes fixed_;
+  std::optional<LRSchedule> schedule_;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).
@@ -173,7 +181,8 @@ struct FitOptions {
 };
 
 // The train options of a fit model, for its Model::options: --validation-split,
-// --patience, --save-best (fit::train reads them).
+// --patience, --save-best, --lr-schedule, --lr-decay-rate, --lr-decay-steps
+// (fit::train reads them).
 std::vector<ModelOption> fit_options();
 
 // Keras' fit(shuffle, batch_size): the order of the n examples in `epoch`
@@ -238,6 +247,10 @@ Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size =
 // from `args`, on data.train (its sizes and weights); `start` runs once the
 // Trainer exists (a header line, more loop state); the trained parameters
 // and the last epoch's loss are returned.
+// The --lr-schedule of `args` (none if not given): std::invalid_argument
+// naming the option when a schedule lacks its --lr-decay-rate.
+std::optional<LRSchedule> schedule_option(const OptionValues& args);
+
 struct TrainRun {
   ParamStore params;
   double loss = 0;

@@ -336,6 +336,10 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     fmt::print(stderr, "graph-run: error: {}\n", e.what());
     return 2;
+  } catch (const sg::OptionError& e) { // a combination of options a command refuses
+    std::fflush(stdout);
+    fmt::print(stderr, "graph-run: error: {}\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "graph-run: error: {}\n", e.what());
