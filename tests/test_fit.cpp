@@ -73,6 +73,25 @@ TEST_CASE("Fit.SizesOfFeeds") {
                  "input 'm' was not fed"));
 }
 
+TEST_CASE("Fit.InferenceGraphs") {
+  // a Spec without targets and optimizer (a sampling step): its predict graph
+  const fit::Spec step{.name = "step",
+                       .dtype = DType::f64,
+                       .inputs = {{"x", {fit::batch, fit::dim(3)}}, {"h", {fit::batch, fit::dim(2)}}},
+                       .build = [](fit::Net& n) { n.outputs["h"] = layers::Dense(2)(n.in("x")) + n.in("h"); }};
+  const BuiltGraph b = fit::built_graph(step, {{"x", Tensor({5, 3})}}, {{"batch", 1}}, true);
+  REQUIRE(b.outputs.size() == 1); // no loss
+  CHECK(b.outputs[0].first == "h");
+  CHECK(b.outputs[0].second.shape() == Shape{5, 2}); // the batch read off the given x
+  // differentiable w.r.t. the parameters, then the inputs
+  std::vector<std::string> wrt;
+  for (const Value& v : b.differentiable) wrt.push_back(v.name());
+  CHECK(wrt == std::vector<std::string>{"dense/kernel", "dense/bias", "x", "h"});
+  const fit::Net n = fit::build(step, {{"batch", 2}});
+  CHECK(n.in("x").shape() == Shape{2, 3});
+  CHECK(n.outputs.at("h").shape() == Shape{2, 2});
+}
+
 TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {
   ParamStore store;
   const Lines data;

@@ -143,8 +143,11 @@ Model model(Declaration d) {
   if (!d.spec || !d.data || d.graphs.empty())
     throw std::logic_error(fmt::format("fit model {}: a declaration needs spec, data and graphs", d.name));
   auto decl = std::make_shared<Declaration>(d);
-  std::vector<ModelOption> options = train::loop_model_options("epochs", "epoch", "", "0");
-  options[0].help += fmt::format(" (default: {})", d.epochs_default);
+  const bool number = !d.epochs_default.empty() && std::all_of(d.epochs_default.begin(), d.epochs_default.end(),
+                                                               [](char c) { return c >= '0' && c <= '9'; });
+  std::vector<ModelOption> options =
+      train::loop_model_options("epochs", "epoch", number ? d.epochs_default : "", d.save_every);
+  if (!number) options[0].help += fmt::format(" (default: {})", d.epochs_default);
   for (auto& o : fit_options()) options.push_back(o);
   options.insert(options.end(), d.options.begin(), d.options.end());
   decl->options = options;
