@@ -24,6 +24,7 @@
 #include "autodiff/optimizers.hpp"
 #include "graph/checkpoint.hpp"
 #include "graph/plan.hpp"
+#include "models/data/midi_render.hpp"
 #include "models/model.hpp"
 #include "models/train/fit.hpp"
 #include "models/train/sampling.hpp"
@@ -32,52 +33,13 @@
 #include "ops/ops.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <map>
-#include <numeric>
-#include <spawn.h>
-#include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace sg::jazz {
 
 namespace fs = std::filesystem;
-
-JazzCorpus load_corpus(const std::string& path) {
-  const MidiFile file = read_midi(path); // its errors name the file
-  try {
-    return build_corpus(file);
-  } catch (const IoError& e) {
-    throw IoError(fmt::format("{}: {}", path, e.what()));
-  }
-}
-
-JazzWindows training_windows(const JazzCorpus& corpus, int m, uint64_t seed) {
-  return windows(corpus, m, kTx, seed);
-}
-
-uint64_t vocab_fingerprint(const JazzVocab& vocab) {
-  uint64_t h = rng::mix(rng::hash_name("jazz/vocab") ^ uint64_t(vocab.steps_per_quarter));
-  for (const JazzValue& v : vocab.values)
-    h = rng::mix(h ^ (uint64_t(v.rest) | uint64_t(uint32_t(v.interval)) << 1 | uint64_t(v.steps) << 40));
-  return h;
-}
-
-uint64_t windows_fingerprint(const JazzWindows& w) {
-  uint64_t h = rng::mix(rng::hash_name("jazz/windows") ^ uint64_t(w.m) ^ uint64_t(w.Tx) << 20 ^
-                        uint64_t(w.n_values) << 40);
-  for (int v : w.x) h = rng::mix(h ^ uint64_t(uint32_t(v)));
-  for (int v : w.y) h = rng::mix(h ^ uint64_t(uint32_t(v)) << 1);
-  return h;
-}
 
 namespace {
 
@@ -144,29 +106,6 @@ OneStep one_step(int64_t V) {
   return n;
 }
 
-// ---- the data: windows as one-hot X (B, Tx, V) and Y (Tx, B, V)
-
-class Windows : public fit::Dataset {
-public:
-  explicit Windows(const JazzWindows& w) : w_(w) {}
-  int64_t size() const override { return w_.m; }
-  uint64_t fingerprint() const override { return windows_fingerprint(w_); }
-  fit::Feeds batch(std::span<const int64_t> idx) const override {
-    const int64_t B = int64_t(idx.size()), Tx = w_.Tx, V = w_.n_values;
-    Tensor X({B, Tx, V}, kDType), Y({Tx, B, V}, kDType);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < Tx; ++t) {
-        const int i = int(idx[size_t(b)]);
-        if (int v = w_.x_at(i, int(t)); v >= 0) X.set((b * Tx + t) * V + v, 1.0);
-        if (int v = w_.y_at(i, int(t)); v >= 0) Y.set((t * B + b) * V + v, 1.0);
-      }
-    return {{"X", std::move(X)}, {"Y", std::move(Y)}};
-  }
-
-private:
-  const JazzWindows& w_;
-};
-
 std::string midi_file(const RunArgs& args) {
   const std::string& given = args.get_text("data");
   if (!given.empty()) return given;
@@ -178,14 +117,14 @@ int train(const RunArgs& args) {
   const int64_t batch_size = batch_opt == 0 ? m : std::min(batch_opt, m);
 
   const std::string file = midi_file(args);
-  const JazzCorpus corpus = load_corpus(file);
+  const JazzCorpus corpus = load_jazz_corpus(file);
   JazzWindows w;
   try {
-    w = training_windows(corpus, int(m), args.seed);
+    w = windows(corpus, int(m), kTx, args.seed);
   } catch (const std::invalid_argument& e) {
     throw IoError(fmt::format("{}: {}", file, e.what()));
   }
-  fit::train(args, spec(), fit::Data{.train = std::make_shared<Windows>(w)}, {.batch_size = batch_size}, [&](train::Trainer& tr) {
+  fit::train(args, spec(), fit::Data{.train = std::make_shared<JazzDataset>(corpus, w)}, {.batch_size = batch_size}, [&](train::Trainer& tr) {
     tr.on_save([&](train::LoopState& s) { s.set_u64("vocab", vocab_fingerprint(corpus.vocab)); });
     if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
       tr.progress().print(fmt::format(
@@ -197,37 +136,6 @@ int train(const RunArgs& args) {
 
 // ---- generation
 
-int render_wav(const std::string& mid, const std::string& wav, bool quiet) {
-  const char* path = std::getenv("PATH");
-  const Renderer r = find_renderer(mid, wav, path ? path : "");
-  if (r.program.empty()) throw IoError(no_renderer_message(mid, wav));
-  std::vector<std::string> argv_s{r.program};
-  argv_s.insert(argv_s.end(), r.args.begin(), r.args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  // the renderer's chatter goes away; its errors stay on stderr
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int err = posix_spawn(&pid, r.program.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (err != 0)
-    throw IoError(fmt::format("cannot run {}: {}", r.program, std::strerror(err)));
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-      !fs::exists(wav))
-    throw IoError(fmt::format("{} failed to render '{}' to '{}' (exit status {})",
-                              fs::path(r.program).filename().string(), mid, wav,
-                              WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-  if (!quiet)
-    fmt::print("jazz: rendered {} with {} ({} bytes)\n", wav, fs::path(r.program).filename().string(),
-               fs::file_size(wav));
-  return 0;
-}
-
 int sample(const RunArgs& args) {
   const int64_t length = args.get_int("length");
   const double temperature = args.get_number("temperature");
@@ -235,7 +143,7 @@ int sample(const RunArgs& args) {
   if (out.empty()) throw std::invalid_argument("-o: the MIDI file to write is needed");
 
   const std::string file = midi_file(args);
-  const JazzCorpus corpus = load_corpus(file);
+  const JazzCorpus corpus = load_jazz_corpus(file);
   const OneStep net = one_step(corpus.vocab.size());
   std::map<std::string, std::string> meta;
   ParamStore store = train::load_for(args.checkpoint, "jazz", *net.g, &meta);
@@ -262,7 +170,9 @@ int sample(const RunArgs& args) {
   }
   fmt::print("jazz: {} values -> {} notes, {:.1f} s at {:g} bpm -> {}\n", values.size(), midi.notes.size(),
              midi.seconds_at(midi.end_tick()), corpus.bpm, out);
-  if (!wav.empty()) return render_wav(out, wav, args.quiet);
+  if (wav.empty()) return 0;
+  const std::string with = render_wav(out, wav);
+  if (!args.quiet) fmt::print("jazz: rendered {} with {} ({} bytes)\n", wav, with, fs::file_size(wav));
   return 0;
 }
 
@@ -337,36 +247,6 @@ const ModelRegistrar registrar(Model{
     .sample = sample,
 });
 
-bool executable(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
-}
-
 } // namespace
-
-Renderer find_renderer(const std::string& mid, const std::string& wav, const std::string& path_env) {
-  std::vector<fs::path> dirs;
-  std::stringstream ss(path_env);
-  for (std::string d; std::getline(ss, d, ':');)
-    if (!d.empty()) dirs.emplace_back(d);
-  auto find = [&](const char* name) -> std::string {
-    for (auto& d : dirs)
-      if (executable(d / name)) return (d / name).string();
-    return {};
-  };
-  if (std::string t = find("timidity"); !t.empty()) return {t, {"-Ow", "-o", wav, mid}};
-  if (std::string f = find("fluidsynth"); !f.empty())
-    for (const char* sf : {"/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/default-GM.sf2",
-                           "/usr/share/soundfonts/default.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2"})
-      if (fs::exists(sf)) return {f, {"-ni", "-F", wav, sf, mid}};
-  return {};
-}
-
-std::string no_renderer_message(const std::string& mid, const std::string& wav) {
-  return fmt::format("cannot render '{}': neither timidity nor fluidsynth (with a SoundFont) is on "
-                     "PATH. Install one (apt-get install timidity), then run: timidity -Ow -o {} {} "
-                     "('{}' is written)",
-                     wav, wav, mid, mid);
-}
 
 } // namespace sg::jazz

@@ -3,6 +3,7 @@
 // runs them, on the course's file with few epochs (a fraction of a second
 // each), and on small MIDI files the tests write.
 #include "graph/checkpoint.hpp"
+#include "models/data/midi_render.hpp"
 #include "models/jazz.hpp"
 #include "models/train/fit.hpp"
 #include "tests/cli_helpers.hpp"
@@ -94,12 +95,12 @@ template <class F> std::string io_error_of(F&& f) { return sg::test::error_of<Io
 } // namespace
 
 TEST_CASE("Jazz.DataPipeline") {
-  const JazzCorpus c = jazz::load_corpus(kMetheny);
+  const JazzCorpus c = load_jazz_corpus(kMetheny);
   CHECK(c.vocab.size() == jazz::kCourseValues); // 82 (the course's encoding has 78)
   CHECK(c.values.size() == 437);
 
   // the course's X and Y: m = 60 windows of Tx = 30, X⟨1⟩ = 0, Y⟨t⟩ = X⟨t+1⟩, Y⟨Tx⟩ = 0
-  const JazzWindows w = jazz::training_windows(c, 60, 0);
+  const JazzWindows w = windows(c, 60, jazz::kTx, 0);
   CHECK(w.m == 60);
   CHECK(w.Tx == 30);
   CHECK(w.n_values == 82);
@@ -115,10 +116,10 @@ TEST_CASE("Jazz.DataPipeline") {
   CHECK(X.shape() == Shape{60, 30, 82});
   CHECK(Y.shape() == Shape{30, 60, 82});
   // seeded: the windows and their fingerprint follow the seed
-  CHECK(jazz::training_windows(c, 60, 0).x == w.x);
-  CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 60, 0)) == jazz::windows_fingerprint(w));
-  CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 60, 1)) != jazz::windows_fingerprint(w));
-  CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 59, 0)) != jazz::windows_fingerprint(w));
+  CHECK(windows(c, 60, jazz::kTx, 0).x == w.x);
+  CHECK(windows_fingerprint(windows(c, 60, jazz::kTx, 0)) == windows_fingerprint(w));
+  CHECK(windows_fingerprint(windows(c, 60, jazz::kTx, 1)) != windows_fingerprint(w));
+  CHECK(windows_fingerprint(windows(c, 59, jazz::kTx, 0)) != windows_fingerprint(w));
 
   // Keras' fit: every epoch a new permutation of the 60, batches of 32 and 28
   std::set<std::vector<int64_t>> orders;
@@ -143,11 +144,11 @@ TEST_CASE("Jazz.DataPipeline") {
 
   // a piece of our own: its own, smaller vocabulary
   TempDir dir;
-  const JazzCorpus tune = jazz::load_corpus(write_tune(dir));
+  const JazzCorpus tune = load_jazz_corpus(write_tune(dir));
   CHECK(tune.vocab.size() < 10);
   CHECK(tune.values.size() == 48);
-  CHECK(jazz::vocab_fingerprint(tune.vocab) != jazz::vocab_fingerprint(c.vocab));
-  CHECK(jazz::vocab_fingerprint(jazz::load_corpus(kMetheny).vocab) == jazz::vocab_fingerprint(c.vocab));
+  CHECK(vocab_fingerprint(tune.vocab) != vocab_fingerprint(c.vocab));
+  CHECK(vocab_fingerprint(load_jazz_corpus(kMetheny).vocab) == vocab_fingerprint(c.vocab));
 }
 
 TEST_CASE("Jazz.MalformedInput") {
@@ -161,15 +162,15 @@ TEST_CASE("Jazz.MalformedInput") {
   write_midi(other, std::vector<MidiNote>{{0, 0, 60, 90, 0, 96}});
   for (const std::string& path : {broken, text, dir / "missing.mid", other}) {
     INFO(path);
-    CHECK(has(io_error_of([&] { jazz::load_corpus(path); }), path));
+    CHECK(has(io_error_of([&] { load_jazz_corpus(path); }), path));
     Result r = graph_run(fmt::format("jazz train --data '{}' --checkpoint '{}' --epochs 1", path,
                                      dir / "x.ckpt"));
     CHECK(r.rc == 1);
     CHECK(has(r.out, "graph-run: error: " + path + ": "));
     CHECK(!std::filesystem::exists(dir / "x.ckpt"));
   }
-  CHECK(has(io_error_of([&] { jazz::load_corpus(broken); }), "track 0 at byte"));
-  CHECK(has(io_error_of([&] { jazz::load_corpus(other); }), "melody track 11 is not in the file"));
+  CHECK(has(io_error_of([&] { load_jazz_corpus(broken); }), "track 0 at byte"));
+  CHECK(has(io_error_of([&] { load_jazz_corpus(other); }), "melody track 11 is not in the file"));
   // too short for a window of 30 values
   MidiFile f;
   f.tracks.resize(12);
@@ -282,7 +283,7 @@ TEST_CASE("Jazz.Sampling") {
   TempDir dir;
   const std::string ckpt = dir / "j.ckpt";
   REQUIRE(graph_run(fmt::format("jazz train --epochs 20 --checkpoint '{}' --quiet", ckpt)).rc == 0);
-  const JazzCorpus c = jazz::load_corpus(kMetheny);
+  const JazzCorpus c = load_jazz_corpus(kMetheny);
 
   // greedy (the course's argmax): the values as labels, then a summary; the
   // same every time, whatever the seed
@@ -370,10 +371,10 @@ TEST_CASE("Jazz.Sampling") {
 TEST_CASE("Jazz.Wav") {
   TempDir dir;
   // no renderer on PATH: none found, and the message says what to install
-  CHECK(jazz::find_renderer("a.mid", "a.wav", "").program.empty());
-  CHECK(jazz::find_renderer("a.mid", "a.wav", dir.path.string()).program.empty());
-  CHECK(has(jazz::no_renderer_message("a.mid", "a.wav"), "apt-get install timidity"));
-  CHECK(has(jazz::no_renderer_message("a.mid", "a.wav"), "timidity -Ow -o a.wav a.mid"));
+  CHECK(find_renderer("a.mid", "a.wav", "").program.empty());
+  CHECK(find_renderer("a.mid", "a.wav", dir.path.string()).program.empty());
+  CHECK(has(no_renderer_message("a.mid", "a.wav"), "apt-get install timidity"));
+  CHECK(has(no_renderer_message("a.mid", "a.wav"), "timidity -Ow -o a.wav a.mid"));
 
   const std::string ckpt = dir / "j.ckpt";
   REQUIRE(graph_run(fmt::format("jazz train --epochs 1 --checkpoint '{}' --quiet", ckpt)).rc == 0);
@@ -393,7 +394,7 @@ TEST_CASE("Jazz.Wav") {
   std::filesystem::create_directories(bin);
   std::ofstream(bin / "timidity") << "#!/bin/sh\nprintf 'RIFF' > \"$3\"\n";
   std::filesystem::permissions(bin / "timidity", std::filesystem::perms::owner_all);
-  const jazz::Renderer found = jazz::find_renderer("a.mid", "a.wav", "/nonexistent:" + bin.string());
+  const Renderer found = find_renderer("a.mid", "a.wav", "/nonexistent:" + bin.string());
   CHECK(found.program == (bin / "timidity").string());
   CHECK(found.args == std::vector<std::string>{"-Ow", "-o", "a.wav", "a.mid"});
   r = graph_run(fmt::format("jazz sample --checkpoint '{}' -o '{}' --wav '{}'", ckpt, dir / "s.mid",
