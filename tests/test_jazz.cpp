@@ -1,8 +1,9 @@
 // Jazz improvisation (models/jazz.cpp): the data pipeline in process, then
-// training, resume, generation and rendering through graph-run, as a user
-// runs them, on the course's file with few epochs (a fraction of a second
-// each), and on small MIDI files the tests write.
+// training, evaluation, prediction, resume, generation and rendering through
+// graph-run, as a user runs them, on the course's file with few epochs (a
+// fraction of a second each), and on small MIDI files the tests write.
 #include "graph/checkpoint.hpp"
+#include "graph/npy.hpp"
 #include "models/data/midi_render.hpp"
 #include "models/jazz.hpp"
 #include "models/train/fit.hpp"
@@ -226,6 +227,8 @@ TEST_CASE("Jazz.TrainingLowersTheLoss") {
                             dir / "small.ckpt", dir / "small.csv"));
   REQUIRE(r.rc == 0);
   CHECK(has(r.out, "20 windows of Tx = 30, batches of 8"));
+  const std::string small_loss = lines_of(r.out).back();
+  CHECK(small_loss.starts_with("train: loss "));
   CHECK(load_checkpoint(dir / "small.ckpt").params.at("adam/iterations").at(0) == 6);
   CHECK(losses(dir / "small.csv").size() == 2);
   r = graph_run(fmt::format("jazz train --epochs 2 -m 0 --checkpoint '{}'", dir / "x.ckpt"));
@@ -234,11 +237,20 @@ TEST_CASE("Jazz.TrainingLowersTheLoss") {
   r = graph_run(fmt::format("jazz train --epochs 2 --batch-size -1 --checkpoint '{}'", dir / "x.ckpt"));
   CHECK(r.rc == 2);
   CHECK(has(r.out, "--batch-size must be an integer >= 0, got '-1'"));
-  // quiet: the summary alone
+  // quiet: the summary, then the trained model's loss on the windows (fit::model's evaluation)
   r = graph_run(fmt::format("jazz train --epochs 1 --quiet --checkpoint '{}'", dir / "q.ckpt"));
   REQUIRE(r.rc == 0);
-  CHECK(lines_of(r.out).size() == 1);
-  CHECK(has(r.out, "jazz: 1 epochs in "));
+  const auto quiet = lines_of(r.out);
+  REQUIRE(quiet.size() == 2);
+  CHECK(quiet[0].starts_with("jazz: 1 epochs in "));
+  CHECK(quiet[1].starts_with("train: loss "));
+  // evaluate: that loss again, from the checkpoint and the options it was trained with
+  r = graph_run(fmt::format("jazz evaluate --checkpoint '{}' --quiet", dir / "q.ckpt"));
+  REQUIRE(r.rc == 0);
+  CHECK(lines_of(r.out) == std::vector<std::string>{quiet[1]});
+  r = graph_run(fmt::format("jazz evaluate --checkpoint '{}' --quiet", dir / "small.ckpt"));
+  REQUIRE(r.rc == 0);
+  CHECK(lines_of(r.out) == std::vector<std::string>{small_loss}); // on its own 20 windows (-m 20)
 }
 
 TEST_CASE("Jazz.ResumeEqualsUninterruptedRun") {
@@ -366,6 +378,78 @@ TEST_CASE("Jazz.Sampling") {
                                    dir / "tune.ckpt", dir / "tune_solo.mid"), true);
   CHECK(t.rc == 0);
   CHECK(words_of(lines_of(t.out)[0]).size() == 8);
+}
+
+TEST_CASE("Jazz.Predict") {
+  TempDir dir;
+  const std::string ckpt = dir / "j.ckpt";
+  REQUIRE(graph_run(fmt::format("jazz train --epochs 3 --checkpoint '{}' --quiet", ckpt)).rc == 0);
+  // three short windows of the piece, 7 steps each, one-hot (3, 7, 82) as X
+  const JazzCorpus c = load_jazz_corpus(kMetheny);
+  const Tensor X = one_hot(windows(c, 3, 7, 5)).first;
+  REQUIRE(X.shape() == Shape{3, 7, 82});
+  save_npy(dir / "x.npy", X);
+  Result r = graph_run(fmt::format("jazz predict X='{}' --output-dir '{}' --checkpoint '{}'", dir / "x.npy",
+                                   dir / "out", ckpt));
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  const std::string y_hat = dir / "out/y_hat.npy";
+  CHECK(has(r.out, "y_hat  (7, 3, 82)  -> " + y_hat));
+  const Tensor P = load_npy(y_hat);
+  REQUIRE(P.shape() == Shape{7, 3, 82}); // the course's list of Tx outputs (batch, n_values), stacked
+  for (int64_t row = 0; row < 7 * 3; ++row) {
+    double total = 0;
+    for (int64_t v = 0; v < 82; ++v) total += P.at(row * 82 + v);
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-5));
+  }
+
+  // the model's predict in process, on the checkpoint's weights: the same bits
+  ParamStore params;
+  train::load_params(ckpt, "jazz", params);
+  fit::Network net(jazz::spec(), params, 0);
+  const Tensor Q = net.predict({{"X", X}}).at("y_hat");
+  REQUIRE(Q.shape() == P.shape());
+  CHECK(std::memcmp(P.raw(), Q.raw(), P.nbytes()) == 0);
+
+  // and an independent computation in double: Keras' LSTM (gates i, f, c, o;
+  // a⟨0⟩ = c⟨0⟩ = 0) and the softmax of a W + b at every step
+  const Tensor &W = params.at("lstm/kernel"), &U = params.at("lstm/recurrent_kernel"), &bl = params.at("lstm/bias");
+  const Tensor &Wd = params.at("dense/kernel"), &bd = params.at("dense/bias");
+  const int64_t V = 82, u = jazz::n_a;
+  auto sigmoid = [](double z) { return 1 / (1 + std::exp(-z)); };
+  double worst = 0;
+  for (int64_t b = 0; b < 3; ++b) {
+    std::vector<double> a(size_t(u), 0.0), cell(size_t(u), 0.0), z(size_t(4 * u), 0.0), logits(size_t(V), 0.0);
+    for (int64_t t = 0; t < 7; ++t) {
+      for (int64_t k = 0; k < 4 * u; ++k) {
+        double s = bl.at(k);
+        for (int64_t i = 0; i < V; ++i) s += X.at((b * 7 + t) * V + i) * W.at(i * 4 * u + k);
+        for (int64_t j = 0; j < u; ++j) s += a[size_t(j)] * U.at(j * 4 * u + k);
+        z[size_t(k)] = s;
+      }
+      for (int64_t j = 0; j < u; ++j) {
+        const auto J = size_t(j), U1 = size_t(u);
+        cell[J] = sigmoid(z[U1 + J]) * cell[J] + sigmoid(z[J]) * std::tanh(z[2 * U1 + J]);
+        a[J] = sigmoid(z[3 * U1 + J]) * std::tanh(cell[J]);
+      }
+      double top = -HUGE_VAL, total = 0;
+      for (int64_t v = 0; v < V; ++v) {
+        double s = bd.at(v);
+        for (int64_t j = 0; j < u; ++j) s += a[size_t(j)] * Wd.at(j * V + v);
+        logits[size_t(v)] = s;
+        top = std::max(top, s);
+      }
+      for (double& l : logits) total += (l = std::exp(l - top));
+      for (int64_t v = 0; v < V; ++v)
+        worst = std::max(worst, std::abs(P.at((t * 3 + b) * V + v) - logits[size_t(v)] / total));
+    }
+  }
+  CHECK(worst < 1e-5); // float32 against double
+
+  // an input the model does not have
+  r = graph_run(fmt::format("jazz predict Y='{}' --checkpoint '{}'", dir / "x.npy", ckpt));
+  CHECK(r.rc != 0);
+  CHECK(has(r.out, "jazz has no input 'Y'; its inputs: X"));
 }
 
 TEST_CASE("Jazz.Wav") {
