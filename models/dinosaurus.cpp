@@ -223,11 +223,7 @@ int sample(const RunArgs& args) {
 
 BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& given,
                  bool backward) {
-  if (graph == "train") {
-    BuiltGraph b = fit::built_graph(spec(), given, {{"steps", kDefaultSteps}}, backward);
-    b.differentiable.push_back(Value(*b.graph, b.graph->at("a_prev")));
-    return b;
-  }
+  if (graph == "train") return fit::built_graph(spec(), given, {{"steps", kDefaultSteps}}, backward);
   if (graph == "sample_step") {
     OneStep n = one_step();
     std::vector<Value> wrt = all_params(*n.g);

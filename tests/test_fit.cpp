@@ -3,6 +3,7 @@
 // layers' training switch (Dropout, BatchNormalization statistics) as fit
 // drives it.
 #include "models/train/fit.hpp"
+#include "models/train/fit_model.hpp"
 #include "ops/keras.hpp"
 #include "graph/checkpoint.hpp"
 #include "tests/cli_helpers.hpp"
@@ -90,6 +91,14 @@ TEST_CASE("Fit.InferenceGraphs") {
   const fit::Net n = fit::build(step, {{"batch", 2}});
   CHECK(n.in("x").shape() == Shape{2, 3});
   CHECK(n.outputs.at("h").shape() == Shape{2, 2});
+
+  // a model with a loop of its own gets graph-run's view of its graphs the way fit::model does
+  const Model m = fit::with_graphs({.name = "stepper", .summary = "a test"}, {{"step", &step, {{"batch", 1}}}, {"lines", &spec()}});
+  CHECK(m.graphs == std::vector<std::string>{"step", "lines"});
+  CHECK(m.build("step", {}, false).outputs[0].second.shape() == Shape{1, 2});
+  CHECK(m.build("lines", {{"x", Tensor({3, 2})}}, false).outputs.size() == 3); // y, loss, mae
+  CHECK(has(error_of<std::invalid_argument>([&] { m.build("nope", {}, false); }),
+            "stepper has no graph 'nope'; it has: step, lines"));
 }
 
 TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {

@@ -417,6 +417,7 @@ BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaul
   for (auto& [name, v] : n.metrics) b.outputs.emplace_back(name, v);
   b.differentiable = all_params(*n.g);
   if (backward) spec.optimizer(n.loss, b.differentiable);
+  for (auto& [in, out] : spec.carried) b.differentiable.push_back(n.inputs.at(in)); // a state: gradcheck it too
   b.graph = std::move(n.g);
   return b;
 }

@@ -252,7 +252,8 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& data, const Fi
 
 // graph-run's view of a fit model's training graph (eval, dot, gradcheck,
 // summary): sizes read off the `given` inputs where they are declared, else
-// `defaults`; inputs and targets, the outputs, the loss and metrics; with
+// `defaults`; inputs and targets, the outputs, the loss and metrics,
+// differentiable w.r.t. the parameters and the carried inputs (states); with
 // `backward`, the gradients and the optimizer's updates too. A Spec without
 // targets and optimizer is an inference graph (a sampling step): its
 // predict graph, the outputs alone, differentiable w.r.t. its parameters and

@@ -129,15 +129,20 @@ int predict_command(const Declaration& d, const RunArgs& given) {
   return 0;
 }
 
-BuiltGraph build_graph(const Declaration& d, const std::string& graph, const Feeds& given, bool backward) {
-  for (const GraphDecl& g : d.graphs)
-    if (g.name == graph) return built_graph(*g.spec, given, g.sizes, backward);
-  std::string names;
-  for (const GraphDecl& g : d.graphs) names += (names.empty() ? "" : ", ") + g.name;
-  throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", d.name, graph, names));
-}
-
 } // namespace
+
+Model with_graphs(Model m, std::vector<GraphDecl> graphs) {
+  m.graphs.clear();
+  for (const GraphDecl& g : graphs) m.graphs.push_back(g.name);
+  m.build = [name = m.name, graphs = std::move(graphs)](const std::string& graph, const Feeds& given, bool backward) {
+    for (const GraphDecl& g : graphs)
+      if (g.name == graph) return built_graph(*g.spec, given, g.sizes, backward);
+    std::string names;
+    for (const GraphDecl& g : graphs) names += (names.empty() ? "" : ", ") + g.name;
+    throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", name, graph, names));
+  };
+  return m;
+}
 
 Model model(Declaration d) {
   if (!d.spec || !d.data || d.graphs.empty())
@@ -158,11 +163,7 @@ Model model(Declaration d) {
                        .type = OptionType::output_dir,
                        .default_value = ".",
                        .commands = {"predict"}});
-  Model m{.name = d.name, .summary = d.summary, .options = options};
-  for (const GraphDecl& g : d.graphs) m.graphs.push_back(g.name);
-  m.build = [decl](const std::string& graph, const std::map<std::string, Tensor>& given, bool backward) {
-    return build_graph(*decl, graph, given, backward);
-  };
+  Model m = with_graphs({.name = d.name, .summary = d.summary, .options = options}, d.graphs);
   m.train = [decl](const RunArgs& a) { return train_command(*decl, a); };
   m.sample = d.sample;
   m.commands = d.commands;

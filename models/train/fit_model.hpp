@@ -67,6 +67,10 @@ struct Declaration {
 // The graph-run model of a declaration.
 Model model(Declaration d);
 
+// `m` with graph-run's view of these graphs (its graphs and build, as
+// fit::model gives them), for a model with a loop of its own (Dinosaurus).
+Model with_graphs(Model m, std::vector<GraphDecl> graphs);
+
 // The options a checkpoint's run was trained with, as `args` would hold
 // them for `train`: each model option of `train` that `args` does not give
 // takes the checkpoint's value (LoopOptions::run_options), else its default.
