@@ -14,359 +14,196 @@
 // the next input, 50 times; the values become notes and a MIDI file.
 //
 //   graph-run jazz train [--epochs 100] [--history loss.csv] [--resume]
+//   graph-run jazz evaluate | predict X=x.npy [--output-dir DIR]
 //   graph-run jazz sample [-o solo.mid] [--temperature T] [--length 50] [--wav solo.wav]
 //   graph-run dot jazz --backward -o jazz.svg
 //
-// The values (notes as (interval, length) and rests) are models/data/jazz_values;
-// the loop mechanics (progress, history, checkpoints, resume) models/train/.
+// The values (notes as (interval, length) and rests) and the windows are
+// models/data/jazz_values, the WAV rendering models/data/midi_render; train,
+// evaluate and predict are fit::model's (models/train/fit_model.hpp).
 #include "models/jazz.hpp"
 
-#include "autodiff/optimizers.hpp"
-#include "graph/checkpoint.hpp"
+#include "graph/errors.hpp"
 #include "graph/plan.hpp"
-#include "models/model.hpp"
-#include "models/train/fit.hpp"
+#include "models/data/midi_render.hpp"
+#include "models/train/fit_model.hpp"
 #include "models/train/sampling.hpp"
-#include "models/train/trainer.hpp"
-#include "ops/layers.hpp"
-#include "ops/ops.hpp"
+#include "ops/keras.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
-#include <map>
-#include <numeric>
-#include <spawn.h>
-#include <sstream>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace sg::jazz {
 
-namespace fs = std::filesystem;
-
-JazzCorpus load_corpus(const std::string& path) {
-  const MidiFile file = read_midi(path); // its errors name the file
-  try {
-    return build_corpus(file);
-  } catch (const IoError& e) {
-    throw IoError(fmt::format("{}: {}", path, e.what()));
-  }
-}
-
-JazzWindows training_windows(const JazzCorpus& corpus, int m, uint64_t seed) {
-  return windows(corpus, m, kTx, seed);
-}
-
-uint64_t vocab_fingerprint(const JazzVocab& vocab) {
-  uint64_t h = rng::mix(rng::hash_name("jazz/vocab") ^ uint64_t(vocab.steps_per_quarter));
-  for (const JazzValue& v : vocab.values)
-    h = rng::mix(h ^ (uint64_t(v.rest) | uint64_t(uint32_t(v.interval)) << 1 | uint64_t(v.steps) << 40));
-  return h;
-}
-
-uint64_t windows_fingerprint(const JazzWindows& w) {
-  uint64_t h = rng::mix(rng::hash_name("jazz/windows") ^ uint64_t(w.m) ^ uint64_t(w.Tx) << 20 ^
-                        uint64_t(w.n_values) << 40);
-  for (int v : w.x) h = rng::mix(h ^ uint64_t(uint32_t(v)));
-  for (int v : w.y) h = rng::mix(h ^ uint64_t(uint32_t(v)) << 1);
-  return h;
-}
-
 namespace {
 
-constexpr DType kDType = DType::f32; // Keras' float32
-constexpr int64_t kDrawSteps = 5;    // the unrolled length graph-run draws and checks
-constexpr int64_t kDrawBatch = 4;
-const uint64_t kSampleStream = rng::hash_name("jazz/sample");
+using namespace layers;
 
 // ---- the model
 
-// The course's djmodel over a batch of windows X (batch, Tx, n_values):
-// ONE shared LSTM cell and ONE shared Dense over the Tx steps; the targets
-// Y (Tx, batch, n_values) as the course's Y.
+// The course's djmodel over windows X (batch, Tx, n_values): ONE LSTM cell and
+// ONE Dense called at every step (Keras' shared layers: one set of weights).
+// The Dense gives the logits; its softmax is applied apart, so that the loss
+// is computed from the logits.
 void djmodel(fit::Net& n) {
-  Graph& g = *n.g;
-  const int64_t B = n.size("batch"), Tx = n.size("steps"), V = n.size("n_values");
-  const LSTMWeights lstm = lstm_weights(g, "lstm", V, n_a); // the course's LSTM_cell
-  const DenseWeights densor = dense_weights(g, "dense", n_a, V);
-  LSTMState s; // a0 = c0 = 0 (Keras' default initial state)
-  std::vector<Value> a;
-  for (int64_t t = 0; t < Tx; ++t) {
-    auto scope = g.scope(fmt::format("t{}", t + 1));
-    s = lstm_cell(take(n.in("X"), 1, t).named("x"), s, lstm);
-    a.push_back(s.h);
+  LSTM LSTM_cell(n_a, {.return_state = true});
+  Dense densor(n.size("n_values")); // softmax below
+  std::vector<Value> state;         // [a, c]; none: zeros, Keras' default initial state
+  std::vector<Value> outputs;
+  for (int64_t t = 0; t < n.size("steps"); ++t) {
+    auto scope = n.g->scope(fmt::format("t{}", t + 1));
+    const Value x = slice(n.in("X"), 1, t, t + 1).named("x"); // X[:, t, :] as (batch, 1, n_values)
+    const RecurrentOutput r = LSTM_cell.call(x, state);       // a, [a, c]
+    state = r.state;
+    outputs.push_back(densor(r.output));
   }
-  // The shared Dense on every step's a⟨t⟩ at once: row t·B + i is step t of example i.
-  const Value z = dense(concat(a, 0), densor).named("z");
-  n.outputs["y_hat"] = reshape(softmax(z, -1), {Tx, B, V}).named("y_hat");
+  const Value z = stack(outputs, 0).named("z"); // (Tx, batch, n_values), as the course's list of outputs
+  n.outputs["y_hat"] = Activation("softmax")(z).named("y_hat");
   if (n.mode == fit::Mode::predict) return;
-  const Value ce = softmax_cross_entropy(z, reshape(n.in("Y"), {Tx * B, V}), -1).named("cross_entropy");
   // Keras: each output's loss is its mean over the batch; the loss is their sum over the Tx outputs.
-  n.loss = (sum(ce) * (1.0 / double(B))).named("loss");
+  const Value ce = softmax_cross_entropy(z, n.in("Y"), -1).named("cross_entropy");
+  n.loss = (sum(ce) * (1.0 / double(n.size("batch")))).named("loss");
 }
 
-const fit::Spec& spec() {
-  static const fit::Spec s{
-      .name = "jazz",
-      .dtype = kDType,
-      .inputs = {{"X", {fit::batch, fit::steps, fit::dim("n_values")}}},
-      .targets = {{"Y", {fit::steps, fit::batch, fit::dim("n_values")}}},
-      .build = djmodel,
-      .optimizer = fit::adam({.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .decay = 0.01}),
-  };
-  return s;
-}
+const fit::Spec djmodel_spec{
+    .name = "jazz",
+    .dtype = DType::f32, // Keras' float32
+    .inputs = {{"X", {fit::batch, fit::steps, fit::dim("n_values")}}},
+    .targets = {{"Y", {fit::steps, fit::batch, fit::dim("n_values")}}},
+    .build = djmodel,
+    .optimizer = fit::adam({.lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .decay = 0.01}),
+};
 
 // The course's music_inference_model, one step: (x⟨t⟩, a⟨t−1⟩, c⟨t−1⟩) ->
-// (a⟨t⟩, c⟨t⟩, ŷ⟨t⟩), batch 1, the same layers (by name) as djmodel's.
-struct OneStep {
-  std::unique_ptr<Graph> g = std::make_unique<Graph>();
-  Value x, a_prev, c_prev, a, c, y_hat;
-};
-
-OneStep one_step(int64_t V) {
-  OneStep n;
-  Graph& g = *n.g;
-  n.x = input(g, "x", {1, V});
-  n.a_prev = input(g, "a_prev", {1, n_a});
-  n.c_prev = input(g, "c_prev", {1, n_a});
-  const LSTMState s = lstm_cell(n.x, {n.a_prev, n.c_prev}, lstm_weights(g, "lstm", V, n_a));
-  n.a = s.h.named("a");
-  n.c = s.c.named("c");
-  n.y_hat = dense(n.a, dense_weights(g, "dense", n_a, V), "softmax").named("y_hat");
-  return n;
+// (a⟨t⟩, c⟨t⟩, ŷ⟨t⟩), the same layers as djmodel's (by name: its weights load).
+void inference_step(fit::Net& n) {
+  LSTM LSTM_cell(n_a, {.return_state = true});
+  Dense densor(n.size("n_values"), {.activation = "softmax"});
+  const RecurrentOutput r = LSTM_cell.call(n.in("x"), {n.in("a_prev"), n.in("c_prev")});
+  n.outputs["a"] = r.state[0].named("a");
+  n.outputs["c"] = r.state[1].named("c");
+  n.outputs["y_hat"] = densor(r.output).named("y_hat");
 }
 
-// ---- the data: windows as one-hot X (B, Tx, V) and Y (Tx, B, V)
-
-class Windows : public fit::Dataset {
-public:
-  explicit Windows(const JazzWindows& w) : w_(w) {}
-  int64_t size() const override { return w_.m; }
-  uint64_t fingerprint() const override { return windows_fingerprint(w_); }
-  fit::Feeds batch(std::span<const int64_t> idx) const override {
-    const int64_t B = int64_t(idx.size()), Tx = w_.Tx, V = w_.n_values;
-    Tensor X({B, Tx, V}, kDType), Y({Tx, B, V}, kDType);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < Tx; ++t) {
-        const int i = int(idx[size_t(b)]);
-        if (int v = w_.x_at(i, int(t)); v >= 0) X.set((b * Tx + t) * V + v, 1.0);
-        if (int v = w_.y_at(i, int(t)); v >= 0) Y.set((t * B + b) * V + v, 1.0);
-      }
-    return {{"X", std::move(X)}, {"Y", std::move(Y)}};
-  }
-
-private:
-  const JazzWindows& w_;
+const fit::Spec inference_spec{
+    .name = "jazz",
+    .dtype = DType::f32,
+    .inputs = {{"x", {fit::batch, fit::dim(1), fit::dim("n_values")}},
+               {"a_prev", {fit::batch, fit::dim(n_a)}},
+               {"c_prev", {fit::batch, fit::dim(n_a)}}},
+    .build = inference_step,
 };
 
-std::string midi_file(const RunArgs& args) {
-  const std::string& given = args.get_text("data");
+// ---- the data: m windows of Tx values of the piece (--data, -m, --seed), batches of --batch-size
+
+std::string midi_file(const RunArgs& a) {
+  const std::string& given = a.get_text("data");
   if (!given.empty()) return given;
-  return (fs::path(data_dir(args.data_dir)) / "jazz" / "original_metheny.mid").string();
+  return (std::filesystem::path(data_dir(a.data_dir)) / "jazz" / "original_metheny.mid").string();
 }
 
-int train(const RunArgs& args) {
-  const int64_t m = args.get_int("m"), batch_opt = args.get_int("batch-size");
-  const int64_t batch_size = batch_opt == 0 ? m : std::min(batch_opt, m);
+int64_t batch_size(const OptionValues& o) {
+  const int64_t m = o.get_int("m"), b = o.get_int("batch-size");
+  return b == 0 ? m : std::min(b, m); // 0: all m at once
+}
 
-  const std::string file = midi_file(args);
-  const JazzCorpus corpus = load_corpus(file);
+fit::Data data(const RunArgs& a) {
+  const std::string file = midi_file(a);
+  JazzCorpus c = load_jazz_corpus(file);
   JazzWindows w;
   try {
-    w = training_windows(corpus, int(m), args.seed);
+    w = windows(c, int(a.get_int("m")), kTx, a.seed);
   } catch (const std::invalid_argument& e) {
     throw IoError(fmt::format("{}: {}", file, e.what()));
   }
-  fit::train(args, spec(), fit::Data{.train = std::make_shared<Windows>(w)}, {.batch_size = batch_size}, [&](train::Trainer& tr) {
-    tr.on_save([&](train::LoopState& s) { s.set_u64("vocab", vocab_fingerprint(corpus.vocab)); });
-    if (tr.first_step() == 0 && tr.progress().mode() != train::ProgressMode::quiet)
-      tr.progress().print(fmt::format(
-          "jazz: {} values over a vocabulary of {} from '{}'; {} windows of Tx = {}, batches of {}",
-          corpus.values.size(), corpus.vocab.size(), file, w.m, w.Tx, batch_size));
-  });
-  return 0;
+  const std::string note = fmt::format("jazz: {} values over a vocabulary of {} from '{}'; {} windows of Tx = {}, "
+                                       "batches of {}", c.values.size(), c.vocab.size(), file, w.m, w.Tx, batch_size(a));
+  return {.train = std::make_shared<JazzDataset>(std::move(c), std::move(w)), .notes = {note}};
 }
+
+const JazzVocab& vocab_of(const fit::Data& d) { return static_cast<const JazzDataset&>(*d.train).corpus().vocab; }
 
 // ---- generation
 
-int render_wav(const std::string& mid, const std::string& wav, bool quiet) {
-  const char* path = std::getenv("PATH");
-  const Renderer r = find_renderer(mid, wav, path ? path : "");
-  if (r.program.empty()) throw IoError(no_renderer_message(mid, wav));
-  std::vector<std::string> argv_s{r.program};
-  argv_s.insert(argv_s.end(), r.args.begin(), r.args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  // the renderer's chatter goes away; its errors stay on stderr
-  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int err = posix_spawn(&pid, r.program.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (err != 0)
-    throw IoError(fmt::format("cannot run {}: {}", r.program, std::strerror(err)));
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-      !fs::exists(wav))
-    throw IoError(fmt::format("{} failed to render '{}' to '{}' (exit status {})",
-                              fs::path(r.program).filename().string(), mid, wav,
-                              WIFEXITED(status) ? WEXITSTATUS(status) : -1));
-  if (!quiet)
-    fmt::print("jazz: rendered {} with {} ({} bytes)\n", wav, fs::path(r.program).filename().string(),
-               fs::file_size(wav));
-  return 0;
-}
+const uint64_t kSampleStream = rng::hash_name("jazz/sample");
 
 int sample(const RunArgs& args) {
-  const int64_t length = args.get_int("length");
-  const double temperature = args.get_number("temperature");
   const std::string out = args.get_text("o"), wav = args.get_text("wav");
   if (out.empty()) throw std::invalid_argument("-o: the MIDI file to write is needed");
-
   const std::string file = midi_file(args);
-  const JazzCorpus corpus = load_corpus(file);
-  const OneStep net = one_step(corpus.vocab.size());
+  const JazzCorpus corpus = load_jazz_corpus(file);
+  const fit::Net step = fit::build(inference_spec, {{"batch", 1}, {"n_values", corpus.vocab.size()}});
   std::map<std::string, std::string> meta;
-  ParamStore store = train::load_for(args.checkpoint, "jazz", *net.g, &meta);
-  if (auto it = meta.find("loop.vocab");
-      it != meta.end() && it->second != std::to_string(vocab_fingerprint(corpus.vocab)))
-    throw IoError(fmt::format("checkpoint '{}' was trained on another vocabulary than the {} values "
-                              "of '{}' (pass the --data it was trained on)",
-                              args.checkpoint, corpus.vocab.size(), file));
+  ParamStore store = train::load_for(args.checkpoint, "jazz", *step.g, &meta);
+  if (auto it = meta.find("loop.vocab"); it != meta.end() && it->second != std::to_string(vocab_fingerprint(corpus.vocab)))
+    throw IoError(fmt::format("checkpoint '{}' was trained on another vocabulary than the {} values of '{}' (pass "
+                              "the --data it was trained on)", args.checkpoint, corpus.vocab.size(), file));
   // x⟨1⟩ = a⟨0⟩ = c⟨0⟩ = 0; each value chosen from ŷ⟨t⟩ (temperature 0: the
   // argmax, as the course) and fed back as x⟨t+1⟩
-  Plan plan(*net.g, store, {net.a, net.c, net.y_hat}, {}, {kDType, args.seed});
+  const Value a = step.outputs.at("a"), c = step.outputs.at("c"), y_hat = step.outputs.at("y_hat");
+  Plan plan(*step.g, store, {a, c, y_hat}, {}, {DType::f32, args.seed});
   train::Sampler draw{args.seed, kSampleStream};
   std::vector<int> values;
-  for (int64_t v : train::sample_sequence(plan, {net.x, net.y_hat, {{net.a_prev, net.a}, {net.c_prev, net.c}}},
-                                          draw, temperature, length))
+  for (int64_t v : train::sample_sequence(plan, {step.in("x"), y_hat, {{step.in("a_prev"), a}, {step.in("c_prev"), c}}},
+                                          draw, args.get_number("temperature"), args.get_int("length")))
     values.push_back(int(v));
   const MidiFile midi = jazz_midi(values, corpus);
   write_midi(out, midi);
   if (!args.quiet) {
     std::string labels;
-    for (size_t i = 0; i < values.size(); ++i)
-      labels += (i ? " " : "") + corpus.vocab.label(values[i]);
+    for (size_t i = 0; i < values.size(); ++i) labels += (i ? " " : "") + corpus.vocab.label(values[i]);
     fmt::print("{}\n", labels);
   }
   fmt::print("jazz: {} values -> {} notes, {:.1f} s at {:g} bpm -> {}\n", values.size(), midi.notes.size(),
              midi.seconds_at(midi.end_tick()), corpus.bpm, out);
-  if (!wav.empty()) return render_wav(out, wav, args.quiet);
+  if (wav.empty()) return 0;
+  const std::string with = render_wav(out, wav);
+  if (!args.quiet) fmt::print("jazz: rendered {} with {} ({} bytes)\n", wav, with, std::filesystem::file_size(wav));
   return 0;
 }
 
-// ---- graph-run's view: the unrolled training graph and the generation step
-
-BuiltGraph build(const std::string& graph, const std::map<std::string, Tensor>& given, bool backward) {
-  if (graph == "train")
-    return fit::built_graph(spec(), given, {{"batch", kDrawBatch}, {"steps", kDrawSteps}, {"n_values", kCourseValues}},
-                            backward);
-  if (graph == "sample_step") {
-    int64_t V = kCourseValues;
-    if (auto it = given.find("x"); it != given.end() && it->second.rank() == 2) V = it->second.dim(1);
-    OneStep n = one_step(V);
-    std::vector<Value> wrt = all_params(*n.g);
-    wrt.insert(wrt.end(), {n.x, n.a_prev, n.c_prev});
-    return {std::move(n.g), {{"a", n.a}, {"c", n.c}, {"y_hat", n.y_hat}}, wrt};
-  }
-  throw std::invalid_argument(fmt::format("jazz has no graph '{}'; it has: train, sample_step", graph));
-}
-
 std::vector<ModelOption> options() {
-  auto o = train::loop_model_options("epochs", "epoch", "100", "10");
-  for (auto& f : fit::fit_options()) o.push_back(f);
-  o.push_back({.name = "data",
-               .help = "The MIDI file to learn from (default: jazz/original_metheny.mid in --data-dir, "
-                       "./data or ../shared/data); sample needs the same one, for its values",
-               .type = OptionType::input_file});
-  o.push_back({.name = "m",
-               .help = "Training windows of Tx = 30 values drawn from the piece (the course's m)",
-               .type = OptionType::integer,
-               .default_value = "60",
-               .min = at_least(1),
-               .commands = {"train"}});
-  o.push_back({.name = "batch-size",
-               .help = "Windows per Adam step, as Keras' fit (0: all m at once)",
-               .type = OptionType::integer,
-               .default_value = "32",
-               .min = at_least(0),
-               .commands = {"train"}});
-  o.push_back({.name = "o",
-               .help = "The MIDI file to write",
-               .type = OptionType::output_file,
-               .default_value = "solo.mid",
-               .commands = {"sample"}});
-  o.push_back({.name = "length",
-               .help = "How many values to generate (the course's Ty)",
-               .type = OptionType::integer,
-               .default_value = "50",
-               .min = at_least(1),
-               .commands = {"sample"}});
-  o.push_back({.name = "temperature",
-               .help = "0: the likeliest value every step (the course); T > 0: draw from p^(1/T)",
-               .type = OptionType::number,
-               .default_value = "0",
-               .min = at_least(0),
-               .commands = {"sample"}});
-  o.push_back({.name = "wav",
-               .help = "Also render the MIDI file to this WAV file (needs timidity or fluidsynth)",
-               .type = OptionType::output_file,
-               .commands = {"sample"}});
-  return o;
+  return {
+      {.name = "data",
+       .help = "The MIDI file to learn from (default: jazz/original_metheny.mid in --data-dir, ./data or "
+               "../shared/data); sample needs the same one, for its values",
+       .type = OptionType::input_file},
+      {.name = "m", .help = "Training windows of Tx = 30 values drawn from the piece (the course's m)",
+       .type = OptionType::integer, .default_value = "60", .min = at_least(1), .commands = {"train"}},
+      {.name = "batch-size", .help = "Windows per Adam step, as Keras' fit (0: all m at once)",
+       .type = OptionType::integer, .default_value = "32", .min = at_least(0), .commands = {"train"}},
+      {.name = "o", .help = "The MIDI file to write", .type = OptionType::output_file, .default_value = "solo.mid",
+       .commands = {"sample"}},
+      {.name = "length", .help = "How many values to generate (the course's Ty)", .type = OptionType::integer,
+       .default_value = "50", .min = at_least(1), .commands = {"sample"}},
+      {.name = "temperature", .help = "0: the likeliest value every step (the course); T > 0: draw from p^(1/T)",
+       .type = OptionType::number, .default_value = "0", .min = at_least(0), .commands = {"sample"}},
+      {.name = "wav", .help = "Also render the MIDI file to this WAV file (needs timidity or fluidsynth)",
+       .type = OptionType::output_file, .commands = {"sample"}},
+  };
 }
 
-const ModelRegistrar registrar(Model{
+const ModelRegistrar registrar(fit::model({
     .name = "jazz",
-    .summary = "Jazz improvisation: an LSTM (n_a = 64) that learns a Pat Metheny solo and "
-               "improvises MIDI",
+    .summary = "Jazz improvisation: an LSTM (n_a = 64) that learns a Pat Metheny solo and improvises MIDI",
+    .spec = [](const OptionValues&) -> const fit::Spec& { return djmodel_spec; },
+    .data = data,
+    .fit = [](const OptionValues& o) { return fit::FitOptions{.batch_size = batch_size(o)}; },
+    .epochs_default = "100",
+    .save_every = "10",
+    // unrolled over 5 steps with a batch of 4: small enough to draw and gradcheck
+    .graphs = {{"train", &djmodel_spec, {{"batch", 4}, {"steps", 5}, {"n_values", kCourseValues}}},
+               {"sample_step", &inference_spec, {{"batch", 1}, {"n_values", kCourseValues}}}},
     .options = options(),
-    .graphs = {"train", "sample_step"},
-    .build = build,
-    .train = train,
     .sample = sample,
-});
-
-bool executable(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
-}
+    .start = [](const RunArgs&, const fit::Data& d, train::Trainer& tr) { // sample checks the vocabulary
+      tr.on_save([v = vocab_fingerprint(vocab_of(d))](train::LoopState& s) { s.set_u64("vocab", v); });
+    },
+}));
 
 } // namespace
 
-Renderer find_renderer(const std::string& mid, const std::string& wav, const std::string& path_env) {
-  std::vector<fs::path> dirs;
-  std::stringstream ss(path_env);
-  for (std::string d; std::getline(ss, d, ':');)
-    if (!d.empty()) dirs.emplace_back(d);
-  auto find = [&](const char* name) -> std::string {
-    for (auto& d : dirs)
-      if (executable(d / name)) return (d / name).string();
-    return {};
-  };
-  if (std::string t = find("timidity"); !t.empty()) return {t, {"-Ow", "-o", wav, mid}};
-  if (std::string f = find("fluidsynth"); !f.empty())
-    for (const char* sf : {"/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/sf2/default-GM.sf2",
-                           "/usr/share/soundfonts/default.sf2", "/usr/share/soundfonts/FluidR3_GM.sf2"})
-      if (fs::exists(sf)) return {f, {"-ni", "-F", wav, sf, mid}};
-  return {};
-}
-
-std::string no_renderer_message(const std::string& mid, const std::string& wav) {
-  return fmt::format("cannot render '{}': neither timidity nor fluidsynth (with a SoundFont) is on "
-                     "PATH. Install one (apt-get install timidity), then run: timidity -Ow -o {} {} "
-                     "('{}' is written)",
-                     wav, wav, mid, mid);
-}
+const fit::Spec& spec() { return djmodel_spec; }
 
 } // namespace sg::jazz

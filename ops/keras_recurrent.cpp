@@ -48,9 +48,10 @@ void RNN::build(const Value& x, Loc l) {
 }
 
 // z_t = x_t kernel + bias for every step: one product of x as (batch * steps,
-// in) without a mask; with a mask one (batch, in) product per step, so that no
-// product shaped by the padded length feeds a real step (BLAS promises no
-// bits of a row independent of the row count).
+// in) without a mask (as (batch, in) for a single step); with a mask one
+// (batch, in) product per step, so that no product shaped by the padded
+// length feeds a real step (BLAS promises no bits of a row independent of
+// the row count).
 std::vector<Value> RNN::project(Value x, Value mask, Loc l) const {
   const int64_t B = x.dim(0), T = x.dim(1), G = kernel_.dim(1);
   auto affine = [&](Value rows) {
@@ -62,6 +63,7 @@ std::vector<Value> RNN::project(Value x, Value mask, Loc l) const {
     for (int64_t t = 0; t < T; ++t) zs.push_back(affine(take(x, 1, t, l)));
     return zs;
   }
+  if (T == 1) return {affine(reshape(x, {B, x.dim(2)}, l))}; // a layer called step by step (Jazz's djmodel)
   Value z = reshape(affine(reshape(x, {B * T, x.dim(2)}, l)), {B, T, G}, l);
   for (int64_t t = 0; t < T; ++t) zs.push_back(take(z, 1, t, l));
   return zs;

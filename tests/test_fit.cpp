@@ -3,6 +3,7 @@
 // layers' training switch (Dropout, BatchNormalization statistics) as fit
 // drives it.
 #include "models/train/fit.hpp"
+#include "models/train/fit_model.hpp"
 #include "ops/keras.hpp"
 #include "graph/checkpoint.hpp"
 #include "tests/cli_helpers.hpp"
@@ -72,6 +73,33 @@ TEST_CASE("Fit.SizesOfFeeds") {
                  "its steps (axis 1) is 6, another input's is 7"));
   CHECK(has(error_of<std::invalid_argument>([&] { fit::sizes_of(d, {{"X", Tensor({4, 7, 3})}}); }),
                  "input 'm' was not fed"));
+}
+
+TEST_CASE("Fit.InferenceGraphs") {
+  // a Spec without targets and optimizer (a sampling step): its predict graph
+  const fit::Spec step{.name = "step",
+                       .dtype = DType::f64,
+                       .inputs = {{"x", {fit::batch, fit::dim(3)}}, {"h", {fit::batch, fit::dim(2)}}},
+                       .build = [](fit::Net& n) { n.outputs["h"] = layers::Dense(2)(n.in("x")) + n.in("h"); }};
+  const BuiltGraph b = fit::built_graph(step, {{"x", Tensor({5, 3})}}, {{"batch", 1}}, true);
+  REQUIRE(b.outputs.size() == 1); // no loss
+  CHECK(b.outputs[0].first == "h");
+  CHECK(b.outputs[0].second.shape() == Shape{5, 2}); // the batch read off the given x
+  // differentiable w.r.t. the parameters, then the inputs
+  std::vector<std::string> wrt;
+  for (const Value& v : b.differentiable) wrt.push_back(v.name());
+  CHECK(wrt == std::vector<std::string>{"dense/kernel", "dense/bias", "x", "h"});
+  const fit::Net n = fit::build(step, {{"batch", 2}});
+  CHECK(n.in("x").shape() == Shape{2, 3});
+  CHECK(n.outputs.at("h").shape() == Shape{2, 2});
+
+  // a model with a loop of its own gets graph-run's view of its graphs the way fit::model does
+  const Model m = fit::with_graphs({.name = "stepper", .summary = "a test"}, {{"step", &step, {{"batch", 1}}}, {"lines", &spec()}});
+  CHECK(m.graphs == std::vector<std::string>{"step", "lines"});
+  CHECK(m.build("step", {}, false).outputs[0].second.shape() == Shape{1, 2});
+  CHECK(m.build("lines", {{"x", Tensor({3, 2})}}, false).outputs.size() == 3); // y, loss, mae
+  CHECK(has(error_of<std::invalid_argument>([&] { m.build("nope", {}, false); }),
+            "stepper has no graph 'nope'; it has: step, lines"));
 }
 
 TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {

@@ -1,8 +1,10 @@
 // Jazz improvisation (models/jazz.cpp): the data pipeline in process, then
-// training, resume, generation and rendering through graph-run, as a user
-// runs them, on the course's file with few epochs (a fraction of a second
-// each), and on small MIDI files the tests write.
+// training, evaluation, prediction, resume, generation and rendering through
+// graph-run, as a user runs them, on the course's file with few epochs (a
+// fraction of a second each), and on small MIDI files the tests write.
 #include "graph/checkpoint.hpp"
+#include "graph/npy.hpp"
+#include "models/data/midi_render.hpp"
 #include "models/jazz.hpp"
 #include "models/train/fit.hpp"
 #include "tests/cli_helpers.hpp"
@@ -94,12 +96,12 @@ template <class F> std::string io_error_of(F&& f) { return sg::test::error_of<Io
 } // namespace
 
 TEST_CASE("Jazz.DataPipeline") {
-  const JazzCorpus c = jazz::load_corpus(kMetheny);
+  const JazzCorpus c = load_jazz_corpus(kMetheny);
   CHECK(c.vocab.size() == jazz::kCourseValues); // 82 (the course's encoding has 78)
   CHECK(c.values.size() == 437);
 
   // the course's X and Y: m = 60 windows of Tx = 30, X⟨1⟩ = 0, Y⟨t⟩ = X⟨t+1⟩, Y⟨Tx⟩ = 0
-  const JazzWindows w = jazz::training_windows(c, 60, 0);
+  const JazzWindows w = windows(c, 60, jazz::kTx, 0);
   CHECK(w.m == 60);
   CHECK(w.Tx == 30);
   CHECK(w.n_values == 82);
@@ -115,10 +117,10 @@ TEST_CASE("Jazz.DataPipeline") {
   CHECK(X.shape() == Shape{60, 30, 82});
   CHECK(Y.shape() == Shape{30, 60, 82});
   // seeded: the windows and their fingerprint follow the seed
-  CHECK(jazz::training_windows(c, 60, 0).x == w.x);
-  CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 60, 0)) == jazz::windows_fingerprint(w));
-  CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 60, 1)) != jazz::windows_fingerprint(w));
-  CHECK(jazz::windows_fingerprint(jazz::training_windows(c, 59, 0)) != jazz::windows_fingerprint(w));
+  CHECK(windows(c, 60, jazz::kTx, 0).x == w.x);
+  CHECK(windows_fingerprint(windows(c, 60, jazz::kTx, 0)) == windows_fingerprint(w));
+  CHECK(windows_fingerprint(windows(c, 60, jazz::kTx, 1)) != windows_fingerprint(w));
+  CHECK(windows_fingerprint(windows(c, 59, jazz::kTx, 0)) != windows_fingerprint(w));
 
   // Keras' fit: every epoch a new permutation of the 60, batches of 32 and 28
   std::set<std::vector<int64_t>> orders;
@@ -143,11 +145,11 @@ TEST_CASE("Jazz.DataPipeline") {
 
   // a piece of our own: its own, smaller vocabulary
   TempDir dir;
-  const JazzCorpus tune = jazz::load_corpus(write_tune(dir));
+  const JazzCorpus tune = load_jazz_corpus(write_tune(dir));
   CHECK(tune.vocab.size() < 10);
   CHECK(tune.values.size() == 48);
-  CHECK(jazz::vocab_fingerprint(tune.vocab) != jazz::vocab_fingerprint(c.vocab));
-  CHECK(jazz::vocab_fingerprint(jazz::load_corpus(kMetheny).vocab) == jazz::vocab_fingerprint(c.vocab));
+  CHECK(vocab_fingerprint(tune.vocab) != vocab_fingerprint(c.vocab));
+  CHECK(vocab_fingerprint(load_jazz_corpus(kMetheny).vocab) == vocab_fingerprint(c.vocab));
 }
 
 TEST_CASE("Jazz.MalformedInput") {
@@ -161,15 +163,15 @@ TEST_CASE("Jazz.MalformedInput") {
   write_midi(other, std::vector<MidiNote>{{0, 0, 60, 90, 0, 96}});
   for (const std::string& path : {broken, text, dir / "missing.mid", other}) {
     INFO(path);
-    CHECK(has(io_error_of([&] { jazz::load_corpus(path); }), path));
+    CHECK(has(io_error_of([&] { load_jazz_corpus(path); }), path));
     Result r = graph_run(fmt::format("jazz train --data '{}' --checkpoint '{}' --epochs 1", path,
                                      dir / "x.ckpt"));
     CHECK(r.rc == 1);
     CHECK(has(r.out, "graph-run: error: " + path + ": "));
     CHECK(!std::filesystem::exists(dir / "x.ckpt"));
   }
-  CHECK(has(io_error_of([&] { jazz::load_corpus(broken); }), "track 0 at byte"));
-  CHECK(has(io_error_of([&] { jazz::load_corpus(other); }), "melody track 11 is not in the file"));
+  CHECK(has(io_error_of([&] { load_jazz_corpus(broken); }), "track 0 at byte"));
+  CHECK(has(io_error_of([&] { load_jazz_corpus(other); }), "melody track 11 is not in the file"));
   // too short for a window of 30 values
   MidiFile f;
   f.tracks.resize(12);
@@ -225,6 +227,8 @@ TEST_CASE("Jazz.TrainingLowersTheLoss") {
                             dir / "small.ckpt", dir / "small.csv"));
   REQUIRE(r.rc == 0);
   CHECK(has(r.out, "20 windows of Tx = 30, batches of 8"));
+  const std::string small_loss = lines_of(r.out).back();
+  CHECK(small_loss.starts_with("train: loss "));
   CHECK(load_checkpoint(dir / "small.ckpt").params.at("adam/iterations").at(0) == 6);
   CHECK(losses(dir / "small.csv").size() == 2);
   r = graph_run(fmt::format("jazz train --epochs 2 -m 0 --checkpoint '{}'", dir / "x.ckpt"));
@@ -233,11 +237,20 @@ TEST_CASE("Jazz.TrainingLowersTheLoss") {
   r = graph_run(fmt::format("jazz train --epochs 2 --batch-size -1 --checkpoint '{}'", dir / "x.ckpt"));
   CHECK(r.rc == 2);
   CHECK(has(r.out, "--batch-size must be an integer >= 0, got '-1'"));
-  // quiet: the summary alone
+  // quiet: the summary, then the trained model's loss on the windows (fit::model's evaluation)
   r = graph_run(fmt::format("jazz train --epochs 1 --quiet --checkpoint '{}'", dir / "q.ckpt"));
   REQUIRE(r.rc == 0);
-  CHECK(lines_of(r.out).size() == 1);
-  CHECK(has(r.out, "jazz: 1 epochs in "));
+  const auto quiet = lines_of(r.out);
+  REQUIRE(quiet.size() == 2);
+  CHECK(quiet[0].starts_with("jazz: 1 epochs in "));
+  CHECK(quiet[1].starts_with("train: loss "));
+  // evaluate: that loss again, from the checkpoint and the options it was trained with
+  r = graph_run(fmt::format("jazz evaluate --checkpoint '{}' --quiet", dir / "q.ckpt"));
+  REQUIRE(r.rc == 0);
+  CHECK(lines_of(r.out) == std::vector<std::string>{quiet[1]});
+  r = graph_run(fmt::format("jazz evaluate --checkpoint '{}' --quiet", dir / "small.ckpt"));
+  REQUIRE(r.rc == 0);
+  CHECK(lines_of(r.out) == std::vector<std::string>{small_loss}); // on its own 20 windows (-m 20)
 }
 
 TEST_CASE("Jazz.ResumeEqualsUninterruptedRun") {
@@ -282,7 +295,7 @@ TEST_CASE("Jazz.Sampling") {
   TempDir dir;
   const std::string ckpt = dir / "j.ckpt";
   REQUIRE(graph_run(fmt::format("jazz train --epochs 20 --checkpoint '{}' --quiet", ckpt)).rc == 0);
-  const JazzCorpus c = jazz::load_corpus(kMetheny);
+  const JazzCorpus c = load_jazz_corpus(kMetheny);
 
   // greedy (the course's argmax): the values as labels, then a summary; the
   // same every time, whatever the seed
@@ -367,13 +380,85 @@ TEST_CASE("Jazz.Sampling") {
   CHECK(words_of(lines_of(t.out)[0]).size() == 8);
 }
 
+TEST_CASE("Jazz.Predict") {
+  TempDir dir;
+  const std::string ckpt = dir / "j.ckpt";
+  REQUIRE(graph_run(fmt::format("jazz train --epochs 3 --checkpoint '{}' --quiet", ckpt)).rc == 0);
+  // three short windows of the piece, 7 steps each, one-hot (3, 7, 82) as X
+  const JazzCorpus c = load_jazz_corpus(kMetheny);
+  const Tensor X = one_hot(windows(c, 3, 7, 5)).first;
+  REQUIRE(X.shape() == Shape{3, 7, 82});
+  save_npy(dir / "x.npy", X);
+  Result r = graph_run(fmt::format("jazz predict X='{}' --output-dir '{}' --checkpoint '{}'", dir / "x.npy",
+                                   dir / "out", ckpt));
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  const std::string y_hat = dir / "out/y_hat.npy";
+  CHECK(has(r.out, "y_hat  (7, 3, 82)  -> " + y_hat));
+  const Tensor P = load_npy(y_hat);
+  REQUIRE(P.shape() == Shape{7, 3, 82}); // the course's list of Tx outputs (batch, n_values), stacked
+  for (int64_t row = 0; row < 7 * 3; ++row) {
+    double total = 0;
+    for (int64_t v = 0; v < 82; ++v) total += P.at(row * 82 + v);
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-5));
+  }
+
+  // the model's predict in process, on the checkpoint's weights: the same bits
+  ParamStore params;
+  train::load_params(ckpt, "jazz", params);
+  fit::Network net(jazz::spec(), params, 0);
+  const Tensor Q = net.predict({{"X", X}}).at("y_hat");
+  REQUIRE(Q.shape() == P.shape());
+  CHECK(std::memcmp(P.raw(), Q.raw(), P.nbytes()) == 0);
+
+  // and an independent computation in double: Keras' LSTM (gates i, f, c, o;
+  // a⟨0⟩ = c⟨0⟩ = 0) and the softmax of a W + b at every step
+  const Tensor &W = params.at("lstm/kernel"), &U = params.at("lstm/recurrent_kernel"), &bl = params.at("lstm/bias");
+  const Tensor &Wd = params.at("dense/kernel"), &bd = params.at("dense/bias");
+  const int64_t V = 82, u = jazz::n_a;
+  auto sigmoid = [](double z) { return 1 / (1 + std::exp(-z)); };
+  double worst = 0;
+  for (int64_t b = 0; b < 3; ++b) {
+    std::vector<double> a(size_t(u), 0.0), cell(size_t(u), 0.0), z(size_t(4 * u), 0.0), logits(size_t(V), 0.0);
+    for (int64_t t = 0; t < 7; ++t) {
+      for (int64_t k = 0; k < 4 * u; ++k) {
+        double s = bl.at(k);
+        for (int64_t i = 0; i < V; ++i) s += X.at((b * 7 + t) * V + i) * W.at(i * 4 * u + k);
+        for (int64_t j = 0; j < u; ++j) s += a[size_t(j)] * U.at(j * 4 * u + k);
+        z[size_t(k)] = s;
+      }
+      for (int64_t j = 0; j < u; ++j) {
+        const auto J = size_t(j), U1 = size_t(u);
+        cell[J] = sigmoid(z[U1 + J]) * cell[J] + sigmoid(z[J]) * std::tanh(z[2 * U1 + J]);
+        a[J] = sigmoid(z[3 * U1 + J]) * std::tanh(cell[J]);
+      }
+      double top = -HUGE_VAL, total = 0;
+      for (int64_t v = 0; v < V; ++v) {
+        double s = bd.at(v);
+        for (int64_t j = 0; j < u; ++j) s += a[size_t(j)] * Wd.at(j * V + v);
+        logits[size_t(v)] = s;
+        top = std::max(top, s);
+      }
+      for (double& l : logits) total += (l = std::exp(l - top));
+      for (int64_t v = 0; v < V; ++v)
+        worst = std::max(worst, std::abs(P.at((t * 3 + b) * V + v) - logits[size_t(v)] / total));
+    }
+  }
+  CHECK(worst < 1e-5); // float32 against double
+
+  // an input the model does not have
+  r = graph_run(fmt::format("jazz predict Y='{}' --checkpoint '{}'", dir / "x.npy", ckpt));
+  CHECK(r.rc != 0);
+  CHECK(has(r.out, "jazz has no input 'Y'; its inputs: X"));
+}
+
 TEST_CASE("Jazz.Wav") {
   TempDir dir;
   // no renderer on PATH: none found, and the message says what to install
-  CHECK(jazz::find_renderer("a.mid", "a.wav", "").program.empty());
-  CHECK(jazz::find_renderer("a.mid", "a.wav", dir.path.string()).program.empty());
-  CHECK(has(jazz::no_renderer_message("a.mid", "a.wav"), "apt-get install timidity"));
-  CHECK(has(jazz::no_renderer_message("a.mid", "a.wav"), "timidity -Ow -o a.wav a.mid"));
+  CHECK(find_renderer("a.mid", "a.wav", "").program.empty());
+  CHECK(find_renderer("a.mid", "a.wav", dir.path.string()).program.empty());
+  CHECK(has(no_renderer_message("a.mid", "a.wav"), "apt-get install timidity"));
+  CHECK(has(no_renderer_message("a.mid", "a.wav"), "timidity -Ow -o a.wav a.mid"));
 
   const std::string ckpt = dir / "j.ckpt";
   REQUIRE(graph_run(fmt::format("jazz train --epochs 1 --checkpoint '{}' --quiet", ckpt)).rc == 0);
@@ -393,7 +478,7 @@ TEST_CASE("Jazz.Wav") {
   std::filesystem::create_directories(bin);
   std::ofstream(bin / "timidity") << "#!/bin/sh\nprintf 'RIFF' > \"$3\"\n";
   std::filesystem::permissions(bin / "timidity", std::filesystem::perms::owner_all);
-  const jazz::Renderer found = jazz::find_renderer("a.mid", "a.wav", "/nonexistent:" + bin.string());
+  const Renderer found = find_renderer("a.mid", "a.wav", "/nonexistent:" + bin.string());
   CHECK(found.program == (bin / "timidity").string());
   CHECK(found.args == std::vector<std::string>{"-Ow", "-o", "a.wav", "a.mid"});
   r = graph_run(fmt::format("jazz sample --checkpoint '{}' -o '{}' --wav '{}'", ckpt, dir / "s.mid",

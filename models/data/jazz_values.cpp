@@ -1,5 +1,6 @@
 #include "models/data/jazz_values.hpp"
 
+#include "graph/errors.hpp"
 #include "graph/random.hpp"
 
 #include <algorithm>
@@ -123,6 +124,22 @@ JazzCorpus build_corpus(const MidiFile& file, const JazzOptions& o) {
   return c;
 }
 
+JazzCorpus load_jazz_corpus(const std::string& path, const JazzOptions& options) {
+  const MidiFile file = read_midi(path); // its errors name the file
+  try {
+    return build_corpus(file, options);
+  } catch (const IoError& e) {
+    throw IoError(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+uint64_t vocab_fingerprint(const JazzVocab& vocab) {
+  uint64_t h = rng::mix(rng::hash_name("jazz/vocab") ^ uint64_t(vocab.steps_per_quarter));
+  for (const JazzValue& v : vocab.values)
+    h = rng::mix(h ^ (uint64_t(v.rest) | uint64_t(uint32_t(v.interval)) << 1 | uint64_t(v.steps) << 40));
+  return h;
+}
+
 JazzWindows windows(const JazzCorpus& corpus, int m, int Tx, uint64_t seed) {
   const auto len = static_cast<int64_t>(corpus.values.size());
   if (m < 1 || Tx < 2) throw std::invalid_argument(fmt::format("jazz windows: m = {}, Tx = {}", m, Tx));
@@ -146,6 +163,14 @@ JazzWindows windows(const JazzCorpus& corpus, int m, int Tx, uint64_t seed) {
   return w;
 }
 
+uint64_t windows_fingerprint(const JazzWindows& w) {
+  uint64_t h = rng::mix(rng::hash_name("jazz/windows") ^ uint64_t(w.m) ^ uint64_t(w.Tx) << 20 ^
+                        uint64_t(w.n_values) << 40);
+  for (int v : w.x) h = rng::mix(h ^ uint64_t(uint32_t(v)));
+  for (int v : w.y) h = rng::mix(h ^ uint64_t(uint32_t(v)) << 1);
+  return h;
+}
+
 std::pair<Tensor, Tensor> one_hot(const JazzWindows& w, DType dtype) {
   Tensor X({w.m, w.Tx, w.n_values}, dtype), Y({w.Tx, w.m, w.n_values}, dtype);
   for (int i = 0; i < w.m; ++i)
@@ -154,6 +179,18 @@ std::pair<Tensor, Tensor> one_hot(const JazzWindows& w, DType dtype) {
       if (int v = w.y_at(i, t); v >= 0) Y.set((int64_t(t) * w.m + i) * w.n_values + v, 1.0);
     }
   return {std::move(X), std::move(Y)};
+}
+
+fit::Feeds JazzDataset::batch(std::span<const int64_t> idx) const {
+  const int64_t B = int64_t(idx.size()), Tx = w_.Tx, V = w_.n_values;
+  Tensor X({B, Tx, V}, DType::f32), Y({Tx, B, V}, DType::f32);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Tx; ++t) {
+      const int i = int(idx[size_t(b)]);
+      if (int v = w_.x_at(i, int(t)); v >= 0) X.set((b * Tx + t) * V + v, 1.0);
+      if (int v = w_.y_at(i, int(t)); v >= 0) Y.set((t * B + b) * V + v, 1.0);
+    }
+  return {{"X", std::move(X)}, {"Y", std::move(Y)}};
 }
 
 JazzRender render_options(const JazzCorpus& c) {

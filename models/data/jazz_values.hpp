@@ -54,8 +54,10 @@
 
 #include "graph/tensor.hpp"
 #include "models/data/midi.hpp"
+#include "models/train/fit.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,6 +110,11 @@ struct JazzCorpus {
 // Throws IoError if the track does not exist or holds no notes in the range,
 // std::invalid_argument on bad options.
 JazzCorpus build_corpus(const MidiFile& file, const JazzOptions& options = {});
+// The corpus of the MIDI file `path` (read_midi, then build_corpus). Every
+// error (missing file, malformed MIDI, no melody track) is an IoError naming `path`.
+JazzCorpus load_jazz_corpus(const std::string& path, const JazzOptions& options = {});
+// Identifies the vocabulary (a checkpoint keeps it: sampling needs the same one).
+uint64_t vocab_fingerprint(const JazzVocab& vocab);
 
 // The values of a melody: the notes are made monophonic and quantized as the
 // header says; ticks_per_quarter is theirs. Used by build_corpus; also
@@ -126,10 +133,28 @@ struct JazzWindows {
 };
 // Throws std::invalid_argument if the corpus has fewer than Tx + 1 values.
 JazzWindows windows(const JazzCorpus& corpus, int m = 60, int Tx = 30, uint64_t seed = 0);
+// Identifies the windows (resuming needs the same ones).
+uint64_t windows_fingerprint(const JazzWindows& w);
 
 // One-hot tensors in the course's layout: X (m, Tx, n_values) and
 // Y (Tx, m, n_values); the zero vector stays all zeros.
 std::pair<Tensor, Tensor> one_hot(const JazzWindows& w, DType dtype = DType::f32);
+
+// A corpus' windows as fit batches: "X" (B, Tx, n_values) and "Y" (Tx, B,
+// n_values), one_hot's layout for the windows of a batch, float32 (Keras').
+class JazzDataset : public fit::Dataset {
+public:
+  JazzDataset(JazzCorpus corpus, JazzWindows w) : c_(std::move(corpus)), w_(std::move(w)) {}
+  int64_t size() const override { return w_.m; }
+  uint64_t fingerprint() const override { return windows_fingerprint(w_); }
+  fit::Feeds batch(std::span<const int64_t> indices) const override;
+  const JazzCorpus& corpus() const { return c_; }
+  const JazzWindows& windows() const { return w_; }
+
+private:
+  JazzCorpus c_;
+  JazzWindows w_;
+};
 
 // How values become notes.
 struct JazzRender {

@@ -105,27 +105,29 @@ struct Network::Compiled {
 Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
 Network::~Network() = default;
 
-Net Network::build(const Sizes& sizes, Mode mode) const {
+Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
   Net n;
   n.sizes = sizes;
   n.mode = mode;
-  n.seed = seed_;
+  n.seed = seed;
   n.g->training = mode == Mode::train; // Dropout and BatchNormalization read it
   // Random ops' streams (Dropout's masks): one per (run seed, model, sizes)
-  n.g->seed = rng::mix(seed_ ^ rng::hash_name(spec_.name + "/random/" + sizes_key(sizes)));
-  for (const InputDecl& d : declared(spec_, mode)) {
+  n.g->seed = rng::mix(seed ^ rng::hash_name(spec.name + "/random/" + sizes_key(sizes)));
+  for (const InputDecl& d : declared(spec, mode)) {
     Shape shape;
     for (const Dim& dim : d.shape) shape.push_back(dim.size >= 0 ? dim.size : n.size(dim.symbol));
     n.inputs[d.name] = input(*n.g, d.name, shape);
   }
-  spec_.build(n);
+  spec.build(n);
   if (mode != Mode::predict && !n.loss)
-    throw std::logic_error(fmt::format("model {}: build() set no loss", spec_.name));
-  for (auto& m : spec_.metrics)
+    throw std::logic_error(fmt::format("model {}: build() set no loss", spec.name));
+  for (auto& m : spec.metrics)
     if (mode != Mode::predict && !n.metrics.count(m))
-      throw std::logic_error(fmt::format("model {}: build() set no metric '{}'", spec_.name, m));
+      throw std::logic_error(fmt::format("model {}: build() set no metric '{}'", spec.name, m));
   return n;
 }
+
+Net Network::build(const Sizes& sizes, Mode mode) const { return fit::build(spec_, sizes, mode, seed_); }
 
 Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   const Sizes sizes = sizes_of(fed(spec_, mode), feeds);
@@ -446,15 +448,21 @@ BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaul
   for (const InputDecl& d : decls)
     if (given.count(d.name))
       for (auto& [symbol, v] : sizes_of({d}, given)) sizes[symbol] = v;
-  ParamStore unused;
-  Network net(spec, unused, 0);
-  Net n = net.build(sizes, Mode::evaluate);
+  const bool inference = spec.targets.empty() && !spec.optimizer;
+  Net n = build(spec, sizes, inference ? Mode::predict : Mode::evaluate);
   BuiltGraph b;
   for (auto& [name, v] : n.outputs) b.outputs.emplace_back(name, v);
+  if (inference) {
+    b.differentiable = all_params(*n.g);
+    for (const InputDecl& d : spec.inputs) b.differentiable.push_back(n.inputs.at(d.name));
+    b.graph = std::move(n.g);
+    return b;
+  }
   b.outputs.emplace_back("loss", n.loss);
   for (auto& [name, v] : n.metrics) b.outputs.emplace_back(name, v);
   b.differentiable = all_params(*n.g);
   if (backward) spec.optimizer(n.loss, b.differentiable, std::nullopt);
+  for (auto& [in, out] : spec.carried) b.differentiable.push_back(n.inputs.at(in)); // a state: gradcheck it too
   b.graph = std::move(n.g);
   return b;
 }

@@ -105,6 +105,12 @@ struct Spec {
 // std::invalid_argument naming the input, axis and sizes otherwise.
 Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 
+// The graph of `spec` for these sizes (every symbolic dimension of its
+// inputs, and of its targets unless predicting), built by spec.build; its
+// random ops' streams from `seed`. Network compiles these; a sampling loop
+// runs the predict graph of a one-step spec in a Plan of its own.
+Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0);
+
 // A model's compiled graphs over one parameter store: a plan per (mode, sizes),
 // built on first use.
 class Network {
@@ -262,8 +268,12 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& data, const Fi
 
 // graph-run's view of a fit model's training graph (eval, dot, gradcheck,
 // summary): sizes read off the `given` inputs where they are declared, else
-// `defaults`; inputs and targets, the outputs, the loss and metrics; with
-// `backward`, the gradients and the optimizer's updates too.
+// `defaults`; inputs and targets, the outputs, the loss and metrics,
+// differentiable w.r.t. the parameters and the carried inputs (states); with
+// `backward`, the gradients and the optimizer's updates too. A Spec without
+// targets and optimizer is an inference graph (a sampling step): its
+// predict graph, the outputs alone, differentiable w.r.t. its parameters and
+// inputs (`backward` adds nothing).
 BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward);
 
 } // namespace sg::fit

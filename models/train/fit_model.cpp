@@ -130,22 +130,30 @@ int predict_command(const Declaration& d, const RunArgs& given) {
   return 0;
 }
 
-BuiltGraph build_graph(const Declaration& d, const std::string& graph, const Feeds& given, bool backward) {
-  for (const GraphDecl& g : d.graphs)
-    if (g.name == graph) return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward);
-  std::string names;
-  for (const GraphDecl& g : d.graphs) names += (names.empty() ? "" : ", ") + g.name;
-  throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", d.name, graph, names));
-}
-
 } // namespace
+
+Model with_graphs(Model m, std::vector<GraphDecl> graphs) {
+  m.graphs.clear();
+  for (const GraphDecl& g : graphs) m.graphs.push_back(g.name);
+  m.build = [name = m.name, graphs = std::move(graphs)](const std::string& graph, const Feeds& given, bool backward) {
+    for (const GraphDecl& g : graphs)
+      if (g.name == graph) return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward);
+    std::string names;
+    for (const GraphDecl& g : graphs) names += (names.empty() ? "" : ", ") + g.name;
+    throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", name, graph, names));
+  };
+  return m;
+}
 
 Model model(Declaration d) {
   if (!d.spec || !d.data || d.graphs.empty())
     throw std::logic_error(fmt::format("fit model {}: a declaration needs spec, data and graphs", d.name));
   auto decl = std::make_shared<Declaration>(d);
-  std::vector<ModelOption> options = train::loop_model_options("epochs", "epoch", "", "0");
-  options[0].help += fmt::format(" (default: {})", d.epochs_default);
+  const bool number = !d.epochs_default.empty() && std::all_of(d.epochs_default.begin(), d.epochs_default.end(),
+                                                               [](char c) { return c >= '0' && c <= '9'; });
+  std::vector<ModelOption> options =
+      train::loop_model_options("epochs", "epoch", number ? d.epochs_default : "", d.save_every);
+  if (!number) options[0].help += fmt::format(" (default: {})", d.epochs_default);
   for (auto& o : fit_options()) options.push_back(o);
   options.insert(options.end(), d.options.begin(), d.options.end());
   decl->options = options;
@@ -156,11 +164,7 @@ Model model(Declaration d) {
                        .type = OptionType::output_dir,
                        .default_value = ".",
                        .commands = {"predict"}});
-  Model m{.name = d.name, .summary = d.summary, .options = options};
-  for (const GraphDecl& g : d.graphs) m.graphs.push_back(g.name);
-  m.build = [decl](const std::string& graph, const std::map<std::string, Tensor>& given, bool backward) {
-    return build_graph(*decl, graph, given, backward);
-  };
+  Model m = with_graphs({.name = d.name, .summary = d.summary, .options = options}, d.graphs);
   m.train = [decl](const RunArgs& a) { return train_command(*decl, a); };
   m.sample = d.sample;
   m.commands = d.commands;

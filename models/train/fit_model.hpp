@@ -35,7 +35,8 @@
 namespace sg::fit {
 
 // One graph of the model for graph-run's summary, dot, eval and gradcheck:
-// its Spec and the sizes of its symbolic dimensions unless given inputs say.
+// its Spec and the sizes of its symbolic dimensions unless given inputs say
+// (a Spec without targets and optimizer is an inference graph: built_graph).
 struct GraphDecl {
   std::string name;
   const Spec* spec = nullptr;
@@ -52,7 +53,10 @@ struct Declaration {
   std::function<Data(const RunArgs&)> data = {};
   // Keras' fit arguments (epochs when --epochs is not given, batch size, ...).
   std::function<FitOptions(const OptionValues&)> fit = {};
-  std::string epochs_default = "10"; // how --help states the default of --epochs
+  // The default of --epochs: a number is the option's default (FitOptions::epochs
+  // is then not used); a text says in --help what FitOptions::epochs will be.
+  std::string epochs_default = "10";
+  std::string save_every = "0"; // the default of --save-every
   std::vector<GraphDecl> graphs = {}; // the first is the default
   std::vector<ModelOption> options = {}; // the model's own (those of `train` are run options)
   std::vector<ModelCommand> commands = {};
@@ -67,6 +71,10 @@ struct Declaration {
 
 // The graph-run model of a declaration.
 Model model(Declaration d);
+
+// `m` with graph-run's view of these graphs (its graphs and build, as
+// fit::model gives them), for a model with a loop of its own (Dinosaurus).
+Model with_graphs(Model m, std::vector<GraphDecl> graphs);
 
 // The options a checkpoint's run was trained with, as `args` would hold
 // them for `train`: each model option of `train` that `args` does not give
