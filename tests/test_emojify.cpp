@@ -233,6 +233,17 @@ TEST_CASE("Emojify.Commands") {
   CHECK(r.rc == 0);
   CHECK(has(r.out, "food is life\t"));
 
+  // a checkpoint without one of the model's parameters: evaluate says so
+  // (rather than starting that parameter at random)
+  Checkpoint cut = load_checkpoint(ck, "emojify");
+  ParamStore kept;
+  for (auto& [name, t] : cut.params.all())
+    if (name != "b") kept.set(name, t);
+  save_checkpoint(dir / "cut.ckpt", "emojify", kept, cut.meta);
+  r = graph_run(fmt::format("emojify evaluate --checkpoint '{}'", dir / "cut.ckpt"));
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "lacks the parameter(s) b"));
+
   // a wrong version on --resume, a bad version
   r = graph_run(fmt::format("emojify train --version 2 --epochs 41 --resume --checkpoint '{}'", ck));
   CHECK(r.rc != 0);

@@ -136,6 +136,7 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   Sizes all = sizes;
   all.insert(fixed_.begin(), fixed_.end());
   Net net = build(all, mode);
+  if (!checkpoint_.empty()) train::require_params(*net.g, params_, checkpoint_);
   std::vector<Value> fetch, effects, metrics;
   if (mode == Mode::predict) {
     for (auto& [name, v] : net.outputs) fetch.push_back(v);

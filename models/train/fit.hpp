@@ -120,6 +120,9 @@ public:
   // Sizes no input shows (the vocabulary of a frozen embedding): given to
   // every graph beside those read off the feeds.
   void set_sizes(Sizes fixed) { fixed_ = std::move(fixed); }
+  // Parameters come from this checkpoint: a graph needing one it lacks is an
+  // IoError naming it, not a fresh random initialisation (evaluate, predict).
+  void require_checkpoint(std::string path) { checkpoint_ = std::move(path); }
   // A learning-rate schedule in place of the optimizer's own (before the first step).
   void set_schedule(std::optional<LRSchedule> s) { schedule_ = s; }
 
@@ -156,6 +159,7 @@ private:
   Feeds carried_;
   Sizes fixed_;
   std::optional<LRSchedule> schedule_;
+  std::string checkpoint_;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).

@@ -85,6 +85,7 @@ int evaluate_command(const Declaration& d, const RunArgs& given) {
   const Spec spec = d.spec(c.args);
   const Data data = d.data(c.args);
   Network net(spec, c.params, c.args.seed);
+  net.require_checkpoint(given.checkpoint);
   net.set_sizes(data.sizes);
   if (!c.args.quiet) {
     fmt::print("{} from '{}'\n", d.name, given.checkpoint);
@@ -118,6 +119,7 @@ int predict_command(const Declaration& d, const RunArgs& given) {
                                               [&](auto& p) { return p.first == in.name; }))
       throw std::invalid_argument(fmt::format("predict: give the input {} as {}=FILE.npy", in.name, in.name));
   Network net(spec, c.params, c.args.seed);
+  net.require_checkpoint(given.checkpoint);
   net.set_sizes(d.data(c.args).sizes);
   const Feeds out = net.predict(feeds);
   const std::string dir = given.get_text("output-dir");
