@@ -4,6 +4,7 @@
 #include "graph/dot.hpp"
 
 #include "graph/dot_escape.hpp"
+#include "graph/layer_of.hpp"
 
 #include <fmt/format.h>
 #include <map>
@@ -22,38 +23,9 @@ struct Box {
   bool operator<(const Box& o) const { return key() < o.key(); }
 };
 
-std::vector<std::string> split_path(const std::string& name) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t slash; (slash = name.find('/', start)) != std::string::npos; start = slash + 1)
-    parts.push_back(name.substr(start, slash - start));
-  parts.push_back(name.substr(start));
-  return parts;
-}
-
-// "t12" -> 12, else 0
-int64_t step_of(const std::string& part) {
-  if (part.size() < 2 || part[0] != 't') return 0;
-  int64_t v = 0;
-  for (size_t i = 1; i < part.size(); ++i) {
-    if (part[i] < '0' || part[i] > '9') return 0;
-    v = v * 10 + (part[i] - '0');
-  }
-  return v;
-}
-
 Box box_of(const Node& n) {
-  Box b{n.kind, {}, 0};
-  std::vector<std::string> parts = split_path(n.name);
-  if (parts.size() > 1 && parts[0] == "grad") parts.erase(parts.begin());
-  // the scopes: all of a parameter's name ("lstm/kernel": lstm), all but an op's own name
-  if (n.op != Op::Variable) parts.pop_back();
-  for (const std::string& part : parts)
-    if (int64_t t = step_of(part)) {
-      if (!b.step) b.step = t;
-    } else if (b.layer.empty()) {
-      b.layer = part;
-    }
+  const LayerPath p = layer_of(n);
+  Box b{n.kind, p.layer, p.step};
   // Outside any layer: a forward op of the model's own is a box of its own
   // (the loss, ...); at a step, or a gradient or update, one box per step and kind.
   if (b.layer.empty() && !b.step && b.kind == NodeKind::forward) b.layer = n.name;

@@ -2,7 +2,8 @@
 // component of its parameters' names: "lstm" for "lstm/kernel",
 // "bidirectional" for "bidirectional/forward_lstm/kernel"; a parameter with
 // no scope is a row of its own), in the order the graph created them, with
-// each parameter's shape and the layer's count; trainable and non-trainable
+// its output shape (the shape of its last forward op: the batch is the
+// graph's, not Keras' None), each parameter's shape and the layer's count; trainable and non-trainable
 // totals as Keras counts them (non-trainable: Variables created as state,
 // e.g. batch-norm statistics or a frozen embedding). Optimizer slots are not
 // parameters of the model: summarize a graph built without an optimizer.
@@ -17,6 +18,8 @@ namespace sg {
 
 struct SummaryRow {
   std::string layer;
+  Shape output;      // the shape of the layer's last forward op (its last step's, if called per step)
+  bool has_output = false;
   std::vector<std::pair<std::string, Shape>> params; // names below the layer ("kernel", ...)
   int64_t trainable = 0, non_trainable = 0;
   int64_t total() const { return trainable + non_trainable; }
@@ -27,9 +30,9 @@ struct Summary {
   int64_t trainable = 0, non_trainable = 0;
   int64_t total() const { return trainable + non_trainable; }
   // The table, e.g.
-  //   Layer  Parameters                                                  Count
-  //   lstm   kernel (82, 256), recurrent_kernel (64, 256), bias (256,)  37,632
-  //   dense  kernel (64, 82), bias (82,)                                 5,330
+  //   Layer  Output shape  Parameters                                                  Count
+  //   lstm   (4, 64)       kernel (82, 256), recurrent_kernel (64, 256), bias (256,)  37,632
+  //   dense  (4, 82)       kernel (64, 82), bias (82,)                                 5,330
   //   Total params: 42,962 / Trainable params: 42,962 / Non-trainable params: 0
   // (one line each); a frozen layer's count says how much of it is frozen.
   std::string table() const;

@@ -38,6 +38,17 @@ TEST_CASE("Summary.KerasCountsOfTheCourseModels") {
   CHECK(row(e, "lstm_1") == 4 * (128 * (128 + 128) + 128)); // 131,584
   CHECK(row(e, "dense") == 5 * (128 + 1));                  // 645
   CHECK(e.trainable == 223877);
+  // output shapes, batch 2 and 10 steps: the embedded words, the first LSTM's
+  // sequence (return_sequences), the second's last state, the scores
+  auto output = [&](const std::string& layer) {
+    for (auto& r : e.rows)
+      if (r.layer == layer) return r.output;
+    return Shape{};
+  };
+  CHECK(output("embedding") == Shape{2, 10, 50});
+  CHECK(output("lstm") == Shape{2, 10, 128});
+  CHECK(output("lstm_1") == Shape{2, 128});
+  CHECK(output("dense") == Shape{2, 5});
   // the frozen Embedding of our 5,050-word vectors: (5,050 + 1 padding row) x 50
   CHECK(row(e, "embedding") == (5050 + 1) * 50);
   CHECK(e.non_trainable == 252550);
@@ -85,7 +96,7 @@ TEST_CASE("Summary.Command") {
   Result r = graph_run("jazz summary");
   INFO(r.out);
   REQUIRE(r.rc == 0);
-  CHECK(has(r.out, "lstm   kernel (82, 256), recurrent_kernel (64, 256), bias (256,)  37,632"));
+  CHECK(has(r.out, "lstm   (4, 64)       kernel (82, 256), recurrent_kernel (64, 256), bias (256,)  37,632"));
   CHECK(has(r.out, "Total params: 42,962"));
   r = graph_run("summary rnn_step_by_step");
   CHECK(r.rc == 0);
