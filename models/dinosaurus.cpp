@@ -186,9 +186,7 @@ std::vector<ModelOption> options() {
                .type = OptionType::input_file, .commands = {"train"}});
   o.push_back({.name = "n", .help = "How many names to sample", .type = OptionType::integer, .default_value = "10",
                .min = at_least(0), .commands = {"sample"}});
-  o.push_back({.name = "temperature",
-               .help = "Sharpen (< 1) or flatten (> 1) each softmax: p^(1/T); 0 = always the likeliest",
-               .type = OptionType::number, .default_value = "1", .min = at_least(0), .commands = {"sample"}});
+  o.push_back(train::temperature_option("1")); // the course draws from p
   return o;
 }
 

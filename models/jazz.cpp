@@ -177,8 +177,7 @@ std::vector<ModelOption> options() {
        .commands = {"sample"}},
       {.name = "length", .help = "How many values to generate (the course's Ty)", .type = OptionType::integer,
        .default_value = "50", .min = at_least(1), .commands = {"sample"}},
-      {.name = "temperature", .help = "0: the likeliest value every step (the course); T > 0: draw from p^(1/T)",
-       .type = OptionType::number, .default_value = "0", .min = at_least(0), .commands = {"sample"}},
+      train::temperature_option("0"), // the course takes the likeliest value
       {.name = "wav", .help = "Also render the MIDI file to this WAV file (needs timidity or fluidsynth)",
        .type = OptionType::output_file, .commands = {"sample"}},
   };

@@ -65,4 +65,13 @@ std::vector<int64_t> sample_sequence(Plan& plan, const Autoregressive& io, Sampl
   return drawn;
 }
 
+ModelOption temperature_option(const std::string& default_value) {
+  return {.name = "temperature",
+          .help = "Draw each step from p^(1/T): T < 1 sharpens, T > 1 flattens, 0 takes the likeliest",
+          .type = OptionType::number,
+          .default_value = default_value,
+          .min = at_least(0),
+          .commands = {"sample"}};
+}
+
 } // namespace sg::train

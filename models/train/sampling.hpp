@@ -7,6 +7,7 @@
 #include "graph/graph.hpp"
 #include "graph/plan.hpp"
 #include "graph/random.hpp"
+#include "models/options.hpp"
 
 #include <cstdint>
 #include <span>
@@ -24,6 +25,11 @@ namespace sg::train {
 // At T = 1 this is the rule of the sample_categorical op. Throws
 // std::invalid_argument if no entry is positive or the temperature is < 0.
 int64_t sample_index(std::span<const double> p, double temperature, double u);
+
+// `sample`'s --temperature NUMBER (>= 0): sample_index's temperature, its
+// default the model's (the course's Dinosaurus draws at 1, Jazz takes the
+// argmax, 0).
+ModelOption temperature_option(const std::string& default_value);
 
 // Draws of one sequence: the k-th draw uses u = rng::uniform(seed, stream, k).
 struct Sampler {
