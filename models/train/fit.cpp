@@ -429,6 +429,11 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   Network net(spec, r.params, args.seed);
   net.set_sizes(d.sizes);
   net.set_schedule(schedule);
+  tr.on_save([&d](train::LoopState& s) { // for predict, which need not read the data again
+    std::string text;
+    for (auto& [k, v] : d.sizes) text += fmt::format("{}{}={}", text.empty() ? "" : ",", k, v);
+    if (!text.empty()) s.values["sizes"] = text;
+  });
   if (start) start(tr);
   const Dataset& trained = opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data;
   auto on_epoch = opt.on_epoch;

@@ -1,10 +1,12 @@
 #include "models/train/fit_model.hpp"
 
+#include "graph/errors.hpp"
 #include "graph/npy.hpp"
 #include "ops/ops.hpp"
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -71,12 +73,25 @@ int train_command(const Declaration& d, const RunArgs& given) {
 struct FromCheckpoint {
   RunArgs args;
   ParamStore params;
+  std::optional<Sizes> sizes; // the data's fixed sizes, as the run saved them
 };
 FromCheckpoint from_checkpoint(const Declaration& d, const RunArgs& given) {
   FromCheckpoint c; // load_params says when there is no checkpoint, and how to make one
   std::map<std::string, std::string> meta;
   train::load_params(given.checkpoint, d.name, c.params, &meta);
   c.args = run_args_of(d.options, given, meta);
+  if (meta.count("loop.sizes")) { // "vocab=5051,dim=50" (fit::train saves it)
+    Sizes sizes;
+    std::string text = meta.at("loop.sizes");
+    for (size_t at = 0; at < text.size();) {
+      size_t end = text.find(',', at), eq = text.find('=', at);
+      if (end == std::string::npos) end = text.size();
+      if (eq == std::string::npos || eq > end) throw IoError(fmt::format("checkpoint '{}': bad sizes '{}'", given.checkpoint, text));
+      sizes[text.substr(at, eq - at)] = std::stoll(text.substr(eq + 1, end - eq - 1));
+      at = end + 1;
+    }
+    c.sizes = sizes;
+  }
   return c;
 }
 
@@ -120,7 +135,7 @@ int predict_command(const Declaration& d, const RunArgs& given) {
       throw std::invalid_argument(fmt::format("predict: give the input {} as {}=FILE.npy", in.name, in.name));
   Network net(spec, c.params, c.args.seed);
   net.require_checkpoint(given.checkpoint);
-  net.set_sizes(d.data(c.args).sizes);
+  net.set_sizes(c.sizes ? *c.sizes : d.data(c.args).sizes); // the data are read only if the checkpoint lacks them
   const Feeds out = net.predict(feeds);
   const std::string dir = given.get_text("output-dir");
   fs::create_directories(dir);
