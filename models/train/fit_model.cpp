@@ -137,6 +137,7 @@ int predict_command(const Declaration& d, const RunArgs& given) {
   net.require_checkpoint(given.checkpoint);
   net.set_sizes(c.sizes ? *c.sizes : d.data(c.args).sizes); // the data are read only if the checkpoint lacks them
   const Feeds out = net.predict(feeds);
+  if (out.empty()) throw std::invalid_argument(fmt::format("{} has no outputs to predict (only a loss)", d.name));
   const std::string dir = given.get_text("output-dir");
   fs::create_directories(dir);
   for (auto& [name, t] : out) {
