@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <doctest/doctest.h>
 
@@ -230,4 +231,45 @@ TEST_CASE("Fit.LearningRateScheduleOption") {
                             "--lr-schedule step --lr-decay-rate 0.5 --lr-decay-steps 1", dir / "a.ckpt"));
   CHECK(r.rc != 0);
   CHECK(has(r.out, "was trained with --lr-decay-rate 1e-30"));
+}
+
+// Ctrl-C within an epoch (fit checks after every batch): the checkpoint holds
+// the epochs done and how far into the next one the run got; the resumed run
+// ends bit for bit where an uninterrupted one does. The interrupt is raised
+// by the dataset itself while the 6th epoch's 2nd batch (of 3) is read.
+TEST_CASE("Fit.CtrlCWithinAnEpochResumesBitwise") {
+  struct Interrupting : Lines {
+    mutable int64_t calls = 0;
+    int64_t at = -1;
+    fit::Feeds batch(std::span<const int64_t> idx) const override {
+      if (++calls == at) std::raise(SIGINT);
+      return Lines::batch(idx);
+    }
+  };
+  TempDir dir;
+  auto run = [&](const std::string& ck, int64_t interrupt_at, bool resume) {
+    ParamStore params;
+    train::Trainer tr({.model = "lines", .unit = "epoch", .steps = 8, .checkpoint = ck, .resume = resume,
+                       .quiet = true, .seed = 5, .metrics = fit::fit_columns(spec(), false), .part = "batch",
+                       .out = train::no_output()},
+                      params);
+    fit::Network net(spec(), params, 5);
+    Interrupting data;
+    data.at = interrupt_at;
+    fit::fit(net, data, tr, 5, {.batch_size = 24});
+  };
+  const std::string full = dir / "full.ckpt", part = dir / "part.ckpt";
+  run(full, -1, false);
+  std::string msg;
+  try {
+    run(part, 5 * 3 + 2, false); // 3 batches an epoch (24, 24, 16)
+  } catch (const train::Interrupted& e) {
+    msg = e.what();
+  }
+  CHECK(has(msg, "lines: interrupted in epoch 6 after 2 of 3 batches"));
+  const Checkpoint c = load_checkpoint(part, "lines");
+  CHECK(c.meta.at("step") == "5");
+  CHECK(c.meta.at("loop.epoch_batches") == "2");
+  run(part, -1, true);
+  CHECK(read_file(part) == read_file(full));
 }

@@ -317,14 +317,41 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
     s.set_u64("wait", uint64_t(wait));
   });
   const std::string monitored = opt.validation ? "val_loss" : "loss";
+  // Ctrl-C within an epoch: the batches done and their sums, saved exactly,
+  // so that the resumed run finishes the epoch as the uninterrupted one does
+  Weighted w;
+  int64_t done_batches = 0;
+  if (tr.resumed() && tr.state().values.count("epoch_batches")) {
+    done_batches = int64_t(tr.state().get_u64("epoch_batches"));
+    w.n = tr.state().get_double("epoch_n");
+    w.loss = tr.state().get_double("epoch_loss");
+    for (size_t i = 0; tr.state().values.count(fmt::format("epoch_metric{}", i)); ++i)
+      w.metrics.push_back(tr.state().get_double(fmt::format("epoch_metric{}", i)));
+  }
+  tr.on_save([&](train::LoopState& s) {
+    if (done_batches == 0) return;
+    s.set_u64("epoch_batches", uint64_t(done_batches));
+    s.set("epoch_n", w.n);
+    s.set("epoch_loss", w.loss);
+    for (size_t i = 0; i < w.metrics.size(); ++i) s.set(fmt::format("epoch_metric{}", i), w.metrics[i]);
+  });
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
-    Weighted w;
-    for_each_batch(epoch_order(data.size(), opt.shuffle, seed, model, epoch), opt.batch_size, model,
-                   [&](std::span<const int64_t> b) {
-                     w.add(net.train_step(data.batch(b)), opt.summed_loss ? 1.0 : double(b.size()), double(b.size()));
-                   });
+    const std::vector<int64_t> order = epoch_order(data.size(), opt.shuffle, seed, model, epoch);
+    const int64_t n = int64_t(order.size()), bs = opt.batch_size;
+    if (n < 1 || bs < 1) throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, bs));
+    const int64_t n_batches = (n + bs - 1) / bs; // the last one smaller, as Keras
+    for (int64_t b = done_batches; b < n_batches; ++b) {
+      const std::span<const int64_t> batch(order.data() + b * bs, size_t(std::min(bs, n - b * bs)));
+      const double size = double(batch.size());
+      w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
+      done_batches = b + 1;
+      if (tr.interrupt_requested() && b + 1 < n_batches)
+        tr.interrupt_within(epoch, fmt::format("in epoch {} after {} of {} batches", epoch + 1, b + 1, n_batches));
+    }
+    done_batches = 0;
     Network::Result r = w.mean();
+    w = Weighted{};
     if (opt.validation) {
       const Network::Result v = evaluate(net, *opt.validation, opt.batch_size, opt.summed_loss);
       r.metrics.push_back(v.loss);
@@ -422,6 +449,7 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   }
   train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs");
   lo.metrics = fit_columns(spec, opt.validation != nullptr);
+  lo.part = "batch"; // fit checks for Ctrl-C after every batch
   TrainRun r;
   train::Trainer tr(lo, r.params);
   for (auto& [name, t] : d.weights)

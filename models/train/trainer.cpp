@@ -222,7 +222,7 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
                                          progress_mode(opt_.quiet, opt_.out), opt_.out);
   if (!opt_.history.empty())
     history_ = std::make_unique<History>(opt_.history, opt_.unit, state_.step, opt_.metrics);
-  sigint_ = std::make_unique<SigintGuard>(opt_.unit);
+  sigint_ = std::make_unique<SigintGuard>(opt_.part.empty() ? opt_.unit : opt_.part);
 }
 
 Trainer::~Trainer() = default;
@@ -235,16 +235,23 @@ void Trainer::end_step(int64_t step, double loss, const std::vector<double>& met
   metrics_ = metrics;
   if (history_) history_->add(step, loss, metrics);
   progress_->update(done, loss, metrics_text(" - "));
-  if (g_interrupt && done < opt_.steps) {
-    save(done);
-    progress_->finish();
-    std::string msg = fmt::format("{}: interrupted after {} of {} {}s", opt_.model, done, opt_.steps, opt_.unit);
-    if (opt_.checkpoint.empty())
-      throw Interrupted(msg + " (no --checkpoint: nothing saved)");
-    throw Interrupted(fmt::format("{}; checkpoint {} holds it. Continue with:\n  {}", msg, opt_.checkpoint,
-                                  resume_command()));
-  }
+  if (g_interrupt && done < opt_.steps)
+    interrupted(done, fmt::format("{}: interrupted after {} of {} {}s", opt_.model, done, opt_.steps, opt_.unit));
   if (opt_.save_every > 0 && done % opt_.save_every == 0 && done < opt_.steps) save(done);
+}
+
+bool Trainer::interrupt_requested() const { return g_interrupt != 0; }
+
+void Trainer::interrupt_within(int64_t done, const std::string& where) {
+  interrupted(done, fmt::format("{}: interrupted {}", opt_.model, where));
+}
+
+void Trainer::interrupted(int64_t done, const std::string& msg) {
+  save(done);
+  progress_->finish();
+  if (opt_.checkpoint.empty()) throw Interrupted(msg + " (no --checkpoint: nothing saved)");
+  throw Interrupted(
+      fmt::format("{}; checkpoint {} holds it. Continue with:\n  {}", msg, opt_.checkpoint, resume_command()));
 }
 
 void Trainer::report(int64_t step, double loss, const std::string& more) {

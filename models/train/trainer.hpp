@@ -63,6 +63,9 @@ struct LoopOptions {
   // --save-every, --resume, --patience, output files such as --save-best).
   std::map<std::string, std::string> run_options = {};
   std::vector<std::string> metrics = {}; // names of the values end_step gets beside the loss
+  // What Ctrl-C waits for, if a step has parts the loop checks between
+  // (fit: "batch", see Trainer::interrupt_within); "" = the step.
+  std::string part = {};
   std::FILE* out = stdout;        // where the progress, the reports and the summary go
 
   // From a train command's arguments: --checkpoint, --quiet, --seed, and the
@@ -129,6 +132,13 @@ public:
   // even when quiet), e.g. "dinosaurus: 22001 iterations in 9.4 s (0.43
   // ms/iteration), loss 22.7311; checkpoint dinosaurus.ckpt".
   void finish(double loss);
+  // Within a step: after Ctrl-C, a loop whose steps have parts (fit's
+  // batches) saves at the end of the current part: interrupt_within(done,
+  // where) writes the checkpoint after `done` whole steps (the loop's
+  // on_save fills say how far into the next one it got) and throws
+  // Interrupted, "<model>: interrupted <where>; ...".
+  bool interrupt_requested() const;
+  [[noreturn]] void interrupt_within(int64_t done, const std::string& where);
   // Ends the run after `done` steps, short of steps() (early stopping): the
   // checkpoint holds them, the summary says `why`.
   void stop(int64_t done, double loss, const std::string& why);
@@ -140,6 +150,7 @@ public:
 private:
   void save(int64_t done, const std::string& to = {}); // to: another path than the checkpoint
   void finish_at(int64_t done, double loss, const std::string& why);
+  [[noreturn]] void interrupted(int64_t done, const std::string& msg);
   std::string metrics_text(const char* sep) const; // "accuracy: 0.8750, val_loss: 0.5119"
 
   LoopOptions opt_;
