@@ -1,44 +1,24 @@
 // Operations on word vectors and debiasing (the course's "Operations on Word
 // Vectors"): cosine similarity, analogies, nearest neighbours, the gender
 // direction, neutralize and equalize (Bolukbasi et al., 2016). The course's
-// functions are graph ops (cosine_similarity, neutralize, equalize, and the
-// cosine with every row of the table for analogies and neighbours), run once
-// per command in float64, as the notebook's numpy; the words' sums and pair
-// means that make their inputs are added up on the host.
+// functions are graph ops (cosine_similarity, complete_analogy's cosine with
+// every word, neutralize, equalize), run once per command in float64, as the
+// notebook's numpy; the words, their sums and the pair means that make their
+// inputs come from models/data/word_terms.
 //
 //   graph-run word_vectors similarity father mother
 //   graph-run word_vectors analogy man woman boy -k 3
 //   graph-run word_vectors neutralize receptionist
-#include "models/data/glove.hpp"
+#include "models/data/word_terms.hpp"
 #include "models/model.hpp"
-#include "graph/plan.hpp"
+#include "models/train/compute.hpp"
 #include "ops/ops.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <fmt/format.h>
-#include <numeric>
-#include <stdexcept>
 
-namespace sg {
+namespace sg::word_vectors {
 namespace {
-
-using Vec = std::vector<double>;
-
-// Host-side sums of vectors, for the inputs (word+word, the mean of pair differences).
-Vec operator+(Vec u, const Vec& v) {
-  for (size_t i = 0; i < u.size(); ++i) u[i] += v[i];
-  return u;
-}
-Vec operator-(Vec u, const Vec& v) {
-  for (size_t i = 0; i < u.size(); ++i) u[i] -= v[i];
-  return u;
-}
-Vec operator*(double a, Vec u) {
-  for (double& x : u) x *= a;
-  return u;
-}
 
 // ---- the model: the course's functions as graph ops on word vectors (d,)
 
@@ -47,6 +27,20 @@ Value norm(Value u) { return sqrt(dot(u, u)); }
 
 // cosine_similarity(u, v) = u·v / (||u|| ||v||)
 Value cosine_similarity(Value u, Value v) { return dot(u, v) / (norm(u) * norm(v)); }
+
+// The cosine of `target` with every row of the table (V, d), less `base` from each row if given: (V,).
+Value cosine_with_rows(Value table, Value target, Value base = {}) {
+  const int64_t d = table.dim(1);
+  const Value rows = base ? table - reshape(base, {1, d}) : table;
+  const Value dots = reshape(matmul(rows, reshape(target, {d, 1})), {table.dim(0)});
+  return dots / (sqrt(sum(rows * rows, {1})) * norm(target));
+}
+
+// complete_analogy: a is to b as c is to the word w with the largest
+// cos(e_b − e_a, e_w − e_c); here that cosine for every word w of the table.
+Value complete_analogy(Value e_a, Value e_b, Value e_c, Value table) {
+  return cosine_with_rows(table, e_b - e_a, e_c);
+}
 
 // e_biascomponent = (e·g / ||g||²) g;  e_debiased = e − e_biascomponent
 Value neutralize(Value e, Value g) { return e - (dot(e, g) / dot(g, g)) * g; }
@@ -66,216 +60,113 @@ std::pair<Value, Value> equalize(Value e_w1, Value e_w2, Value bias_axis) {
   return {corrected_e_w1B + mu_orth, corrected_e_w2B + mu_orth};
 }
 
-// The cosine of `target` with every row of the table (V, d), less `base` from each row if given: (V,).
-Value cosine_with_rows(Value table, Value target, Value base) {
-  const int64_t d = table.dim(1);
-  const Value rows = base ? table - reshape(base, {1, d}) : table;
-  const Value dots = reshape(matmul(rows, reshape(target, {d, 1})), {table.dim(0)});
-  return dots / (sqrt(sum(rows * rows, {1})) * norm(target));
+// ---- the commands: the notebook's cells, on the words of the command line
+
+// The graph `build` makes of the inputs, run once in float64, as the notebook's numpy.
+fit::Feeds run(const fit::Feeds& inputs, const std::function<void(fit::Net&)>& build) {
+  return fit::compute(inputs, build, DType::f64);
 }
-
-// Graphs are small and run once, in float64 as the notebook's numpy.
-struct Eval {
-  Graph g;
-  Value vec(const Vec& v) { return constant(g, Tensor::from({int64_t(v.size())}, v, DType::f64)); }
-  std::vector<Tensor> run(const std::vector<Value>& outs) {
-    ParamStore none;
-    Plan plan(g, none, outs, {}, {DType::f64});
-    plan.run();
-    std::vector<Tensor> r;
-    for (const Value& v : outs) r.push_back(plan.fetch(v));
-    return r;
-  }
-  double scalar(Value v) { return run({v})[0].at(0); }
-};
-
-// ---- command-line plumbing
 
 WordVectors load(const RunArgs& a) {
-  std::string path = a.get_text("vectors");
-  if (path.empty()) path = data_dir(a.data_dir) + "/glove/glove.6B.50d.5k.txt";
-  return read_glove(path);
-}
-
-// A word, else its lower-case spelling (GloVe 6B is lower-case), else an error naming it.
-int32_t lookup(const WordVectors& v, const std::string& w) {
-  if (auto i = v.find(w)) return *i;
-  std::string lower = w;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (auto i = v.find(lower)) return *i;
-  return v.at(w); // throws, with the closest spellings
-}
-Vec vec(const WordVectors& v, const std::string& w) {
-  const double* r = v.row(lookup(v, w));
-  return Vec(r, r + v.dim);
-}
-
-// A word, or a sum/difference of words such as "france-paris" (a word of the
-// vocabulary that holds '-' is taken whole). Sets `shown` to "france - paris".
-Vec expression(const WordVectors& v, const std::string& e, std::string& shown) {
-  if (v.find(e) || e.find_first_of("+-") == std::string::npos || e.size() == 1) {
-    shown = e;
-    return vec(v, e);
-  }
-  Vec r(static_cast<size_t>(v.dim), 0.0);
-  shown.clear();
-  size_t i = 0;
-  char sign = '+';
-  while (i <= e.size()) {
-    size_t j = e.find_first_of("+-", i);
-    if (j == std::string::npos) j = e.size();
-    const std::string w = e.substr(i, j - i);
-    if (w.empty()) throw std::invalid_argument(fmt::format("'{}': expected word+word or word-word", e));
-    r = sign == '+' ? r + vec(v, w) : r - vec(v, w);
-    shown += (shown.empty() ? (sign == '-' ? "-" : "") : sign == '-' ? " - " : " + ") + w;
-    if (j == e.size()) break;
-    sign = e[j];
-    i = j + 1;
-  }
-  return r;
-}
-
-// g = e_woman − e_man, or the mean of e_a − e_b over --pairs "a:b,c:d,...".
-Vec gender_direction(const WordVectors& v, const RunArgs& a, std::string& shown) {
-  const std::string pairs = a.get_text("pairs");
-  if (pairs.empty()) {
-    shown = "woman - man";
-    return vec(v, "woman") - vec(v, "man");
-  }
-  Vec g(static_cast<size_t>(v.dim), 0.0);
-  int n = 0;
-  size_t i = 0;
-  while (i <= pairs.size()) {
-    size_t j = pairs.find(',', i);
-    if (j == std::string::npos) j = pairs.size();
-    const std::string p = pairs.substr(i, j - i);
-    const size_t c = p.find(':');
-    if (c == std::string::npos || c == 0 || c + 1 == p.size())
-      throw std::invalid_argument(fmt::format("--pairs: '{}' is not a pair a:b (e.g. woman:man,girl:boy)", p));
-    g = g + (vec(v, p.substr(0, c)) - vec(v, p.substr(c + 1)));
-    ++n;
-    i = j + 1;
-  }
-  shown = fmt::format("the mean of {} pair difference(s)", n);
-  return (1.0 / n) * g;
+  const std::string& path = a.get_text("vectors");
+  return read_glove(path.empty() ? data_dir(a.data_dir) + "/glove/glove.6B.50d.5k.txt" : path);
 }
 
 long long k_of(const RunArgs& a, long long dflt) { return a.has("k") ? a.get_int("k") : dflt; }
 
-// The k words w (not in `skip`) with the largest cosine(target, e_w − base), best first.
-std::vector<std::pair<double, int32_t>> best(const WordVectors& v, const Vec& target, const Vec* base,
-                                             const std::vector<int32_t>& skip, long long k) {
-  Eval e;
-  const Value table = constant(e.g, Tensor::from({v.size(), v.dim}, std::vector<double>(v.row(0), v.row(0) + v.size() * v.dim), DType::f64));
-  const Tensor cos = e.run({cosine_with_rows(table, e.vec(target), base ? e.vec(*base) : Value())})[0];
-  std::vector<std::pair<double, int32_t>> s;
-  s.reserve(static_cast<size_t>(v.size()));
-  for (int32_t i = 0; i < v.size(); ++i)
-    if (std::find(skip.begin(), skip.end(), i) == skip.end()) s.emplace_back(cos.at(i), i);
-  const size_t n = std::min(s.size(), static_cast<size_t>(k));
-  std::partial_sort(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(n), s.end(),
-                    [](auto& x, auto& y) { return x.first > y.first; });
-  s.resize(n);
-  return s;
+void print_ranked(const std::vector<std::pair<std::string, double>>& top) {
+  for (size_t i = 0; i < top.size(); ++i) fmt::print("{:>3}. {:<16} {:.12g}\n", i + 1, top[i].first, top[i].second);
 }
-
-// cosine_similarity(u, v), computed by its graph
-double cosine(const Vec& u, const Vec& v) {
-  Eval e;
-  return e.scalar(cosine_similarity(e.vec(u), e.vec(v)));
-}
-
-// ---- the commands
 
 int similarity(const RunArgs& a) {
   const WordVectors v = load(a);
-  std::string s1, s2;
-  const Vec u = expression(v, a.args[0], s1), w = expression(v, a.args[1], s2);
-  fmt::print("cosine_similarity({}, {}) = {:.12g}\n", s1, s2, cosine(u, w));
+  const Term u = expression(v, a.args[0]), w = expression(v, a.args[1]);
+  const auto r = run({{"u", u.e}, {"v", w.e}},
+                     [](fit::Net& n) { n.outputs["cos"] = cosine_similarity(n.in("u"), n.in("v")); });
+  fmt::print("cosine_similarity({}, {}) = {:.12g}\n", u.shown, w.shown, r.at("cos").at(0));
   return 0;
 }
 
-// a is to b as c is to ?: argmax over the vocabulary (less a, b, c) of cos(e_b − e_a, e_w − e_c).
+// a is to b as c is to ?: the best of the vocabulary less a, b and c.
 int analogy(const RunArgs& a) {
   const WordVectors v = load(a);
   const auto& w = a.args;
   const std::vector<int32_t> skip{lookup(v, w[0]), lookup(v, w[1]), lookup(v, w[2])};
-  const Vec e_c = vec(v, w[2]);
-  const auto top = best(v, vec(v, w[1]) - vec(v, w[0]), &e_c, skip, k_of(a, 1));
+  const auto r = run({{"e_a", vec(v, w[0])}, {"e_b", vec(v, w[1])}, {"e_c", vec(v, w[2])}, {"table", table(v)}},
+                     [](fit::Net& n) {
+                       n.outputs["cos"] = complete_analogy(n.in("e_a"), n.in("e_b"), n.in("e_c"), n.in("table"));
+                     });
+  const auto top = best(v, r.at("cos"), skip, k_of(a, 1));
   if (top.size() == 1) {
-    fmt::print("{} -> {} :: {} -> {}   (cosine {:.12g})\n", w[0], w[1], w[2],
-               v.words[static_cast<size_t>(top[0].second)], top[0].first);
+    fmt::print("{} -> {} :: {} -> {}   (cosine {:.12g})\n", w[0], w[1], w[2], top[0].first, top[0].second);
     return 0;
   }
   fmt::print("{} -> {} :: {} -> ?\n", w[0], w[1], w[2]);
-  for (size_t i = 0; i < top.size(); ++i)
-    fmt::print("{:>3}. {:<16} {:.12g}\n", i + 1, v.words[static_cast<size_t>(top[i].second)], top[i].first);
+  print_ranked(top);
   return 0;
 }
 
 int neighbors(const RunArgs& a) {
   const WordVectors v = load(a);
   for (const std::string& word : a.args) {
-    std::string shown;
-    const Vec e = expression(v, word, shown);
+    const Term e = expression(v, word);
     std::vector<int32_t> skip;
     if (auto i = v.find(word)) skip.push_back(*i);
-    const auto top = best(v, e, nullptr, skip, k_of(a, 10));
-    fmt::print("nearest to {} (cosine similarity):\n", shown);
-    for (size_t i = 0; i < top.size(); ++i)
-      fmt::print("{:>3}. {:<16} {:.12g}\n", i + 1, v.words[static_cast<size_t>(top[i].second)], top[i].first);
+    const auto r = run({{"table", table(v)}, {"e", e.e}},
+                       [](fit::Net& n) { n.outputs["cos"] = cosine_with_rows(n.in("table"), n.in("e")); });
+    fmt::print("nearest to {} (cosine similarity):\n", e.shown);
+    print_ranked(best(v, r.at("cos"), skip, k_of(a, 10)));
   }
   return 0;
 }
 
 int bias(const RunArgs& a) {
   const WordVectors v = load(a);
-  std::string shown;
-  const Vec g = gender_direction(v, a, shown);
-  if (!a.quiet) fmt::print("g = {}\n", shown);
-  size_t w = 0;
-  for (auto& word : a.args) w = std::max(w, word.size());
-  for (auto& word : a.args) {
-    Eval e;
-    const Value ev = e.vec(vec(v, word)), gv = e.vec(g);
-    const auto r = e.run({cosine_similarity(ev, gv), dot(ev, gv) / norm(gv)});
-    fmt::print("{:<{}} = {:<16.12g}  (projection e.g/||g|| = {:.6g})\n",
-               fmt::format("cosine_similarity({}, g)", word), w + 22, r[0].at(0), r[1].at(0));
+  const Term g = gender_direction(v, a.get_text("pairs"));
+  if (!a.quiet) fmt::print("g = {}\n", g.shown);
+  const size_t width = std::ranges::max(a.args, {}, &std::string::size).size();
+  for (const std::string& word : a.args) {
+    const auto r = run({{"e", vec(v, word)}, {"g", g.e}}, [](fit::Net& n) {
+      n.outputs["cos"] = cosine_similarity(n.in("e"), n.in("g"));
+      n.outputs["projection"] = dot(n.in("e"), n.in("g")) / norm(n.in("g"));
+    });
+    fmt::print("{:<{}} = {:<16.12g}  (projection e.g/||g|| = {:.6g})\n", fmt::format("cosine_similarity({}, g)", word),
+               width + 22, r.at("cos").at(0), r.at("projection").at(0));
   }
   return 0;
 }
 
 int cmd_neutralize(const RunArgs& a) {
   const WordVectors v = load(a);
-  std::string shown;
-  const Vec g = gender_direction(v, a, shown);
+  const Term g = gender_direction(v, a.get_text("pairs"));
   const std::string& word = a.args[0];
-  Eval ev;
-  const Value e = ev.vec(vec(v, word)), gv = ev.vec(g);
-  const auto r = ev.run({cosine_similarity(e, gv), cosine_similarity(neutralize(e, gv), gv)});
-  if (!a.quiet) fmt::print("g = {}\n", shown);
-  fmt::print("cosine similarity between {} and g, before neutralizing: {:.12g}\n", word, r[0].at(0));
-  fmt::print("cosine similarity between {} and g, after neutralizing:  {:.12g}\n", word, r[1].at(0));
+  const auto r = run({{"e", vec(v, word)}, {"g", g.e}}, [](fit::Net& n) {
+    n.outputs["before"] = cosine_similarity(n.in("e"), n.in("g"));
+    n.outputs["after"] = cosine_similarity(neutralize(n.in("e"), n.in("g")), n.in("g"));
+  });
+  if (!a.quiet) fmt::print("g = {}\n", g.shown);
+  fmt::print("cosine similarity between {} and g, before neutralizing: {:.12g}\n", word, r.at("before").at(0));
+  fmt::print("cosine similarity between {} and g, after neutralizing:  {:.12g}\n", word, r.at("after").at(0));
   return 0;
 }
 
 int cmd_equalize(const RunArgs& a) {
   const WordVectors v = load(a);
-  std::string shown;
-  const Vec g = gender_direction(v, a, shown);
+  const Term g = gender_direction(v, a.get_text("pairs"));
   const std::string &w1 = a.args[0], &w2 = a.args[1];
-  Eval ev;
-  const Value e1 = ev.vec(vec(v, w1)), e2 = ev.vec(vec(v, w2)), gv = ev.vec(g);
-  const auto [q1, q2] = equalize(e1, e2, gv);
-  const auto r = ev.run({cosine_similarity(e1, gv), cosine_similarity(e2, gv), cosine_similarity(q1, gv),
-                         cosine_similarity(q2, gv)});
-  if (!a.quiet) fmt::print("g = {}\n", shown);
+  const auto r = run({{"e_w1", vec(v, w1)}, {"e_w2", vec(v, w2)}, {"g", g.e}}, [](fit::Net& n) {
+    const Value e_w1 = n.in("e_w1"), e_w2 = n.in("e_w2"), g = n.in("g");
+    const auto [e1, e2] = equalize(e_w1, e_w2, g);
+    n.outputs = {{"before 1", cosine_similarity(e_w1, g)}, {"before 2", cosine_similarity(e_w2, g)},
+                 {"after 1", cosine_similarity(e1, g)}, {"after 2", cosine_similarity(e2, g)}};
+  });
+  if (!a.quiet) fmt::print("g = {}\n", g.shown);
   fmt::print("cosine similarities before equalizing:\n");
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r[0].at(0));
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r[1].at(0));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r.at("before 1").at(0));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r.at("before 2").at(0));
   fmt::print("cosine similarities after equalizing:\n");
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r[2].at(0));
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r[3].at(0));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r.at("after 1").at(0));
+  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r.at("after 2").at(0));
   return 0;
 }
 
@@ -317,4 +208,4 @@ const ModelRegistrar reg{Model{
 }};
 
 } // namespace
-} // namespace sg
+} // namespace sg::word_vectors

@@ -2,6 +2,7 @@
 // semantics (epoch averages, validation columns, callbacks), and the Keras
 // layers' training switch (Dropout, BatchNormalization statistics) as fit
 // drives it.
+#include "models/train/compute.hpp"
 #include "models/train/fit.hpp"
 #include "models/train/fit_model.hpp"
 #include "ops/keras.hpp"
@@ -74,6 +75,22 @@ TEST_CASE("Fit.SizesOfFeeds") {
                  "its steps (axis 1) is 6, another input's is 7"));
   CHECK(has(error_of<std::invalid_argument>([&] { fit::sizes_of(d, {{"X", Tensor({4, 7, 3})}}); }),
                  "input 'm' was not fed"));
+}
+
+TEST_CASE("Fit.ComputeOnce") {
+  // a formula of some tensors, run once: each input declared with the shape it has, outputs by name
+  const fit::Feeds r = fit::compute(
+      {{"u", Tensor::from({3}, {1, 2, 2}, DType::f64)}, {"m", Tensor::from({2, 3}, {1, 0, 0, 0, 1, 0}, DType::f64)}},
+      [](fit::Net& n) {
+        n.outputs["norm"] = sqrt(sum(n.in("u") * n.in("u")));
+        n.outputs["mu"] = reshape(matmul(n.in("m"), reshape(n.in("u"), {3, 1})), {2});
+      },
+      DType::f64);
+  CHECK(r.size() == 2);
+  CHECK(r.at("norm").at(0) == 3.0);
+  CHECK(r.at("mu").shape() == Shape{2});
+  CHECK(r.at("mu").dtype() == DType::f64);
+  CHECK(r.at("mu").at(1) == 2.0);
 }
 
 TEST_CASE("Fit.InferenceGraphs") {
