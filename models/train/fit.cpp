@@ -5,6 +5,7 @@
 #include "models/train/sampling.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -85,13 +86,42 @@ Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds) {
       if (dim.size >= 0 && shape[a] != dim.size)
         throw std::invalid_argument(fmt::format("input '{}' is {}: axis {} must be {}", d.name, to_string(shape),
                                                 a, dim.size));
-      if (dim.size >= 0) continue;
-      auto [pos, fresh] = s.emplace(dim.symbol, shape[a]);
+      if (dim.symbols.size() != 1) continue;
+      auto [pos, fresh] = s.emplace(dim.symbols[0], shape[a]);
       if (!fresh && pos->second != shape[a])
         throw std::invalid_argument(fmt::format("input '{}' is {}: its {} (axis {}) is {}, another input's is {}",
-                                                d.name, to_string(shape), dim.symbol, a, shape[a], pos->second));
+                                                d.name, to_string(shape), dim.symbols[0], a, shape[a], pos->second));
     }
   }
+  // Sum axes: each binds its one symbol no other axis shows (until none binds); then each must add up.
+  auto sum_axes = [&](auto&& f) {
+    for (const InputDecl& d : decls)
+      for (size_t a = 0; a < d.shape.size(); ++a) {
+        if (d.shape[a].symbols.size() < 2) continue;
+        int64_t sum = 0;
+        std::vector<std::string> unbound;
+        for (auto& symbol : d.shape[a].symbols)
+          if (s.count(symbol)) sum += s[symbol];
+          else unbound.push_back(symbol);
+        const Shape& shape = feeds.at(d.name).shape();
+        const std::string is = fmt::format("input '{}' is {}: its {} (axis {}) is {}", d.name, to_string(shape),
+                                           d.shape[a].text(), a, shape[a]);
+        f(shape[a], sum, unbound, is);
+      }
+  };
+  for (bool progress = true; progress;) {
+    progress = false;
+    sum_axes([&](int64_t have, int64_t sum, const std::vector<std::string>& unbound, const std::string& is) {
+      if (unbound.size() != 1) return;
+      if (have - sum < 1) throw std::invalid_argument(fmt::format("{}, leaving {} = {}", is, unbound[0], have - sum));
+      progress = s.emplace(unbound[0], have - sum).second;
+    });
+  }
+  sum_axes([&](int64_t have, int64_t sum, const std::vector<std::string>& unbound, const std::string& is) {
+    if (!unbound.empty())
+      throw std::invalid_argument(fmt::format("{}: no other input shows {}", is, fmt::join(unbound, ", ")));
+    if (sum != have) throw std::invalid_argument(fmt::format("{}, the other inputs make it {}", is, sum));
+  });
   return s;
 }
 
@@ -114,9 +144,9 @@ Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
   // Random ops' streams (Dropout's masks): one per (run seed, model, sizes)
   n.g->seed = rng::mix(seed ^ rng::hash_name(spec.name + "/random/" + sizes_key(sizes)));
   for (const InputDecl& d : declared(spec, mode)) {
-    Shape shape;
-    for (const Dim& dim : d.shape) shape.push_back(dim.size >= 0 ? dim.size : n.size(dim.symbol));
-    n.inputs[d.name] = input(*n.g, d.name, shape);
+    for (const Dim& dim : d.shape)
+      for (auto& symbol : dim.symbols) n.size(symbol); // throws naming a missing size
+    n.inputs[d.name] = input(*n.g, d.name, shape_of(d, n.sizes));
   }
   spec.build(n);
   if (mode != Mode::predict && !n.loss)

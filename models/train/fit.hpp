@@ -27,6 +27,7 @@
 #include "graph/graph.hpp"
 #include "graph/plan.hpp"
 #include "models/options.hpp"
+#include "models/train/shapes.hpp"
 #include "models/train/trainer.hpp"
 
 #include <functional>
@@ -38,25 +39,6 @@
 #include <vector>
 
 namespace sg::fit {
-
-// One axis of a declared input: a fixed size or a named (symbolic) one.
-struct Dim {
-  int64_t size = -1;  // fixed, or -1
-  std::string symbol; // "batch", "steps", ...
-};
-inline Dim dim(std::string symbol) { return {-1, std::move(symbol)}; }
-inline Dim dim(int64_t size) { return {size, {}}; }
-inline const Dim batch = dim("batch");
-inline const Dim steps = dim("steps");
-
-struct InputDecl {
-  std::string name;
-  std::vector<Dim> shape;
-};
-
-// The concrete value of every symbolic dimension, read off fed tensors.
-using Sizes = std::map<std::string, int64_t>;
-using Feeds = std::map<std::string, Tensor>;
 
 enum class Mode : uint8_t { train, evaluate, predict };
 
@@ -101,7 +83,8 @@ struct Spec {
 };
 
 // The sizes of `feeds` under `decls` (each declared input must be fed; a
-// fixed axis must match; a symbol must have one value across inputs):
+// fixed axis must match; a symbol must have one value across inputs; a sum
+// axis binds its one symbol no other axis shows, and must add up):
 // std::invalid_argument naming the input, axis and sizes otherwise.
 Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 
