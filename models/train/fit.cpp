@@ -488,9 +488,7 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   net.set_sizes(d.sizes);
   net.set_schedule(schedule);
   tr.on_save([&d](train::LoopState& s) { // for predict, which need not read the data again
-    std::string text;
-    for (auto& [k, v] : d.sizes) text += fmt::format("{}{}={}", text.empty() ? "" : ",", k, v);
-    if (!text.empty()) s.values["sizes"] = text;
+    for (auto& [k, v] : d.sizes) s.set_u64("size." + k, uint64_t(v));
   });
   if (start) start(tr);
   const Dataset& trained = opt.validation_split > 0 ? static_cast<const Dataset&>(train_part) : data;

@@ -1,6 +1,5 @@
 #include "models/train/fit_model.hpp"
 
-#include "graph/errors.hpp"
 #include "graph/npy.hpp"
 #include "ops/ops.hpp"
 
@@ -80,18 +79,11 @@ FromCheckpoint from_checkpoint(const Declaration& d, const RunArgs& given) {
   std::map<std::string, std::string> meta;
   train::load_params(given.checkpoint, d.name, c.params, &meta);
   c.args = run_args_of(d.options, given, meta);
-  if (meta.count("loop.sizes")) { // "vocab=5051,dim=50" (fit::train saves it)
-    Sizes sizes;
-    std::string text = meta.at("loop.sizes");
-    for (size_t at = 0; at < text.size();) {
-      size_t end = text.find(',', at), eq = text.find('=', at);
-      if (end == std::string::npos) end = text.size();
-      if (eq == std::string::npos || eq > end) throw IoError(fmt::format("checkpoint '{}': bad sizes '{}'", given.checkpoint, text));
-      sizes[text.substr(at, eq - at)] = std::stoll(text.substr(eq + 1, end - eq - 1));
-      at = end + 1;
+  for (auto& [key, value] : meta) // the data's fixed sizes, as fit::train saved them
+    if (key.starts_with("loop.size.")) {
+      if (!c.sizes) c.sizes = Sizes{};
+      (*c.sizes)[key.substr(10)] = std::stoll(value);
     }
-    c.sizes = sizes;
-  }
   return c;
 }
 
