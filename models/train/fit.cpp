@@ -11,6 +11,7 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 
 namespace sg::fit {
 
@@ -280,14 +281,21 @@ std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, const s
 
 namespace {
 
-// Calls f(batch) for each batch of `order`: spans of batch_size, the last one smaller.
+// Calls f(batch) for each batch of `order` from batch number `first` on:
+// spans of batch_size, the last one smaller. f may take (span, its number,
+// the number of batches).
 template <class F>
-void for_each_batch(const std::vector<int64_t>& order, int64_t batch_size, const std::string& model, F f) {
+void for_each_batch(const std::vector<int64_t>& order, int64_t batch_size, const std::string& model, F f,
+                    int64_t first = 0) {
   const int64_t n = int64_t(order.size());
   if (n < 1 || batch_size < 1)
     throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, batch_size));
-  for (int64_t i = 0; i < n; i += batch_size)
-    f(std::span<const int64_t>(order.data() + i, size_t(std::min(batch_size, n - i))));
+  const int64_t count = (n + batch_size - 1) / batch_size;
+  for (int64_t b = first; b < count; ++b) {
+    const std::span<const int64_t> batch(order.data() + b * batch_size, size_t(std::min(batch_size, n - b * batch_size)));
+    if constexpr (std::is_invocable_v<F, std::span<const int64_t>, int64_t, int64_t>) f(batch, b, count);
+    else f(batch);
+  }
 }
 
 } // namespace
@@ -367,18 +375,16 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
   });
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
-    const std::vector<int64_t> order = epoch_order(data.size(), opt.shuffle, seed, model, epoch);
-    const int64_t n = int64_t(order.size()), bs = opt.batch_size;
-    if (n < 1 || bs < 1) throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, bs));
-    const int64_t n_batches = (n + bs - 1) / bs; // the last one smaller, as Keras
-    for (int64_t b = done_batches; b < n_batches; ++b) {
-      const std::span<const int64_t> batch(order.data() + b * bs, size_t(std::min(bs, n - b * bs)));
-      const double size = double(batch.size());
-      w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
-      done_batches = b + 1;
-      if (tr.interrupt_requested() && b + 1 < n_batches)
-        tr.interrupt_within(epoch, fmt::format("in epoch {} after {} of {} batches", epoch + 1, b + 1, n_batches));
-    }
+    for_each_batch(
+        epoch_order(data.size(), opt.shuffle, seed, model, epoch), opt.batch_size, model,
+        [&](std::span<const int64_t> batch, int64_t b, int64_t count) {
+          const double size = double(batch.size());
+          w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
+          done_batches = b + 1;
+          if (tr.interrupt_requested() && b + 1 < count)
+            tr.interrupt_within(epoch, fmt::format("in epoch {} after {} of {} batches", epoch + 1, b + 1, count));
+        },
+        done_batches);
     done_batches = 0;
     Network::Result r = w.mean();
     w = Weighted{};
