@@ -1,5 +1,7 @@
 #include "graph/checkpoint.hpp"
 
+#include "graph/file.hpp"
+
 #include <array>
 #include <bit>
 #include <cerrno>
@@ -158,12 +160,9 @@ void save_checkpoint(const std::string& path, const std::string& model, const Pa
   sync_dir(std::filesystem::path(path).parent_path());
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open checkpoint '{}'", path));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw IoError(fmt::format("error reading checkpoint '{}'", path));
+Checkpoint load_checkpoint(const std::string& path) { return parse_checkpoint(read_file(path, "checkpoint"), path); }
 
+Checkpoint parse_checkpoint(std::string_view bytes, const std::string& path) {
   // Magic: a file shorter than it that matches its start is truncated, not foreign.
   const size_t m = std::min(bytes.size(), kMagic.size());
   if (bytes.compare(0, m, kMagic.substr(0, m)) != 0)
@@ -201,13 +200,9 @@ Checkpoint load_checkpoint(const std::string& path) {
       if (d < 0) r.fail(fmt::format("implausible negative dimension {} for {}", d, what));
     }
     // Element count without overflow, checked against the bytes left before allocating.
-    uint64_t n = 1;
-    for (int64_t d : shape) {
-      if (d != 0 && n > (uint64_t(1) << 60) / uint64_t(d))
-        r.fail(fmt::format("implausible shape {} for {}", to_string(shape), what));
-      n *= uint64_t(d);
-    }
-    r.need(n * dtype_size(dtype), "the data of " + what);
+    const int64_t n = checked_numel(shape);
+    if (n < 0) r.fail(fmt::format("implausible shape {} for {}", to_string(shape), what));
+    r.need(uint64_t(n) * dtype_size(dtype), "the data of " + what);
     Tensor t(std::move(shape), dtype);
     std::memcpy(t.raw(), bytes.data() + r.pos, t.nbytes());
     r.pos += t.nbytes();

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace sg {
 
@@ -46,6 +47,8 @@ void save_checkpoint(const std::string& path, const std::string& model, const Pa
 
 // Reads and verifies a checkpoint; throws IoError naming the file and the problem.
 Checkpoint load_checkpoint(const std::string& path);
+// The same from the file's bytes (`name` is the file named in errors).
+Checkpoint parse_checkpoint(std::string_view bytes, const std::string& name);
 // As above, and throws IoError if it was written by a model other than `expected_model`.
 Checkpoint load_checkpoint(const std::string& path, const std::string& expected_model);
 

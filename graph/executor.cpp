@@ -3,6 +3,7 @@
 // stack (no task each); a heavy step becomes a TBB task when there is other
 // work for this thread to do, so another thread can take it.
 #include "graph/plan_impl.hpp"
+#include "graph/tsan.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -44,6 +45,17 @@ template <class T> struct Runner {
   bool parallel;
   int64_t* prof; // per-step time, when profiling (each step is run by one thread)
 
+  // Runs step `at` (and what it readies) as a TBB task; the tsan_ marks are
+  // the hand-off and the join that TBB makes but ThreadSanitizer cannot see.
+  void spawn(uint32_t at) {
+    tsan_release(&P.counts[at]);
+    tg.run([this, at] {
+      tsan_acquire(&P.counts[at]);
+      drain(at);
+      tsan_release(&tg);
+    });
+  }
+
   // Runs `first` and everything it readies, inline where cheap.
   void drain(uint32_t first) {
     uint32_t local[64];
@@ -66,7 +78,7 @@ template <class T> struct Runner {
         // Ready. Keep it here unless it is heavy and there is other work
         // here already (then let another thread take one of them).
         if (top == 64 || (parallel && steps[nx].heavy && (top > 0 || k + 1 < s.succ_end)))
-          tg.run([this, nx] { drain(nx); });
+          spawn(nx);
         else
           local[top++] = nx;
       }
@@ -90,7 +102,7 @@ template <class T> void PlanImpl::execute() {
       for (size_t i = 0; i < roots.size(); ++i) {
         uint32_t root = roots[i];
         if (r.parallel && st[root].heavy && i + 1 < roots.size())
-          tg.run([&r, root] { r.drain(root); });
+          r.spawn(root);
         else
           r.drain(root);
       }
@@ -99,9 +111,11 @@ template <class T> void PlanImpl::execute() {
       // running finish, then report. The next run starts from fresh counters.
       tg.cancel();
       tg.wait();
+      tsan_acquire(&tg);
       throw;
     }
     tg.wait(); // rethrows an exception from a task
+    tsan_acquire(&tg);
   });
 }
 

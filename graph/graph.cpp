@@ -65,6 +65,10 @@ NodeId Graph::add(Op op, std::vector<NodeId> inputs, Attrs attrs, std::string na
     throw ShapeError(fmt::format("shape error at node '{}' (op {}, {}): inputs [{}]: {}", full,
                                  def.name, where(loc), describe_inputs(), e.what()));
   }
+  if (checked_numel(out) < 0)
+    throw ShapeError(fmt::format("shape error at node '{}' (op {}, {}): inputs [{}]: its shape {} would have "
+                                 "more than 2^40 elements",
+                                 full, def.name, where(loc), describe_inputs(), to_string(out)));
   Node n;
   n.op = op;
   n.kind = kind_;

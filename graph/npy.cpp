@@ -1,5 +1,7 @@
 #include "graph/npy.hpp"
 
+#include "graph/file.hpp"
+
 #include <bit>
 #include <cstring>
 #include <fmt/format.h>
@@ -113,6 +115,7 @@ private:
         d = d * 10 + (s_[i_++] - '0');
       }
       if (peek() == 'L') ++i_;
+      if (shape.size() == 64) fail("more than 64 dimensions");
       shape.push_back(d);
       ws();
       if (peek() == ',') ++i_;
@@ -144,18 +147,15 @@ std::string shape_repr(const Shape& s) {
 
 } // namespace
 
-Tensor load_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open npy file '{}'", path));
-  in.seekg(0, std::ios::end);
-  const auto file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+Tensor load_npy(const std::string& path) { return parse_npy(read_file(path, "npy file"), path); }
+
+Tensor parse_npy(std::string_view bytes, const std::string& path) {
+  const uint64_t file_size = bytes.size();
+  const auto* pre = reinterpret_cast<const unsigned char*>(bytes.data());
 
   // Preamble: magic, version, header length (u16 in 1.0, u32 in 2.0 and 3.0).
-  unsigned char pre[12] = {};
-  in.read(reinterpret_cast<char*>(pre), std::streamsize(std::min<uint64_t>(file_size, 12)));
-  size_t have = std::min<uint64_t>(file_size, 12);
-  if (std::memcmp(pre, kMagic, std::min(have, kMagicLen)) != 0 || have == 0)
+  const size_t have = std::min<uint64_t>(file_size, 12);
+  if (have == 0 || std::memcmp(pre, kMagic, std::min(have, kMagicLen)) != 0)
     throw IoError(fmt::format("'{}' is not an npy file (bad magic)", path));
   if (have < 10) throw IoError(fmt::format("npy file '{}': truncated header ({} bytes)", path, have));
   const int major = pre[6], minor = pre[7];
@@ -172,11 +172,7 @@ Tensor load_npy(const std::string& path) {
     throw IoError(fmt::format("npy file '{}': truncated header (header says {} bytes, file has {} "
                               "after the preamble)",
                               path, header_len, file_size - pre_len));
-  std::string text(header_len, '\0');
-  in.seekg(std::streamoff(pre_len));
-  in.read(text.data(), std::streamsize(header_len));
-  if (!in) throw IoError(fmt::format("npy file '{}': read error in the header", path));
-  Header h = HeaderParser(text, path).parse();
+  Header h = HeaderParser(bytes.substr(pre_len, header_len), path).parse();
 
   // dtype: byte order, then one of the known element types.
   const std::string& d = h.descr;
@@ -196,32 +192,28 @@ Tensor load_npy(const std::string& path) {
                               "array, e.g. np.ascontiguousarray(a))",
                               path));
 
-  // Size check before allocating: the file must hold all the data.
+  // Size checks before allocating: a bounded shape, and the file must hold all the data.
+  const int64_t count = checked_numel(h.shape);
+  if (count < 0)
+    throw IoError(fmt::format("npy file '{}': shape {} is too large (more than 2^40 elements, or a "
+                              "dimension above 2^40)",
+                              path, shape_repr(h.shape)));
+  const uint64_t n = uint64_t(count);
   const uint64_t avail = file_size - pre_len - header_len;
-  uint64_t n = 1;
-  for (int64_t dim : h.shape) {
-    const auto ud = static_cast<uint64_t>(dim);
-    if (ud != 0 && n > avail / ud)
-      throw IoError(fmt::format("npy file '{}': data truncated (shape {} needs more than the {} "
-                                "bytes the file has)",
-                                path, shape_repr(h.shape), avail));
-    n *= ud;
-  }
   const uint64_t nbytes = n * type->size;
   if (nbytes > avail)
-    throw IoError(fmt::format("npy file '{}': data truncated (expected {} bytes, file has {})",
-                              path, nbytes, avail));
+    throw IoError(fmt::format("npy file '{}': data truncated (shape {} needs {} bytes, the file has {})",
+                              path, shape_repr(h.shape), nbytes, avail));
 
+  const unsigned char* data = pre + pre_len + header_len;
   const bool is_f32 = type->code == "f4";
   Tensor t(h.shape, is_f32 ? DType::f32 : DType::f64);
   if (is_f32 || type->code == "f8") {
-    in.read(static_cast<char*>(t.raw()), std::streamsize(nbytes));
+    if (nbytes) std::memcpy(t.raw(), data, nbytes);
   } else {
-    std::vector<unsigned char> buf(nbytes);
-    in.read(reinterpret_cast<char*>(buf.data()), std::streamsize(nbytes));
     double* out = t.data<double>();
     for (uint64_t i = 0; i < n; ++i) {
-      const unsigned char* p = buf.data() + i * type->size;
+      const unsigned char* p = data + i * type->size;
       if (type->code == "i4") {
         int32_t v;
         std::memcpy(&v, p, 4);
@@ -237,7 +229,6 @@ Tensor load_npy(const std::string& path) {
       }
     }
   }
-  if (!in) throw IoError(fmt::format("npy file '{}': read error in the data", path));
   return t;
 }
 

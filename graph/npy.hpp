@@ -18,11 +18,17 @@
 #include "graph/tensor.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace sg {
 
 // Reads a .npy file; throws IoError naming the file and the problem.
 Tensor load_npy(const std::string& path);
+// The same from the file's bytes; `name` is the file named in errors. A shape
+// is checked (checked_numel) and against the bytes there before anything is
+// allocated: a short file claiming a huge shape is an IoError, never a huge
+// allocation. Empty arrays, (3, 0) as (0, 3), are read as numpy writes them.
+Tensor parse_npy(std::string_view bytes, const std::string& name);
 
 // Writes `t` as a .npy file; throws IoError if the file cannot be written.
 void save_npy(const std::string& path, const Tensor& t);

@@ -11,6 +11,7 @@
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
+#include <unistd.h>
 
 namespace sg {
 
@@ -201,6 +202,22 @@ private:
     P.order = order;
   }
 
+  // Refuses a plan whose buffers would not fit in this machine's memory, naming
+  // the largest value (a shape from a file, most likely), before allocating.
+  void check_memory(size_t arena) const {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0 || double(arena) <= double(pages) * double(page)) return;
+    NodeId big = order.front();
+    for (NodeId n : order)
+      if (numel(g.node(n).shape) > numel(g.node(big).shape)) big = n;
+    const Node& b = g.node(big);
+    throw std::length_error(fmt::format(
+        "the plan needs {:.1f} GiB of buffers, more than this machine's {:.1f} GiB of memory; its largest value "
+        "is node '{}' ({}) of shape {}, {:.1f} GiB",
+        double(arena) / double(1 << 30), double(pages) * double(page) / double(1 << 30), b.name,
+        op_def(b.op).name, to_string(b.shape), double(numel(b.shape)) * double(esize) / double(1 << 30)));
+  }
+
   // 4. The buffer plan: parameters in the ParamStore, inputs, constants and
   // kept values in slices of their own, every other value in a slice reused
   // by liveness (level by level; a reused slice waits for its last readers).
@@ -257,6 +274,7 @@ private:
         release_at.erase(it);
       }
     }
+    check_memory(alloc.end());
     P.arena = AlignedBytes::allocate(alloc.end());
     P.stats.arena_bytes = alloc.end();
     P.stats.naive_bytes = naive;

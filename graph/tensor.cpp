@@ -13,6 +13,18 @@ int64_t numel(const Shape& s) {
   return n;
 }
 
+int64_t checked_numel(const Shape& s) noexcept {
+  int64_t n = 1;
+  bool empty = false;
+  for (auto d : s) {
+    if (d < 0 || d > kMaxElements) return -1;
+    if (d == 0) empty = true;
+    else if (n > kMaxElements / d) return -1;
+    else n *= d;
+  }
+  return empty ? 0 : n;
+}
+
 std::string to_string(const Shape& s) {
   std::string r = "(";
   for (size_t i = 0; i < s.size(); ++i) {
@@ -25,6 +37,9 @@ std::string to_string(const Shape& s) {
 
 const char* to_string(DType d) { return d == DType::f32 ? "float32" : "float64"; }
 
+OutOfMemory::OutOfMemory(size_t bytes)
+    : what_(fmt::format("out of memory: cannot allocate {} bytes ({:.2f} GiB)", bytes, double(bytes) / double(1 << 30))) {}
+
 void AlignedBytes::Free::operator()(std::byte* p) const noexcept { std::free(p); }
 
 AlignedBytes AlignedBytes::allocate(size_t bytes) {
@@ -32,7 +47,7 @@ AlignedBytes AlignedBytes::allocate(size_t bytes) {
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;
   auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded));
-  if (!p) throw std::bad_alloc();
+  if (!p) throw OutOfMemory(bytes);
   b.ptr.reset(p);
   b.size = bytes;
   return b;
@@ -41,6 +56,9 @@ AlignedBytes AlignedBytes::allocate(size_t bytes) {
 Tensor::Tensor(Shape shape, DType dtype) : shape_(std::move(shape)), dtype_(dtype) {
   for (auto d : shape_)
     if (d < 0) throw std::invalid_argument("negative dimension in shape " + sg::to_string(shape_));
+  if (checked_numel(shape_) < 0)
+    throw std::length_error(fmt::format("a tensor of shape {} would have more than 2^40 elements",
+                                        sg::to_string(shape_)));
   bytes_ = AlignedBytes::allocate(nbytes());
   std::memset(bytes_.ptr.get(), 0, nbytes());
 }

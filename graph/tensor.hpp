@@ -15,8 +15,18 @@ namespace sg {
 
 using Shape = std::vector<int64_t>;
 
-// Number of elements of a shape (1 for a scalar, shape {}).
+// Number of elements of a shape (1 for a scalar, shape {}). For shapes that
+// passed checked_numel (every tensor's, every graph node's).
 int64_t numel(const Shape& s);
+
+// The most elements a tensor may have: 2^40 (4 TiB of float32). Shapes read
+// from files and shapes inferred in a graph are held to it, so that every
+// element count and byte size computed from them fits int64 with room.
+inline constexpr int64_t kMaxElements = int64_t(1) << 40;
+// The element count of s, or -1 when a dimension is negative or s would hold
+// more than kMaxElements. A dimension above the bound counts even beside a 0
+// (the shape (0, 2^62) is empty, but a product with it would not be).
+int64_t checked_numel(const Shape& s) noexcept;
 // "(3, 4, 5)"
 std::string to_string(const Shape& s);
 
@@ -26,6 +36,16 @@ inline size_t dtype_size(DType d) { return d == DType::f32 ? 4 : 8; }
 template <class T> constexpr DType dtype_of();
 template <> constexpr DType dtype_of<float>() { return DType::f32; }
 template <> constexpr DType dtype_of<double>() { return DType::f64; }
+
+// A failed allocation, with the size asked for in its message.
+class OutOfMemory : public std::bad_alloc {
+public:
+  explicit OutOfMemory(size_t bytes);
+  const char* what() const noexcept override { return what_.c_str(); }
+
+private:
+  std::string what_;
+};
 
 // 64-byte aligned, uninitialised byte storage.
 struct AlignedBytes {

@@ -1,6 +1,8 @@
 // Raw cblas calls (OpenBLAS at one thread), behind ops/blas.hpp.
 #include "ops/blas.hpp"
 
+#include "graph/tsan.hpp"
+
 #include <cblas.h>
 #include <climits>
 #include <algorithm>
@@ -80,9 +82,11 @@ void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, in
     call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
     return;
   }
+  tsan_release(&s); // the hand-off to TBB's threads and back (graph/tsan.hpp)
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, s.count, 1),
       [&](const tbb::blocked_range<int64_t>& r) {
+        tsan_acquire(&s);
         for (int64_t i = r.begin(); i != r.end(); ++i) {
           const int64_t lo = i * s.width, len = std::min(s.width, (s.along_n ? n : m) - lo);
           if (s.along_n) // C[:, lo:lo+len] = op(A) op(B)[:, lo:lo+len]
@@ -91,8 +95,10 @@ void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, in
             call(ta, tb, len, n, k, ta ? a + lo : a + lo * lda, lda, b, ldb, c + lo * ldc, ldc,
                  beta);
         }
+        tsan_release(&s.count);
       },
       tbb::simple_partitioner());
+  tsan_acquire(&s.count);
 }
 
 } // namespace

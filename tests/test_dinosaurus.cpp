@@ -121,7 +121,7 @@ TEST_CASE("Dinosaurus.DataPipeline") {
 TEST_CASE("Dinosaurus.MalformedNames") {
   TempDir dir;
   CHECK(has(io_error_of([&] { dinosaurus::load_names(dir / "nope.txt", 0); }),
-            "cannot open '" + (dir / "nope.txt") + "': no such file"));
+            "cannot read text file '" + (dir / "nope.txt") + "': no such file"));
   std::ofstream(dir / "empty.txt") << "\n\n";
   CHECK(has(io_error_of([&] { dinosaurus::load_names(dir / "empty.txt", 0); }),
             "is empty: expected one name per line"));

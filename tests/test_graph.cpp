@@ -1,6 +1,7 @@
 // The graph IR and builder: names and scopes, shape inference, shape errors
 // that name the node, the op, the shapes and the call site; the op registry.
 #include "graph/graph.hpp"
+#include "graph/plan.hpp"
 #include "ops/ops.hpp"
 
 #include <doctest/doctest.h>
@@ -160,4 +161,42 @@ TEST_CASE("Graph.AttrsAreTheOpsNamedStruct") {
   CHECK(Attrs(AxisAttrs{1}) == Attrs(AxisAttrs{1}));
   CHECK_FALSE(Attrs(AxisAttrs{1}) == Attrs(AxisAttrs{2}));
   CHECK_FALSE(Attrs(AxisAttrs{0}) == Attrs(GatherGradAttrs{0}));
+}
+
+// Shapes are bounded (kMaxElements = 2^40) where they enter a graph and where
+// inference makes them, so no element count or byte size can overflow later;
+// a plan that would not fit in memory is refused before it allocates.
+TEST_CASE("Graph.ShapesAreBounded") {
+  Graph g;
+  CHECK_THROWS_WITH_AS((void)input(g, "huge", {0, int64_t(1) << 41}), doctest::Contains("more than 2^40 elements"),
+                       ShapeError);
+  Value x = input(g, "x", {int64_t(1) << 21, 0});
+  Value w = input(g, "w", {0, int64_t(1) << 20});
+  CHECK(checked_numel(x.shape()) == 0);
+  try {
+    (void)matmul(x, w); // (2^21, 2^20): 2^41 elements
+    FAIL("no error for a (2^21, 2^20) product");
+  } catch (const ShapeError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("op matmul") != std::string::npos);
+    CHECK(m.find("(2097152, 1048576) would have more than 2^40 elements") != std::string::npos);
+  }
+  CHECK(checked_numel({int64_t(1) << 20, int64_t(1) << 20}) == int64_t(1) << 40);
+  CHECK(checked_numel({(int64_t(1) << 20) + 1, int64_t(1) << 20}) == -1);
+  CHECK(checked_numel({3, -1}) == -1);
+  CHECK(checked_numel({}) == 1);
+  CHECK_THROWS_AS(Tensor({int64_t(1) << 30, int64_t(1) << 30}), std::length_error);
+
+  // 2^39 float32 elements: within the bound, far beyond this machine's memory
+  Graph h;
+  Value big = relu(input(h, "big", {int64_t(1) << 20, int64_t(1) << 19}));
+  ParamStore params;
+  try {
+    Plan plan(h, params, {big});
+    FAIL("a 2 TiB plan compiled");
+  } catch (const std::length_error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("more than this machine's") != std::string::npos);
+    CHECK(m.find("(1048576, 524288)") != std::string::npos);
+  }
 }

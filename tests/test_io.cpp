@@ -44,6 +44,11 @@ std::string npy_bytes(const std::string& dict, const std::string& data, int majo
   return b + header + data;
 }
 
+// An npy header dict.
+std::string dict(const std::string& descr, const std::string& order, const std::string& shape) {
+  return "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }";
+}
+
 // Little-endian bytes of a value.
 template <class T> std::string le(T v) {
   std::string s(sizeof(T), '\0');
@@ -161,11 +166,8 @@ TEST_CASE("Io.NpyErrors") {
   TempDir tmp;
   const std::string p = tmp / "bad.npy";
   const std::string d6(48, '\0');
-  auto dict = [](const std::string& descr, const std::string& order, const std::string& shape) {
-    return "{'descr': '" + descr + "', 'fortran_order': " + order + ", 'shape': " + shape + ", }";
-  };
 
-  CHECK_THROWS_WITH_AS(load_npy(tmp / "missing.npy"), doctest::Contains("cannot open"), IoError);
+  CHECK_THROWS_WITH_AS(load_npy(tmp / "missing.npy"), doctest::Contains("cannot read npy file"), IoError);
   CHECK_THROWS_WITH_AS(load_npy(tmp / "missing.npy"), doctest::Contains("missing.npy"), IoError);
 
   write_bytes(p, "PK\x03\x04 this is a zip file, not an npy file");
@@ -181,11 +183,15 @@ TEST_CASE("Io.NpyErrors") {
   CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("truncated header"), IoError);
 
   write_bytes(p, good.substr(0, good.size() - 8));
-  CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("data truncated (expected 48 bytes, file has 40)"),
+  CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("data truncated (shape (2, 3) needs 48 bytes, the file has 40)"),
                        IoError);
-  // A huge shape must not allocate: it is checked against the file's size first.
+  // A huge shape must not allocate: it is bounded, then checked against the file's size.
   write_bytes(p, npy_bytes(dict("<f8", "False", "(4000000000, 4000000000, 4000000000)"), d6));
-  CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("data truncated"), IoError);
+  CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("shape (4000000000, 4000000000, 4000000000) is too large"),
+                       IoError);
+  write_bytes(p, npy_bytes(dict("<f8", "False", "(100000, 100000)"), d6));
+  CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("data truncated (shape (100000, 100000) needs 80000000000 bytes"),
+                       IoError);
 
   write_bytes(p, npy_bytes(dict("<f8", "True", "(2, 3)"), d6));
   CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("fortran_order True is not supported"), IoError);
@@ -276,7 +282,7 @@ TEST_CASE("Io.CheckpointErrors") {
   save_checkpoint(p, "jazz", ps, {{"epoch", "3"}});
   const std::string good = read_bytes(p);
 
-  CHECK_THROWS_WITH_AS(load_checkpoint(tmp / "nope.ckpt"), doctest::Contains("cannot open checkpoint"),
+  CHECK_THROWS_WITH_AS(load_checkpoint(tmp / "nope.ckpt"), doctest::Contains("cannot read checkpoint"),
                        IoError);
   CHECK_THROWS_WITH_AS(load_checkpoint(p, "dinosaurus"),
                        doctest::Contains(("checkpoint '" + p + "' was written by model 'jazz', not "
@@ -337,10 +343,13 @@ TEST_CASE("Io.CheckpointErrors") {
     patched(57, le<int64_t>(int64_t(1) << 62)); // a huge tensor: refused before allocating
     CHECK_THROWS_WITH_AS(load_checkpoint(q), doctest::Contains("implausible shape (4611686018427387904, 3) for tensor 'W'"),
                          IoError);
-    patched(57, le<int64_t>(int64_t(1) << 40)); // large but representable: needs more than is left
+    patched(57, le<int64_t>(int64_t(1) << 40)); // 3 * 2^40 elements: above the bound (kMaxElements)
+    CHECK_THROWS_WITH_AS(load_checkpoint(q), doctest::Contains("implausible shape (1099511627776, 3) for tensor 'W'"),
+                         IoError);
+    patched(57, le<int64_t>(int64_t(1) << 36)); // large but representable: needs more than is left
     CHECK_THROWS_WITH_AS(load_checkpoint(q),
                          doctest::Contains("truncated at byte 73 reading the data of tensor 'W' "
-                                           "(needs 13194139533312 bytes"),
+                                           "(needs 824633720832 bytes"),
                          IoError);
     patched(17, le<uint32_t>(0xFFFFFFF0u)); // a huge model-name length
     CHECK_THROWS_WITH_AS(load_checkpoint(q), doctest::Contains("reading the model name"), IoError);
@@ -388,4 +397,27 @@ TEST_CASE("Io.RestoreParams") {
                          IoError);
     CHECK(into.size() == 1);
   }
+}
+
+// Issue 10's findings: a shape with a 0 beside a huge dimension, and numpy's
+// empty arrays of either orientation.
+TEST_CASE("Io.NpyEmptyArraysAndBoundedShapes") {
+  TempDir tmp;
+  const std::string p = tmp / "e.npy";
+  // numpy's np.save(f, np.zeros((3, 0))) and np.zeros((0, 3)): no data bytes
+  for (const char* shape : {"(3, 0)", "(0, 3)", "(0,)"}) {
+    INFO(shape);
+    write_bytes(p, npy_bytes(dict("<f8", "False", shape), ""));
+    const Tensor t = load_npy(p);
+    CHECK(t.size() == 0);
+    CHECK(to_string(t.shape()) == shape);
+    save_npy(tmp / "back.npy", t); // and back, to the same shape
+    CHECK(load_npy(tmp / "back.npy").shape() == t.shape());
+  }
+  // (0, 2^62) holds nothing, but a product with it would: refused at load
+  write_bytes(p, npy_bytes(dict("<f8", "False", "(0, 4611686018427387904)"), ""));
+  CHECK_THROWS_WITH_AS(load_npy(p), doctest::Contains("shape (0, 4611686018427387904) is too large"), IoError);
+  // a directory and an empty path name the problem
+  CHECK_THROWS_WITH_AS(load_npy(tmp.path.string()), doctest::Contains("it is a directory"), IoError);
+  CHECK_THROWS_WITH_AS(load_npy(""), doctest::Contains("no npy file given"), IoError);
 }

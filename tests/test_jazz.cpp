@@ -167,7 +167,8 @@ TEST_CASE("Jazz.MalformedInput") {
     Result r = graph_run(fmt::format("jazz train --data '{}' --checkpoint '{}' --epochs 1", path,
                                      dir / "x.ckpt"));
     CHECK(r.rc == 1);
-    CHECK(has(r.out, "graph-run: error: " + path + ": "));
+    CHECK(has(r.out, "graph-run: error: "));
+    CHECK(has(r.out, path));
     CHECK(!std::filesystem::exists(dir / "x.ckpt"));
   }
   CHECK(has(io_error_of([&] { load_jazz_corpus(broken); }), "track 0 at byte"));

@@ -376,7 +376,8 @@ TEST_CASE("Midi.Malformed") {
     expect_error(with(B({0x00, 0xFF, 0x59, 0x01, 0}) + kEot), {"key signature meta event of 1 bytes"});
   }
   SUBCASE("files") {
-    CHECK_THROWS_WITH_AS(read_midi("/nonexistent/x.mid"), "/nonexistent/x.mid: cannot open MIDI file", IoError);
+    CHECK_THROWS_WITH_AS(read_midi("/nonexistent/x.mid"), "cannot read MIDI file '/nonexistent/x.mid': no such file",
+                         IoError);
     TempDir tmp;
     CHECK_THROWS_AS(write_midi(tmp / "no/such/dir/x.mid", small_file()), IoError);
     std::ofstream(tmp / "bad.mid", std::ios::binary) << "MThd";

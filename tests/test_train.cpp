@@ -419,7 +419,7 @@ TEST_CASE("Train.ReadLines") {
             ":1: 'R' (column 1) in line 'Rex' is not in the vocabulary ('\\n', a-z)"));
 
   CHECK(has(error_of<IoError>([&] { data::read_lines(dir / "missing.txt", v); }),
-            "cannot open '" + (dir / "missing.txt") + "': no such file"));
+            "cannot read text file '" + (dir / "missing.txt") + "': no such file"));
   CHECK(has(error_of<IoError>([&] { data::read_lines(dir.path.string(), v); }), "it is a directory"));
   write_file(dir / "empty.txt", "");
   CHECK(has(error_of<IoError>([&] { data::read_lines(dir / "empty.txt", v, {.what = "name"}); }),

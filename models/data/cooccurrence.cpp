@@ -1,5 +1,7 @@
 #include "models/data/cooccurrence.hpp"
 
+#include "graph/file.hpp"
+
 #include "graph/errors.hpp"
 
 #include <algorithm>
@@ -44,9 +46,10 @@ int32_t Vocab::find(const std::string& w) const {
 
 namespace {
 
-std::ifstream open(const std::string& path) {
+std::ifstream open(const std::string& path, std::string_view what = "corpus") {
+  check_readable(path, what);
   std::ifstream in(path);
-  if (!in) throw IoError(fmt::format("cannot read the corpus '{}'", path));
+  if (!in) throw IoError(fmt::format("cannot read the {} '{}'", what, path));
   return in;
 }
 
@@ -93,8 +96,7 @@ std::unordered_set<std::string> words_of(const std::string& files) {
   std::string path, line;
   while (std::getline(list, path, ',')) {
     if (path.empty()) continue;
-    std::ifstream in(path);
-    if (!in) throw IoError(fmt::format("cannot read the word list '{}'", path));
+    std::ifstream in = open(path, "word list");
     while (std::getline(in, line))
       for (auto& w : tokenize(line)) words.insert(w);
   }

@@ -1,7 +1,8 @@
 #include "models/data/csv.hpp"
 
+#include "graph/file.hpp"
+
 #include <fmt/format.h>
-#include <fstream>
 #include <stdexcept>
 
 namespace sg::data {
@@ -58,15 +59,22 @@ std::vector<std::string> parse_csv_line(std::string_view line) {
 }
 
 std::vector<CsvRow> read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("cannot open CSV file '{}'", path));
+  return parse_csv(read_file(path, "CSV file", kMaxCsvBytes), path);
+}
+
+std::vector<CsvRow> parse_csv(std::string_view bytes, const std::string& path) {
   std::vector<CsvRow> rows;
-  std::string line;
+  if (bytes.starts_with("\xEF\xBB\xBF")) bytes.remove_prefix(3);
   int number = 0;
-  while (std::getline(in, line)) {
+  while (!bytes.empty()) {
     ++number;
-    if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t eol = bytes.find('\n');
+    std::string_view line = bytes.substr(0, eol);
+    bytes.remove_prefix(eol == std::string_view::npos ? bytes.size() : eol + 1);
+    if (line.size() > kMaxCsvLine)
+      throw IoError(fmt::format("{}:{}: a line of {} bytes, more than the {} a record may have", path, number,
+                                line.size(), kMaxCsvLine));
+    if (line.ends_with('\r')) line.remove_suffix(1);
     if (trim(line).empty()) continue;
     try {
       rows.push_back({number, parse_csv_line(line)});
@@ -74,7 +82,6 @@ std::vector<CsvRow> read_csv(const std::string& path) {
       throw IoError(fmt::format("{}:{}: {}", path, number, e.what()));
     }
   }
-  if (in.bad()) throw IoError(fmt::format("error reading CSV file '{}'", path));
   return rows;
 }
 

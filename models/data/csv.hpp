@@ -6,6 +6,7 @@
 
 #include "graph/errors.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,13 @@ std::vector<std::string> parse_csv_line(std::string_view line);
 // skipped). Throws IoError "<path>:<line>: <problem>" on a malformed line, and
 // IoError on a missing or unreadable file.
 std::vector<CsvRow> read_csv(const std::string& path);
+// The same from the file's bytes (`name` is the file named in errors).
+std::vector<CsvRow> parse_csv(std::string_view bytes, const std::string& name);
+
+// Bounds a file (and a record) must keep: read_csv refuses larger ones before
+// reading them.
+inline constexpr uint64_t kMaxCsvBytes = uint64_t(64) << 20;
+inline constexpr size_t kMaxCsvLine = size_t(1) << 20;
 
 // `s` without leading and trailing spaces, tabs, CRs and LFs.
 std::string trim(std::string_view s);

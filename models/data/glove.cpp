@@ -1,5 +1,7 @@
 #include "models/data/glove.hpp"
 
+#include "graph/file.hpp"
+
 #include "models/suggest.hpp"
 
 #include <algorithm>
@@ -19,22 +21,6 @@ struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
-
-std::string read_all(const std::string& path) {
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw IoError(fmt::format("{}: cannot open the word-vector file", path));
-  std::string s;
-  char buf[1 << 16];
-  size_t n;
-  if (std::fseek(f.get(), 0, SEEK_END) == 0) {
-    long size = std::ftell(f.get());
-    if (size > 0) s.reserve(static_cast<size_t>(size));
-    std::rewind(f.get());
-  }
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) s.append(buf, n);
-  if (std::ferror(f.get())) throw IoError(fmt::format("{}: read error", path));
-  return s;
-}
 
 } // namespace
 
@@ -61,8 +47,9 @@ std::vector<double> WordVectors::vec(const std::string& word) const {
   return std::vector<double>(r, r + dim);
 }
 
-WordVectors read_glove(const std::string& path) {
-  const std::string text = read_all(path);
+WordVectors read_glove(const std::string& path) { return parse_glove(read_file(path, "word-vector file"), path); }
+
+WordVectors parse_glove(std::string_view text, const std::string& path) {
   WordVectors v;
   v.source = path;
   const char* p = text.data();
@@ -95,6 +82,9 @@ WordVectors read_glove(const std::string& path) {
       if (ec != std::errc() || ptr != q)
         throw IoError(fmt::format("{}:{}:{}: '{}' is not a number (word '{}')", path, line,
                                   tok - line_start + 1, std::string(tok, q), word));
+      if (row.size() == kMaxGloveDim)
+        throw IoError(fmt::format("{}:{}: the word '{}' has more than {} numbers (a word vector's most)", path,
+                                  line, word, kMaxGloveDim));
       row.push_back(x);
     }
     if (row.empty())

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -43,6 +44,10 @@ struct WordVectors {
 // duplicate word ("file:line", with the line of its first occurrence).
 // Blank lines are skipped; "\r\n" line ends and a UTF-8 byte-order mark are accepted.
 WordVectors read_glove(const std::string& path);
+// The same from the file's bytes (`name` is the file named in errors). A line
+// holds at most kMaxGloveDim numbers.
+WordVectors parse_glove(std::string_view bytes, const std::string& name);
+inline constexpr size_t kMaxGloveDim = 65536;
 
 // Writes `words.size()` x d vectors (a 2-D tensor, f32 or f64) in the GloVe
 // text format, each value as the shortest decimal that reads back to the same

@@ -1,5 +1,7 @@
 #include "models/data/midi.hpp"
 
+#include "graph/file.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -287,11 +289,7 @@ private:
 MidiFile parse_midi(std::string_view bytes, const std::string& name) { return Parser(bytes, name).parse(); }
 
 MidiFile read_midi(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw IoError(fmt::format("{}: cannot open MIDI file", path));
-  std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw IoError(fmt::format("{}: read error", path));
-  return parse_midi(bytes, path);
+  return parse_midi(read_file(path, "MIDI file", uint64_t(64) << 20), path);
 }
 
 // ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include "graph/random.hpp"
 
 #include "graph/errors.hpp"
+#include "graph/file.hpp"
 #include "models/data/csv.hpp"
 
 #include <cctype>
@@ -13,8 +14,12 @@
 namespace sg::emojify {
 
 std::vector<Example> read_examples(const std::string& path) {
+  return parse_examples(read_file(path, "CSV file", data::kMaxCsvBytes), path);
+}
+
+std::vector<Example> parse_examples(std::string_view bytes, const std::string& path) {
   std::vector<Example> out;
-  for (const data::CsvRow& row : data::read_csv(path)) {
+  for (const data::CsvRow& row : data::parse_csv(bytes, path)) {
     auto bad = [&](const std::string& why) {
       return IoError(fmt::format("{}:{}: {} (expected `sentence,label` with a label 0..4)", path, row.line, why));
     };

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sg::emojify {
@@ -29,6 +30,8 @@ struct Example {
 // label 0..4, later fields are ignored. IoError "<path>:<line>: ..." on a row
 // with fewer than two fields, an empty sentence, or a label that is not 0..4.
 std::vector<Example> read_examples(const std::string& path);
+// The same from the file's bytes (`name` is the file named in errors).
+std::vector<Example> parse_examples(std::string_view bytes, const std::string& name);
 
 // The course's X.lower().split().
 std::vector<std::string> words(const std::string& sentence);

@@ -1,5 +1,7 @@
 #include "models/data/text.hpp"
 
+#include "graph/file.hpp"
+
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -64,24 +66,21 @@ CharVocab newline_and_lowercase() { return CharVocab("\nabcdefghijklmnopqrstuvwx
 
 std::vector<std::vector<int>> read_lines(const std::string& path, const CharVocab& vocab,
                                          const LinesOptions& opt) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw IoError(fmt::format("cannot open '{}': no such file", path));
-  if (fs::is_directory(path, ec))
-    throw IoError(fmt::format("cannot read '{}': it is a directory", path));
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw IoError(fmt::format("cannot open '{}': {}", path,
-                              errno ? std::strerror(errno) : "unreadable"));
+  return parse_lines(read_file(path, "text file", kMaxTextBytes), path, vocab, opt);
+}
+
+std::vector<std::vector<int>> parse_lines(std::string_view bytes, const std::string& path, const CharVocab& vocab,
+                                          const LinesOptions& opt) {
   std::vector<std::vector<int>> out;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
+  for (int64_t number = 1; !bytes.empty(); ++number) {
+    const size_t eol = bytes.find('\n');
+    const std::string_view line = bytes.substr(0, eol);
+    bytes.remove_prefix(eol == std::string_view::npos ? bytes.size() : eol + 1);
     size_t b = 0, e = line.size();
     while (b < e && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
     while (e > b && std::isspace(static_cast<unsigned char>(line[e - 1]))) --e;
     if (b == e) continue;
-    std::string text = line.substr(b, e - b);
+    std::string text(line.substr(b, e - b));
     if (opt.lower)
       for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::vector<int> ex;
@@ -96,7 +95,6 @@ std::vector<std::vector<int>> read_lines(const std::string& path, const CharVoca
     }
     out.push_back(std::move(ex));
   }
-  if (in.bad()) throw IoError(fmt::format("error reading '{}'", path));
   if (out.empty())
     throw IoError(fmt::format("'{}' is empty: expected one {} per line", path, opt.what));
   return out;

@@ -9,7 +9,9 @@
 
 #include <array>
 #include <span>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sg::data {
@@ -50,6 +52,11 @@ struct LinesOptions {
 // name 'tyranno saurus' is not in the vocabulary ('\n', a-z)").
 std::vector<std::vector<int>> read_lines(const std::string& path, const CharVocab& vocab,
                                          const LinesOptions& opt = {});
+// The same from the file's bytes (`name` is the file named in errors).
+std::vector<std::vector<int>> parse_lines(std::string_view bytes, const std::string& name, const CharVocab& vocab,
+                                          const LinesOptions& opt = {});
+// The largest text file read_lines reads (checked before reading).
+inline constexpr uint64_t kMaxTextBytes = uint64_t(256) << 20;
 
 // One-hot columns, the course's layout: a (depth, n) tensor whose column t is
 // e_{indices[t]}; a negative index gives a zero column (the course's "None",

@@ -1,0 +1,35 @@
+// Happens-before edges that ThreadSanitizer cannot see by itself: Debian's
+// oneTBB is not instrumented, so handing work to a TBB task (task_group::run,
+// parallel_for) and waiting for it carry no synchronisation TSan knows of. The
+// executor and the blocked products mark those hand-offs; in every other build
+// these are empty inline functions.
+#pragma once
+
+#if defined(__SANITIZE_THREAD__)
+#define SG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SG_TSAN 1
+#endif
+#endif
+
+#ifdef SG_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace sg {
+
+// What this thread did so far happens before whatever tsan_acquire(p) follows.
+inline void tsan_release([[maybe_unused]] const void* p) {
+#ifdef SG_TSAN
+  __tsan_release(const_cast<void*>(p));
+#endif
+}
+inline void tsan_acquire([[maybe_unused]] const void* p) {
+#ifdef SG_TSAN
+  __tsan_acquire(const_cast<void*>(p));
+#endif
+}
+
+} // namespace sg
