@@ -63,4 +63,39 @@ void check_readable(const std::string& path, std::string_view what) {
   open_checked(path, what, st);
 }
 
+size_t invalid_utf8_at(std::string_view t) noexcept {
+  const auto* s = reinterpret_cast<const unsigned char*>(t.data());
+  const size_t n = t.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // the length of the sequence and the range its second byte must be in (Unicode 15, table 3-7)
+    size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if (c == 0xED) len = 3, hi = 0x9F; // no surrogates
+    else if (c >= 0xE1 && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) len = 4, hi = 0x8F; // nothing above U+10FFFF
+    else return i;
+    if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k)
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+void require_utf8(std::string_view text, const std::string& name, int64_t line) {
+  const size_t at = invalid_utf8_at(text);
+  if (at != std::string_view::npos)
+    throw IoError(fmt::format("{}:{}: not UTF-8 text (byte 0x{:02x} at column {})", name, line,
+                              static_cast<unsigned char>(text[at]), at + 1));
+}
+
 } // namespace sg

@@ -5,6 +5,7 @@
 
 #include "graph/errors.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,5 +20,14 @@ std::string read_file(const std::string& path, std::string_view what, uint64_t m
 // The same checks for a reader that streams the file itself (a corpus too big
 // to hold): throws IoError unless `path` can be opened for reading.
 void check_readable(const std::string& path, std::string_view what);
+
+// The offset of the first byte of `text` that is not part of well-formed
+// UTF-8 (overlong forms, surrogates and code points above U+10FFFF included),
+// or std::string_view::npos when it is all well-formed.
+size_t invalid_utf8_at(std::string_view text) noexcept;
+
+// Throws IoError "<name>:<line>: not UTF-8 text (byte 0x.. at column ..)"
+// unless `text`, line `line` of the file `name`, is well-formed UTF-8.
+void require_utf8(std::string_view text, const std::string& name, int64_t line);
 
 } // namespace sg

@@ -64,8 +64,10 @@ Vocab build_vocab(const std::string& corpus, int64_t min_count, int64_t max_voca
   std::unordered_map<std::string, int64_t> counts;
   auto in = open(corpus);
   std::string line;
-  while (std::getline(in, line))
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    require_utf8(line, corpus, number); // checked once, on this first pass over the corpus
     for (auto& w : tokenize(line)) ++counts[w];
+  }
   std::vector<std::pair<std::string, int64_t>> kept;
   for (auto& [w, c] : counts)
     if (c >= min_count) kept.emplace_back(w, c);

@@ -75,6 +75,7 @@ std::vector<CsvRow> parse_csv(std::string_view bytes, const std::string& path) {
       throw IoError(fmt::format("{}:{}: a line of {} bytes, more than the {} a record may have", path, number,
                                 line.size(), kMaxCsvLine));
     if (line.ends_with('\r')) line.remove_suffix(1);
+    require_utf8(line, path, number);
     if (trim(line).empty()) continue;
     try {
       rows.push_back({number, parse_csv_line(line)});

@@ -66,6 +66,7 @@ WordVectors parse_glove(std::string_view text, const std::string& path) {
     const char* le = eol;
     if (le > p && le[-1] == '\r') --le;
     p = eol + 1;
+    require_utf8(std::string_view(line_start, size_t(le - line_start)), path, line);
     while (le > line_start && (le[-1] == ' ' || le[-1] == '\t')) --le; // trailing blanks
     if (le == line_start) continue;                                     // blank line
     const char* q = line_start;

@@ -76,6 +76,7 @@ std::vector<std::vector<int>> parse_lines(std::string_view bytes, const std::str
     const size_t eol = bytes.find('\n');
     const std::string_view line = bytes.substr(0, eol);
     bytes.remove_prefix(eol == std::string_view::npos ? bytes.size() : eol + 1);
+    require_utf8(line, path, number);
     size_t b = 0, e = line.size();
     while (b < e && std::isspace(static_cast<unsigned char>(line[b]))) ++b;
     while (e > b && std::isspace(static_cast<unsigned char>(line[e - 1]))) --e;
