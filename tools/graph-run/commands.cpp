@@ -10,6 +10,7 @@
 #include "models/suggest.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -256,6 +257,19 @@ int cmd_dot(const Model& m, const CliArgs& a) {
   const std::string& graph = graph_or_default(m, a.graph);
   if (a.output.empty())
     throw UsageError("dot needs -o FILE (.dot, .svg, .png or .pdf)");
+  { // the output path, before any work
+    const fs::path out(a.output);
+    std::string ext = out.extension().string();
+    for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (ext != ".dot" && ext != ".gv" && ext != ".svg" && ext != ".png" && ext != ".pdf")
+      throw UsageError(fmt::format("-o: cannot write a graph as '{}': the extension must be .dot, .gv, .svg, .png "
+                                   "or .pdf", a.output));
+    std::error_code ec;
+    if (fs::is_directory(out, ec)) throw UsageError(fmt::format("-o: cannot use '{}': it is a directory", a.output));
+    if (!out.parent_path().empty() && !fs::is_directory(out.parent_path(), ec))
+      throw UsageError(fmt::format("-o: cannot use '{}': there is no directory '{}' to write it in", a.output,
+                                   out.parent_path().string()));
+  }
   std::map<std::string, Tensor> inputs = load_inputs(a.inputs);
   sg::BuiltGraph built = m.build(graph, inputs, a.backward);
   if (!built.graph) throw std::logic_error(fmt::format("model {} built no graph", m.name));
