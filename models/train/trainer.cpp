@@ -177,6 +177,9 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
     if (!dir.empty() && !std::filesystem::is_directory(dir))
       throw IoError(fmt::format("cannot save the checkpoint '{}': there is no directory '{}'",
                                 opt_.checkpoint, dir.string()));
+    // A run that crashed while saving (kill -9, power cut) may have left its
+    // temporary file: gone now, not at this run's first save (which may be hours away).
+    remove_stray_temps(opt_.checkpoint);
   }
   if (opt_.resume) {
     if (!std::filesystem::exists(opt_.checkpoint))
