@@ -3,7 +3,7 @@
 // and the error names the step and the first node that computed a NaN or an
 // inf (its name, op, where the model built it, why); the last good
 // checkpoint stays as it was. --check-numerics checks every node of every
-// step and finds the same node.
+// step and finds the same node. Vector commands say why a cosine is undefined.
 #include "graph/checkpoint.hpp"
 #include "models/train/fit.hpp"
 #include "ops/keras.hpp"
@@ -280,4 +280,24 @@ TEST_CASE("Numerics.CheckNumericsOnARealModel") {
   CHECK(read_file(dir / "j.ckpt") == read_file(dir / "k.ckpt")); // the checks change nothing
   const Result help = graph_run("train jazz --help");
   CHECK(has(help.out, "--check-numerics"));
+}
+
+TEST_CASE("Numerics.AZeroVectorHasNoDirection") {
+  Result r = graph_run("word_vectors similarity king-king queen");
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "graph-run: error: king - king is the zero vector, and a zero vector has no direction: "
+                   "cosine_similarity(king - king, queen) is undefined (0 / 0)"));
+  CHECK_FALSE(has(r.out, "nan"));
+  r = graph_run("word_vectors neighbors queen-queen");
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "queen - queen is the zero vector, and a zero vector has no direction: its cosine similarity with "
+                   "any word is undefined"));
+  r = graph_run("word_vectors bias king --pairs man:man");
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "the mean of 1 pair difference(s) is the zero vector, and a zero vector has no direction: the "
+                   "gender direction g of --pairs 'man:man' is undefined (0 / 0)"));
+  r = graph_run("word_vectors analogy man man boy");
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "is not a number: one of its vectors is zero"));
+  CHECK(graph_run("word_vectors similarity king queen").rc == 0);
 }
