@@ -3,14 +3,20 @@
 #include "graph/file.hpp"
 
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
+#include <optional>
 #include <string_view>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -84,24 +90,50 @@ struct Reader {
   }
 };
 
-// Writes `bytes` to `path` and flushes them to disk; throws IoError on failure.
-void write_synced(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw IoError(fmt::format("cannot open '{}' for writing: {}", path, std::strerror(errno)));
+// A fresh temporary file beside `path` (`path` + ".tmp-<pid>-<n>"), open for
+// writing and locked (flock, exclusive) until it is closed, so that
+// remove_stray_temps() leaves it alone. The lock is taken after the file is
+// created: should a cleaner remove the name in between, we start over.
+struct TempFile {
+  int fd = -1;
+  std::string name;
+};
+
+TempFile open_temp(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  for (int attempt = 0;; ++attempt) {
+    TempFile t{-1, fmt::format("{}.tmp-{}-{}", path, ::getpid(), counter++)};
+    t.fd = ::open(t.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (t.fd < 0) {
+      if (errno == EEXIST && attempt < 1000) continue; // a dead writer's, whose pid was ours
+      throw IoError(fmt::format("cannot save checkpoint '{}': cannot create '{}': {}", path, t.name,
+                                std::strerror(errno)));
+    }
+    // No flock on this file system (EINVAL, ENOLCK, EOPNOTSUPP): unlocked;
+    // the cleaner then goes by the pid in the name.
+    int r;
+    while ((r = ::flock(t.fd, LOCK_EX)) != 0 && errno == EINTR) {}
+    struct stat mine {}, named {};
+    if (r != 0 || (::fstat(t.fd, &mine) == 0 && ::stat(t.name.c_str(), &named) == 0 &&
+                   mine.st_ino == named.st_ino && mine.st_dev == named.st_dev))
+      return t;
+    ::close(t.fd); // removed by a cleaner before we held the lock
+    if (attempt >= 1000)
+      throw IoError(fmt::format("cannot save checkpoint '{}': '{}' keeps disappearing", path, t.name));
+  }
+}
+
+// Writes all of `bytes` to `fd` and flushes them to disk; throws IoError on failure.
+void write_synced(int fd, const std::string& name, const std::string& bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = errno;
-      ::close(fd);
-      throw IoError(fmt::format("error writing '{}': {}", path, std::strerror(e)));
-    }
+    if (w <= 0)
+      throw IoError(fmt::format("error writing '{}': {}", name, std::strerror(w < 0 ? errno : ENOSPC)));
     done += size_t(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw IoError(fmt::format("error flushing '{}': {}", path, std::strerror(errno)));
+  if (::fsync(fd) != 0) throw IoError(fmt::format("error flushing '{}': {}", name, std::strerror(errno)));
 }
 
 // Flushes a directory entry change (the rename) to disk; best effort.
@@ -111,6 +143,28 @@ void sync_dir(const std::filesystem::path& dir) {
     (void)::fsync(fd);
     ::close(fd);
   }
+}
+
+// Removes `file`, a temporary file of a save (of the writer with `pid`, if
+// its name says), if that save is over: nobody holds its lock (or, where
+// there are no locks, no process `pid` runs here). True if removed.
+bool remove_if_stray(const std::string& file, std::optional<pid_t> pid) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool stray = false;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      stray = true; // held until we close it: no writer can take the name meanwhile
+    else if (errno != EWOULDBLOCK) // no locks here
+      stray = pid && ::kill(*pid, 0) != 0 && errno == ESRCH;
+  }
+  bool removed = false;
+  struct stat now {};
+  if (stray && ::stat(file.c_str(), &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+    removed = ::unlink(file.c_str()) == 0; // (still the file we locked, not a new one of that name)
+  ::close(fd);
+  return removed;
 }
 
 } // namespace
@@ -144,20 +198,47 @@ void save_checkpoint(const std::string& path, const std::string& model, const Pa
   }
   w.put(crc32(w.buf.data(), w.buf.size()));
 
-  const std::string tmp = path + ".tmp";
+  remove_stray_temps(path);
+  TempFile t = open_temp(path);
   try {
-    write_synced(tmp, w.buf);
-    std::filesystem::rename(tmp, path);
-  } catch (const std::filesystem::filesystem_error& e) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    throw IoError(fmt::format("cannot write checkpoint '{}': {}", path, e.what()));
+    write_synced(t.fd, t.name, w.buf);
+    if (::rename(t.name.c_str(), path.c_str()) != 0)
+      throw IoError(fmt::format("cannot write checkpoint '{}': renaming '{}' to it: {}", path, t.name,
+                                std::strerror(errno)));
   } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
+    ::unlink(t.name.c_str());
+    ::close(t.fd);
     throw;
   }
+  ::close(t.fd); // (after the rename: the lock covers the temporary file's whole life)
   sync_dir(std::filesystem::path(path).parent_path());
+}
+
+int remove_stray_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string prefix = p.filename().string() + ".tmp";
+  if (prefix == ".tmp") return 0;
+  int removed = 0;
+  std::error_code ec;
+  for (fs::directory_iterator it(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec), end;
+       !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    // "<name>.tmp" (older versions) or "<name>.tmp-<pid>-<n>"
+    const std::string rest = name.substr(prefix.size());
+    std::optional<pid_t> pid;
+    if (!rest.empty()) {
+      const size_t dash = rest.find('-', 1);
+      if (rest[0] != '-' || dash == std::string::npos || dash == 1 || dash + 1 == rest.size() ||
+          rest.find_first_not_of("0123456789-", 1) != std::string::npos ||
+          rest.find('-', dash + 1) != std::string::npos)
+        continue;
+      pid = pid_t(std::strtol(rest.c_str() + 1, nullptr, 10));
+    }
+    removed += remove_if_stray(it->path().string(), pid);
+  }
+  return removed;
 }
 
 Checkpoint load_checkpoint(const std::string& path) { return parse_checkpoint(read_file(path, "checkpoint"), path); }

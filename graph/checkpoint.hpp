@@ -16,8 +16,20 @@
 //     data     numel * (4 or 8) bytes, row-major, little-endian IEEE 754
 //   crc        u32       CRC-32 (IEEE 802.3, as zlib's crc32) of every byte before it
 //
-// Saving writes `path + ".tmp"`, flushes it to disk and renames it over
-// `path`, so a crash leaves either the old checkpoint or the new one.
+// Saving writes a temporary file beside `path`, flushes it to disk, renames
+// it over `path` and flushes the directory, so a crash (even SIGKILL or a
+// power cut mid-write) leaves either the old checkpoint or the new one.
+// The temporary file is `path + ".tmp-<pid>-<n>"`, created exclusively and
+// held under an exclusive flock(2) until it is renamed: two processes (or
+// threads) saving the same path each write their own file, and the last
+// rename wins with a complete checkpoint. A crash can leave such a file
+// behind (a "stray" temporary file). Loading never reads one: it is
+// ignored. It is removed by the next save of the same path and when a
+// training run starts (train::Trainer), by remove_stray_temps(): a file
+// whose lock nobody holds is a dead writer's (locks die with the process),
+// one whose lock is held is a live save's and is left alone. (Not by
+// loading: evaluate and predict only read, and may run on a read-only
+// directory.)
 // Loading reads the file into memory (bounded by the file's size) and checks
 // every length against the bytes that remain before using it, then the CRC:
 // a truncated or corrupt file gives an IoError, never a crash or a huge
@@ -44,6 +56,12 @@ struct Checkpoint {
 // Writes a checkpoint of `params` for `model` (atomically, see above).
 void save_checkpoint(const std::string& path, const std::string& model, const ParamStore& params,
                      const std::map<std::string, std::string>& meta = {});
+
+// Removes the temporary files earlier saves of `path` left behind when they
+// crashed (see above; also the plain `path + ".tmp"` of older versions);
+// never one a live save holds. Best effort: errors are ignored. Returns
+// how many it removed.
+int remove_stray_temps(const std::string& path);
 
 // Reads and verifies a checkpoint; throws IoError naming the file and the problem.
 Checkpoint load_checkpoint(const std::string& path);

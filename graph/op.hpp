@@ -56,6 +56,19 @@ template <class A, class T> const A& attr(const KernelArgs<T>& k) { return k.att
 
 template <class T> using KernelFn = void (*)(const KernelArgs<T>&);
 
+// The index of the first element of p[0, n) that is NaN or ±inf, -1 if all
+// are finite (a vectorised pass; works without -ffinite-math-only's lies).
+int64_t first_non_finite(const float* p, int64_t n);
+int64_t first_non_finite(const double* p, int64_t n);
+
+// Thrown by a kernel that finds a non-finite value at element `index` of
+// its input `input` (CheckFinite, the guard before a training step's
+// updates); the plan turns it into a NumericError naming that input's node.
+struct NonFiniteInput {
+  int input = 0;
+  int64_t index = 0;
+};
+
 struct Kernels {
   KernelFn<float> f32 = nullptr;
   KernelFn<double> f64 = nullptr;

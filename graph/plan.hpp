@@ -11,6 +11,8 @@
 #include "graph/params.hpp"
 
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,29 @@ namespace sg {
 // OpenBLAS is the serial build, so the N threads are all the threads.
 void set_threads(int n);
 int threads();
+
+// A value that is not finite (NaN or ±inf), found by a plan's checks.
+// what() names the node (its name, op, where the model built it, shape),
+// the element and its value, and, as far as the node's inputs tell, why
+// ("division by zero", "log of a negative number", "overflow", ...).
+struct NumericError : std::runtime_error {
+  NumericError(const std::string& what, NodeId node, std::string name, std::string op)
+      : std::runtime_error(what), node(node), name(std::move(name)), op(std::move(op)) {}
+  NodeId node = 0;
+  std::string name; // the node's
+  std::string op;   // its op's name ("sub", "input", "variable", ...)
+  // The same error, its message `prefix` + what() (+ `suffix`).
+  NumericError with(const std::string& prefix, const std::string& suffix = {}) const {
+    return NumericError(prefix + what() + suffix, node, name, op);
+  }
+};
+
+// --check-numerics: every plan checks each node's value as soon as it is
+// computed (an update's, the values it wrote) and stops the run with a
+// NumericError at the first NaN or inf. Off by default; it costs one pass
+// over every value a run computes.
+void set_check_numerics(bool on);
+bool check_numerics();
 
 struct CompileOptions {
   DType dtype = DType::f32;
@@ -72,6 +97,14 @@ public:
   uint64_t runs() const;
   void set_runs(uint64_t r);
   const PlanStats& stats() const;
+  // The first non-finite value of the last run, as a NumericError (not
+  // thrown; nullopt if there is none): the run again with the same inputs
+  // as fed and the same random draws, one node at a time in plan order on
+  // this thread, each value checked as it is computed, the sources
+  // (inputs, parameters, constants) first. Updates are not run: the
+  // parameters stay as they are. (For a training step stopped by its
+  // guard, check_finite, they are as the step found them.)
+  std::optional<NumericError> first_non_finite();
   // Nodes in execution order (for tests and `graph-run --verbose`).
   std::vector<NodeId> order() const;
 

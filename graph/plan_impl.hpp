@@ -46,6 +46,7 @@ struct PlanImpl {
   std::map<NodeId, Slot> slots;
   std::map<NodeId, bool> fed; // inputs: fed yet?
   uint64_t run_counter = 0;
+  uint64_t last_run = 0; // the run counter the last run started with
   PlanStats stats;
   std::vector<NodeId> order;
   // SEQGRAPH_PROFILE set: nanoseconds per step summed over runs, reported
@@ -57,6 +58,14 @@ struct PlanImpl {
   void rebind_params(); // a ParamStore tensor was replaced: repoint the steps
   template <class T> std::vector<Step<T>>& steps();
   template <class T> void execute();
+  // Numeric checks (executor.cpp): the error naming the non-finite element
+  // `index` of `value`, computed by `producer` (itself, or an update that
+  // wrote it), found by the node `found_by` (the guard; "" = as computed:
+  // its inputs are described too); a step's check (its value, or what an
+  // update wrote); the node-by-node re-run of first_non_finite().
+  NumericError non_finite(NodeId producer, NodeId value, int64_t index, const std::string& found_by = {}) const;
+  template <class T> void check(const Step<T>& s) const;
+  template <class T> std::optional<NumericError> diagnose();
 };
 
 template <> inline std::vector<Step<float>>& PlanImpl::steps<float>() { return steps_f; }

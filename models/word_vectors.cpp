@@ -81,7 +81,8 @@ void print_ranked(const std::vector<std::pair<std::string, double>>& top) {
 int similarity(const RunArgs& a) {
   const WordVectors v = load(a);
   const Term u = expression(v, a.args[0]), w = expression(v, a.args[1]);
-  const auto r = run({{"u", u.e}, {"v", w.e}},
+  const std::string cos = fmt::format("cosine_similarity({}, {})", u.shown, w.shown);
+  const auto r = run({{"u", direction(u, cos)}, {"v", direction(w, cos)}},
                      [](fit::Net& n) { n.outputs["cos"] = cosine_similarity(n.in("u"), n.in("v")); });
   fmt::print("cosine_similarity({}, {}) = {:.12g}\n", u.shown, w.shown, r.at("cos").at(0));
   return 0;
@@ -112,7 +113,7 @@ int neighbors(const RunArgs& a) {
     const Term e = expression(v, word);
     std::vector<int32_t> skip;
     if (auto i = v.find(word)) skip.push_back(*i);
-    const auto r = run({{"table", table(v)}, {"e", e.e}},
+    const auto r = run({{"table", table(v)}, {"e", direction(e, "its cosine similarity with any word")}},
                        [](fit::Net& n) { n.outputs["cos"] = cosine_with_rows(n.in("table"), n.in("e")); });
     fmt::print("nearest to {} (cosine similarity):\n", e.shown);
     print_ranked(best(v, r.at("cos"), skip, k_of(a, 10)));

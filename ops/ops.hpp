@@ -132,5 +132,10 @@ Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, do
 // var = momentum * var + (1 - momentum) * value
 Value assign_moving_average(Value var, Value value, double momentum, Loc l = Loc::current());
 Value assign_add(Value var, Value value, Loc l = Loc::current());
+// The numeric watchdog's guard (fit::Network puts one in every training
+// plan, each update ordered after it): its kernel throws NonFiniteInput if an
+// element of one of `xs` (the loss, the gradients the updates read) is NaN
+// or inf, so that the step stops before any parameter changes. A scalar 0 otherwise.
+Value check_finite(const std::vector<Value>& xs, Loc l = Loc::current());
 
 } // namespace sg

@@ -162,6 +162,22 @@ void define_update(OpTable& t) {
       }
     }),
     .no_grad = "parameter update", .mutates = 1, .cost = per_element<1>};
+
+  // 0, after checking every element of every input: NonFiniteInput{input,
+  // element} at the first NaN or inf (the plan names the node)
+  def(Op::CheckFinite) = {.name = "check_finite", .arity = -1,
+    .shape = [](Shapes, const Attrs&) { return Shape{}; },
+    .kernel = kernels([](const auto& k) {
+      for (int i = 0; i < k.n_in; ++i)
+        if (const int64_t at = first_non_finite(k.x(i), k.size(i)); at >= 0) throw NonFiniteInput{i, at};
+      k.out[0] = 0;
+    }),
+    .no_grad = "a check of its inputs",
+    .cost = [](Shapes in, const Shape&, const Attrs&) {
+      double n = 0;
+      for (const Shape* s : in) n += double(numel(*s));
+      return n / 4;
+    }};
 }
 
 } // namespace detail
@@ -191,5 +207,7 @@ Value assign_moving_average(Value var, Value value, double momentum, Loc l) {
 }
 
 Value assign_add(Value var, Value value, Loc l) { return make(Op::AssignAdd, {var, value}, {}, l); }
+
+Value check_finite(const std::vector<Value>& xs, Loc l) { return make(Op::CheckFinite, xs, {}, l); }
 
 } // namespace sg

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -82,7 +83,16 @@ Term gender_direction(const WordVectors& v, const std::string& pairs) {
     ++n;
     i = j + 1;
   }
-  return {tensor((1.0 / n) * g), fmt::format("the mean of {} pair difference(s)", n)};
+  Term t{tensor((1.0 / n) * g), fmt::format("the mean of {} pair difference(s)", n)};
+  direction(t, fmt::format("the gender direction g of --pairs '{}'", pairs));
+  return t;
+}
+
+const Tensor& direction(const Term& t, const std::string& of) {
+  for (int64_t i = 0; i < t.e.size(); ++i)
+    if (t.e.at(i) != 0) return t.e;
+  throw std::invalid_argument(
+      fmt::format("{} is the zero vector, and a zero vector has no direction: {} is undefined (0 / 0)", t.shown, of));
 }
 
 std::vector<std::pair<std::string, double>> best(const WordVectors& v, const Tensor& scores,
@@ -90,7 +100,13 @@ std::vector<std::pair<std::string, double>> best(const WordVectors& v, const Ten
   std::vector<std::pair<double, int32_t>> s;
   s.reserve(static_cast<size_t>(v.size()));
   for (int32_t i = 0; i < v.size(); ++i)
-    if (std::find(skip.begin(), skip.end(), i) == skip.end()) s.emplace_back(scores.at(i), i);
+    if (std::find(skip.begin(), skip.end(), i) == skip.end()) {
+      if (std::isnan(scores.at(i))) // (a NaN would also break the sort's ordering)
+        throw std::invalid_argument(fmt::format(
+            "the cosine for '{}' is not a number: one of its vectors is zero (a word's, or a difference of two "
+            "words' that are equal), and a zero vector has no direction", v.words[static_cast<size_t>(i)]));
+      s.emplace_back(scores.at(i), i);
+    }
   const size_t n = std::min(s.size(), static_cast<size_t>(k));
   std::partial_sort(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(n), s.end(),
                     [](auto& x, auto& y) { return x.first > y.first; });

@@ -40,8 +40,14 @@ Term expression(const WordVectors& v, const std::string& e);
 // pair difference(s)". std::invalid_argument naming --pairs for a pair that is not a:b.
 Term gender_direction(const WordVectors& v, const std::string& pairs);
 
+// `t`'s vector, for a cosine or a projection: std::invalid_argument if it is
+// the zero vector ("king-king"), which has no direction, saying so and what
+// (`of`) needed one. gender_direction() checks its --pairs' mean this way.
+const Tensor& direction(const Term& t, const std::string& of);
+
 // The k words with the largest `scores` (a (V,) tensor: one per row of the
 // table), less the rows in `skip`, best first, as (word, score).
+// std::invalid_argument naming the word if one of those scores is NaN (a zero vector's cosine).
 std::vector<std::pair<std::string, double>> best(const WordVectors& v, const Tensor& scores,
                                                  const std::vector<int32_t>& skip, long long k);
 

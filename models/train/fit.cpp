@@ -3,6 +3,7 @@
 #include "graph/errors.hpp"
 #include "graph/random.hpp"
 #include "models/train/sampling.hpp"
+#include "ops/ops.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <set>
 #include <stdexcept>
 #include <type_traits>
 
@@ -160,6 +162,33 @@ Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
 
 Net Network::build(const Sizes& sizes, Mode mode) const { return fit::build(spec_, sizes, mode, seed_); }
 
+namespace {
+
+// The numeric watchdog's guard: a check_finite node reads the fetched values
+// (the loss, the metrics, the carried state) and every computed value the
+// updates read (the gradients), and every update runs after it, so a NaN or
+// inf stops the step before any parameter changes. Costs one pass over those
+// values (Network::non_finite names the node that went non-finite).
+void guard(Graph& g, const std::vector<Value>& fetch, const std::vector<Value>& effects) {
+  std::vector<Value> checked;
+  std::set<NodeId> seen;
+  auto add = [&](NodeId id) {
+    const Op op = g.node(id).op;
+    if (op != Op::Input && op != Op::Variable && op != Op::Constant && seen.insert(id).second)
+      checked.emplace_back(g, id);
+  };
+  for (const Value& v : fetch) add(v.id());
+  for (const Value& u : effects) {
+    const std::vector<NodeId> inputs = g.node(u.id()).inputs;
+    for (size_t k = size_t(op_def(g.node(u.id()).op).mutates); k < inputs.size(); ++k) add(inputs[k]);
+  }
+  if (checked.empty() || effects.empty()) return;
+  const Value check = check_finite(checked).named("check_finite");
+  for (const Value& u : effects) g.add_order(check.id(), u.id());
+}
+
+} // namespace
+
 Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   const Sizes sizes = sizes_of(fed(spec_, mode), feeds);
   const std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes));
@@ -187,6 +216,7 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   if (mode == Mode::train) {
     effects = spec_.optimizer(net.loss, all_params(*net.g), schedule_).updates;
     for (NodeId u : net.g->state_updates) effects.emplace_back(*net.g, u); // batch-norm statistics
+    guard(*net.g, fetch, effects);
   }
   Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
   if (auto r = restored_runs_.find(key); r != restored_runs_.end()) plan.set_runs(r->second);
@@ -206,13 +236,46 @@ void Network::feed(Compiled& c, const Feeds& feeds) const {
   }
 }
 
+void Network::non_finite(Compiled& c, const NumericError& e) {
+  // What went non-finite, in the model's words
+  std::string what = fmt::format("'{}' is not finite", e.name);
+  if (e.node == c.net.loss.id()) what = "the loss is not finite";
+  for (auto& [name, v] : c.net.metrics)
+    if (e.node == v.id()) what = fmt::format("the metric '{}' is not finite", name);
+  for (size_t k = 0; k < spec_.carried.size(); ++k)
+    if (e.node == c.carried[k].id()) what = fmt::format("the carried state '{}' is not finite", spec_.carried[k].second);
+  if (check_numerics()) what = "--check-numerics: a value is not finite";
+  else if (e.node != c.net.loss.id() && what.starts_with("'")) what = fmt::format("the gradient {}", what);
+  // The first node that computed a non-finite value: the step again, node by
+  // node. Not after an update wrote one (--check-numerics): the parameters
+  // have changed, and that update is the first.
+  std::optional<NumericError> first;
+  if (op_def(c.net.g->node(e.node).op).mutates == 0) first = c.plan.first_non_finite();
+  const NumericError& f = first ? *first : e;
+  const NumericError err = f.with(what + (first ? "\n  the first non-finite value (the step run again node by node): "
+                                                : "\n  the first non-finite value: "));
+  if (on_non_finite_) on_non_finite_(err);
+  throw err;
+}
+
 Network::Result Network::run(Mode mode, const Feeds& feeds) {
   Compiled& c = compiled(mode, feeds);
   feed(c, feeds);
-  c.plan.run();
+  try {
+    c.plan.run();
+  } catch (const NumericError& e) { // the training plan's guard, or --check-numerics
+    non_finite(c, e);
+  }
   Result r;
   r.loss = c.plan.fetch(c.net.loss).at(0);
   for (const Value& m : c.metrics) r.metrics.push_back(c.plan.fetch(m).at(0));
+  if (mode == Mode::evaluate) { // no guard there: the loss and metrics checked here
+    const Value* bad = std::isfinite(r.loss) ? nullptr : &c.net.loss;
+    for (size_t k = 0; k < c.metrics.size() && !bad; ++k)
+      if (!std::isfinite(r.metrics[k])) bad = &c.metrics[k];
+    if (bad) non_finite(c, NumericError(fmt::format("'{}' is not finite", bad->name()), bad->id(), bad->name(),
+                                        op_name(bad->node().op)));
+  }
   for (size_t k = 0; k < spec_.carried.size(); ++k) carried_[spec_.carried[k].first] = c.plan.fetch(c.carried[k]);
   return r;
 }
@@ -327,6 +390,7 @@ void track(Network& net, train::Trainer& tr) {
     for (auto& [key, r] : net.runs()) s.set_u64(std::string(kRunsPrefix) + key, r);
     for (auto& [in, t] : net.carried()) s.tensors[in] = t;
   });
+  net.on_non_finite([&tr](const NumericError& e) { tr.stop_non_finite(e); });
 }
 
 Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size, bool summed_loss) {
@@ -379,6 +443,7 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
         epoch_order(data.size(), opt.shuffle, seed, model, epoch), opt.batch_size, model,
         [&](std::span<const int64_t> batch, int64_t b, int64_t count) {
           const double size = double(batch.size());
+          tr.in_part(b, count);
           w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
           done_batches = b + 1;
           if (tr.interrupt_requested() && b + 1 < count)
@@ -389,6 +454,7 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
     Network::Result r = w.mean();
     w = Weighted{};
     if (opt.validation) {
+      tr.in_part(0, 0, "validation");
       const Network::Result v = evaluate(net, *opt.validation, opt.batch_size, opt.summed_loss);
       r.metrics.push_back(v.loss);
       r.metrics.insert(r.metrics.end(), v.metrics.begin(), v.metrics.end());

@@ -124,6 +124,16 @@ public:
   void set_runs(const std::map<std::string, uint64_t>& runs); // applied as plans are compiled
 
   const Spec& spec() const { return spec_; }
+  // The numeric watchdog. A training step whose loss, metrics or gradients
+  // are not finite stops before its updates (a check_finite guard in every
+  // training plan: the parameters stay as the step found them), and so does
+  // an evaluation step whose loss or metrics are not; with --check-numerics
+  // (sg::set_check_numerics), a step any of whose values is not. The step is
+  // then run again node by node (Plan::first_non_finite) and a NumericError
+  // names the first node that computed a non-finite value; it goes to this
+  // handler (fit::track makes it the Trainer's stop_non_finite: the step
+  // and the checkpoint left as it was), then is thrown.
+  void on_non_finite(std::function<void(const NumericError&)> f) { on_non_finite_ = std::move(f); }
   // The carried state (Spec::carried), by input name; empty until the first step.
   const Feeds& carried() const { return carried_; }
   void set_carried(Feeds state) { carried_ = std::move(state); }
@@ -133,6 +143,7 @@ private:
   Compiled& compiled(Mode mode, const Feeds& feeds);
   void feed(Compiled& c, const Feeds& feeds) const;
   Result run(Mode mode, const Feeds& feeds);
+  [[noreturn]] void non_finite(Compiled& c, const NumericError& e);
 
   const Spec& spec_;
   ParamStore& params_;
@@ -143,6 +154,7 @@ private:
   Sizes fixed_;
   std::optional<LRSchedule> schedule_;
   std::string checkpoint_;
+  std::function<void(const NumericError&)> on_non_finite_;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).

@@ -177,6 +177,9 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
     if (!dir.empty() && !std::filesystem::is_directory(dir))
       throw IoError(fmt::format("cannot save the checkpoint '{}': there is no directory '{}'",
                                 opt_.checkpoint, dir.string()));
+    // A run that crashed while saving (kill -9, power cut) may have left its
+    // temporary file: gone now, not at this run's first save (which may be hours away).
+    remove_stray_temps(opt_.checkpoint);
   }
   if (opt_.resume) {
     if (!std::filesystem::exists(opt_.checkpoint))
@@ -217,7 +220,9 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
     ck.params = std::move(restored);
     restore_params(ck, params_, false);
     resumed_ = true;
+    saved_ = state_.step;
   }
+  next_ = state_.step;
   progress_ = std::make_unique<Progress>(opt_.steps, state_.step,
                                          progress_mode(opt_.quiet, opt_.out), opt_.out);
   if (!opt_.history.empty())
@@ -233,6 +238,9 @@ void Trainer::end_step(int64_t step, double loss, const std::vector<double>& met
     throw std::logic_error(fmt::format("{}: {} metric values for {} metrics", opt_.model, metrics.size(),
                                        opt_.metrics.size()));
   metrics_ = metrics;
+  next_ = done;
+  parts_ = 0;
+  part_what_ = "";
   if (history_) history_->add(step, loss, metrics);
   progress_->update(done, loss, metrics_text(" - "));
   if (g_interrupt && done < opt_.steps)
@@ -252,6 +260,32 @@ void Trainer::interrupted(int64_t done, const std::string& msg) {
   if (opt_.checkpoint.empty()) throw Interrupted(msg + " (no --checkpoint: nothing saved)");
   throw Interrupted(
       fmt::format("{}; checkpoint {} holds it. Continue with:\n  {}", msg, opt_.checkpoint, resume_command()));
+}
+
+std::string Trainer::position() const {
+  std::string s = fmt::format("{} {} of {}", opt_.unit, next_ + 1, opt_.steps);
+  if (*part_what_) s += fmt::format(", {}", part_what_);
+  if (parts_ > 0)
+    s += fmt::format("{}{} {} of {}", *part_what_ ? " " : ", ", opt_.part.empty() ? "part" : opt_.part, part_ + 1, parts_);
+  return s;
+}
+
+void Trainer::in_part(int64_t part, int64_t parts, const char* what) {
+  part_ = part;
+  parts_ = parts;
+  part_what_ = what;
+}
+
+std::string Trainer::checkpoint_left() const {
+  if (opt_.checkpoint.empty()) return "no --checkpoint: nothing was saved";
+  if (saved_ < 0) return fmt::format("the checkpoint '{}' was not written", opt_.checkpoint);
+  return fmt::format("the checkpoint '{}' is left as it was: {} {}{} done, the last good state", opt_.checkpoint,
+                     saved_, opt_.unit, saved_ == 1 ? "" : "s");
+}
+
+void Trainer::stop_non_finite(const NumericError& e) {
+  progress_->finish();
+  throw e.with(fmt::format("{}: {}: ", opt_.model, position()), "\n  training stopped; " + checkpoint_left());
 }
 
 void Trainer::report(int64_t step, double loss, const std::string& more) {
@@ -296,12 +330,27 @@ void Trainer::save(int64_t done, const std::string& to) {
   for (auto& fill : fills_) fill(s);
   ParamStore out = params_;
   for (auto& [name, t] : s.tensors) out.set(std::string(kLoopPrefix) + name, t);
+  // Never a checkpoint of NaN or inf: the watchdog checks each step's loss
+  // and gradients, not what the updates make of them (an overflow).
+  for (const auto& [name, t] : out.all()) {
+    const int64_t at = t.dtype() == DType::f32 ? first_non_finite(static_cast<const float*>(t.raw()), t.size())
+                                               : first_non_finite(static_cast<const double*>(t.raw()), t.size());
+    if (at < 0) continue;
+    progress_->finish();
+    throw NumericError(
+        fmt::format("{}: after {} {}, '{}' {} is {} at element {}: an update made it so (the loss and gradients "
+                    "were finite); not saved to '{}'. --check-numerics finds the step and the node\n"
+                    "  training stopped; {}",
+                    opt_.model, opt_.unit, done, name, to_string(t.shape()), t.at(at), at, path, checkpoint_left()),
+        0, name, op_name(Op::Variable));
+  }
   std::map<std::string, std::string> meta{{"step", std::to_string(done)},
                                           {"seed", std::to_string(opt_.seed)},
                                           {"unit", opt_.unit}};
   for (auto& [k, v] : s.values) meta[std::string(kValuePrefix) + k] = v;
   for (auto& [k, v] : opt_.run_options) meta[std::string(kOptionPrefix) + k] = v;
   save_checkpoint(path, opt_.model, out, meta);
+  if (to.empty()) saved_ = done;
 }
 
 void load_params(const std::string& path, const std::string& model, ParamStore& into,

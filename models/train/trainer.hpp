@@ -25,6 +25,7 @@
 #include "graph/checkpoint.hpp"
 #include "graph/graph.hpp"
 #include "graph/params.hpp"
+#include "graph/plan.hpp"
 #include "models/model.hpp"
 #include "models/train/history.hpp"
 #include "models/train/progress.hpp"
@@ -139,6 +140,16 @@ public:
   // Interrupted, "<model>: interrupted <where>; ...".
   bool interrupt_requested() const;
   [[noreturn]] void interrupt_within(int64_t done, const std::string& where);
+  // Where the run is, for messages: "epoch 3 of 25, batch 2 of 12",
+  // "iteration 1235 of 22001" (1-based, as the Ctrl-C messages count). A
+  // loop whose steps have parts says which part runs: in_part(part
+  // (0-based), parts, what: "" for "batch 2 of 12", or e.g. "validation").
+  std::string position() const;
+  void in_part(int64_t part, int64_t parts, const char* what = "");
+  // A step's values were not finite (fit::Network's watchdog): throws `e`
+  // with the model, the position and what became of the checkpoint (left
+  // as it was: the last good one) in its message. graph-run exits 1.
+  [[noreturn]] void stop_non_finite(const NumericError& e);
   // Ends the run after `done` steps, short of steps() (early stopping): the
   // checkpoint holds them, the summary says `why`.
   void stop(int64_t done, double loss, const std::string& why);
@@ -152,11 +163,16 @@ private:
   void finish_at(int64_t done, double loss, const std::string& why);
   [[noreturn]] void interrupted(int64_t done, const std::string& msg);
   std::string metrics_text(const char* sep) const; // "accuracy: 0.8750, val_loss: 0.5119"
+  std::string checkpoint_left() const; // what a stopped run left: "the checkpoint 'x' is left as it was: ..."
 
   LoopOptions opt_;
   ParamStore& params_;
   LoopState state_;
   bool resumed_ = false;
+  int64_t next_ = 0;   // the step running (0-based): position()
+  int64_t part_ = 0, parts_ = 0;
+  const char* part_what_ = "";
+  int64_t saved_ = -1; // the steps the checkpoint holds, if this run wrote or resumed it
   std::vector<std::function<void(LoopState&)>> fills_;
   std::vector<double> metrics_; // the last step's
   std::unique_ptr<Progress> progress_;

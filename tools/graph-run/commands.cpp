@@ -533,6 +533,11 @@ std::vector<sg::ModelOption> builtin_options(const Model& m, const std::string& 
   if (model_cmd)
     o.push_back({.name = "data-dir", .help = "Course data directory (default: ./data, then ../shared/data)",
                  .type = T::input_dir});
+  if (model_cmd && !own && cmd == "train")
+    o.push_back({.name = "check-numerics",
+                 .help = "Check every node's value for NaN and inf as soon as it is computed, every step (slower; "
+                         "without it, each step's loss and gradients are checked): the first stops the run, named",
+                 .type = T::flag});
   o.push_back({.name = "quiet", .help = gc ? "Print the table only if a check fails" : "Print less",
                .type = T::flag});
   if (dot) {
@@ -585,6 +590,7 @@ void CliArgs::set_builtins(const sg::OptionValues& v) {
   if (v.has("eps")) eps = v.get_number("eps");
   if (v.has("max-elements")) max_elements = v.get_int("max-elements");
   quiet = flag("quiet");
+  check_numerics = flag("check-numerics");
   random_inputs = flag("random-inputs");
   backward = flag("backward");
   view = flag("ops") ? "ops" : flag("layers") ? "layers" : "";
@@ -675,7 +681,8 @@ std::string model_help(const Model& m) {
          "  --quiet; which a command takes: graph-run <command> " + m.name + " --help\n";
   else
     s += "\ncommon options: --threads INT (1 to 4096, default 1), --seed INT (>= 0, default 0), --quiet,\n"
-         "  --checkpoint FILE, --data-dir DIR (train, sample); --input NAME=FILE.npy (eval, dot);\n"
+         "  --checkpoint FILE, --data-dir DIR (train, sample); --check-numerics (train);\n"
+         "  --input NAME=FILE.npy (eval, dot);\n"
          "  -o/--output FILE (dot); --output-dir DIR (eval);\n"
          "  which a command takes: graph-run <command> " + m.name + " --help\n";
   return s;
@@ -687,6 +694,7 @@ int run(const Model& m, const CliArgs& a) {
     fmt::print(stderr, "graph-run: warning: --threads {} is more than the {} core{} of this machine; it will be "
                        "slower, not faster\n", a.threads, cores, cores == 1 ? "" : "s");
   sg::set_threads(a.threads);
+  sg::set_check_numerics(a.check_numerics);
   if (runs_model(m, a.command)) return cmd_model(m, a); // a model command replaces a built-in one
   if (a.command == "eval") return cmd_eval(m, a);
   if (a.command == "dot") return cmd_dot(m, a);

@@ -58,6 +58,7 @@ struct CliArgs {
   uint64_t seed = 0;
   std::string checkpoint, data_dir, output, output_dir = "."; // output: dot; output_dir: eval
   bool quiet = false;
+  bool check_numerics = false;     // train: every node's value checked (sg::set_check_numerics)
   std::vector<std::string> inputs; // "name=file.npy"
   std::string dtype;               // eval: "f32", "f64" or "" (from the inputs)
   bool random_inputs = false;      // eval: draw inputs not given, N(0, 1) from --seed
