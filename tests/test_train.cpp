@@ -431,7 +431,7 @@ TEST_CASE("Train.ReadLines") {
             "bad.txt:3: ' ' (column 8) in name 'tyranno saurus' is not in the vocabulary"));
   write_file(dir / "bin.txt", "ok\nna\xefve\n");
   CHECK(has(error_of<IoError>([&] { data::read_lines(dir / "bin.txt", v); }),
-            "bin.txt:2: byte 0xEF (column 3)"));
+            "bin.txt:2: not UTF-8 text (byte 0xef at column 3)"));
 }
 
 TEST_CASE("Train.OneHotColumns") {
