@@ -44,6 +44,13 @@ struct WordVectors {
 // Blank lines are skipped; "\r\n" line ends and a UTF-8 byte-order mark are accepted.
 WordVectors read_glove(const std::string& path);
 
+// The course's 50-d GloVe vectors as the data directory holds them (the
+// 5,050 most frequent words of glove.6B.50d.txt and a few chosen ones).
+inline constexpr const char* kCourseVectors = "glove/glove.6B.50d.5k.txt";
+// A model's --vectors: the file `path`, else kCourseVectors in the data
+// directory `dir` (read_glove's errors).
+WordVectors read_vectors(const std::string& path, const std::string& dir);
+
 // Writes `words.size()` x d vectors (a 2-D tensor, f32 or f64) in the GloVe
 // text format, each value as the shortest decimal that reads back to the same
 // float (f32) or double (f64). IoError if the file cannot be written; std::invalid_argument if the

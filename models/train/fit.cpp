@@ -167,7 +167,13 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   Sizes all = sizes;
   all.insert(fixed_.begin(), fixed_.end());
   Net net = build(all, mode);
-  if (!checkpoint_.empty()) train::require_params(*net.g, params_, checkpoint_);
+  if (!checkpoint_.empty()) {
+    std::string sizes;
+    for (auto& [name, v] : fixed_) sizes += fmt::format("{}{} = {}", sizes.empty() ? "" : ", ", name, v);
+    train::require_params(*net.g, params_, checkpoint_);
+    train::require_shapes(*net.g, params_, checkpoint_,
+                          (sizes.empty() ? "" : fmt::format(" (this run's sizes: {})", sizes)) + checkpoint_why_);
+  }
   std::vector<Value> fetch, effects, metrics;
   if (mode == Mode::predict) {
     for (auto& [name, v] : net.outputs) fetch.push_back(v);
@@ -237,6 +243,12 @@ std::map<std::string, uint64_t> Network::runs() const {
 }
 
 void Network::set_runs(const std::map<std::string, uint64_t>& runs) { restored_runs_ = runs; }
+
+void Network::set_data(const Data& data) {
+  set_sizes(data.sizes);
+  for (auto& [name, t] : data.weights)
+    if (!params_.contains(name)) params_.set(name, t.to(spec_.dtype));
+}
 
 std::vector<std::string> fit_columns(const Spec& spec, bool validation) {
   std::vector<std::string> c = spec.metrics;
@@ -327,6 +339,22 @@ void track(Network& net, train::Trainer& tr) {
     for (auto& [key, r] : net.runs()) s.set_u64(std::string(kRunsPrefix) + key, r);
     for (auto& [in, t] : net.carried()) s.tensors[in] = t;
   });
+}
+
+std::vector<double> fit_quietly(const Spec& spec, ParamStore& params, const Data& data, FitOptions opt,
+                                int64_t epochs, uint64_t seed) {
+  train::Trainer tr({.model = spec.name, .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed,
+                     .metrics = fit_columns(spec, opt.validation != nullptr), .out = train::no_output()},
+                    params);
+  Network net(spec, params, seed);
+  net.set_data(data);
+  std::vector<double> losses;
+  opt.on_epoch = [&losses, then = opt.on_epoch](int64_t epoch, const Network::Result& r) {
+    losses.push_back(r.loss);
+    if (then) then(epoch, r);
+  };
+  fit(net, *data.train, tr, seed, opt);
+  return losses;
 }
 
 Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size, bool summed_loss) {
@@ -488,10 +516,8 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   lo.part = "batch"; // fit checks for Ctrl-C after every batch
   TrainRun r;
   train::Trainer tr(lo, r.params);
-  for (auto& [name, t] : d.weights)
-    if (!r.params.contains(name)) r.params.set(name, t.to(spec.dtype));
   Network net(spec, r.params, args.seed);
-  net.set_sizes(d.sizes);
+  net.set_data(d); // a resumed run keeps the checkpoint's weights
   net.set_schedule(schedule);
   tr.on_save([&d](train::LoopState& s) { // for predict, which need not read the data again
     for (auto& [k, v] : d.sizes) s.set_u64("size." + k, uint64_t(v));

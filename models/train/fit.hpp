@@ -94,6 +94,8 @@ Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 // runs the predict graph of a one-step spec in a Plan of its own.
 Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0);
 
+struct Data; // below
+
 // A model's compiled graphs over one parameter store: a plan per (mode, sizes),
 // built on first use.
 class Network {
@@ -103,9 +105,16 @@ public:
   // Sizes no input shows (the vocabulary of a frozen embedding): given to
   // every graph beside those read off the feeds.
   void set_sizes(Sizes fixed) { fixed_ = std::move(fixed); }
-  // Parameters come from this checkpoint: a graph needing one it lacks is an
-  // IoError naming it, not a fresh random initialisation (evaluate, predict).
-  void require_checkpoint(std::string path) { checkpoint_ = std::move(path); }
+  // Parameters come from this checkpoint: a graph needing one it lacks, or
+  // holds in another shape, is an IoError naming it (and its sizes, then
+  // `why`), not a fresh random initialisation (evaluate, predict).
+  void require_checkpoint(std::string path, std::string why = {}) {
+    checkpoint_ = std::move(path);
+    checkpoint_why_ = std::move(why);
+  }
+  // The data's sizes (set_sizes) and the weights they give (Data::weights)
+  // where the parameters lack them, in the spec's dtype.
+  void set_data(const Data& data);
   // A learning-rate schedule in place of the optimizer's own (before the first step).
   void set_schedule(std::optional<LRSchedule> s) { schedule_ = s; }
 
@@ -142,7 +151,7 @@ private:
   Feeds carried_;
   Sizes fixed_;
   std::optional<LRSchedule> schedule_;
-  std::string checkpoint_;
+  std::string checkpoint_, checkpoint_why_;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).
@@ -224,6 +233,13 @@ struct Data {
 // Trainer (its last checkpoint and summary line). Returns the last epoch's
 // loss. The Trainer must have been made with metrics = fit_columns(...).
 double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt = {});
+
+// Keras' model.fit(verbose=0) on `data` (its sizes and weights), away from
+// the command line: `epochs` epochs of fit() with no checkpoint, history or
+// output; `params` keeps the trained parameters and the optimizer's slots.
+// Returns each epoch's loss (for tests).
+std::vector<double> fit_quietly(const Spec& spec, ParamStore& params, const Data& data, FitOptions opt,
+                                int64_t epochs, uint64_t seed);
 
 // Saves what a resumed run of `net` needs beyond the parameters in the
 // Trainer's loop state (the training plans' run counters, the carried
