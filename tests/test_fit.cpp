@@ -121,6 +121,25 @@ TEST_CASE("Fit.InferenceGraphs") {
             "stepper has no graph 'nope'; it has: step, lines"));
 }
 
+TEST_CASE("Fit.ConstantInputs") {
+  // graph-run's view of a model whose inputs random values cannot stand for
+  // (GloVe's indices): its constants, unless the command gives one of them
+  const fit::Spec gather_rows{.name = "rows",
+                              .inputs = {{"i", {fit::batch}}},
+                              .build = [](fit::Net& n) {
+                                n.outputs["rows"] = gather(param(*n.g, "table", {5, 2}), n.in("i"));
+                              }};
+  const fit::Feeds two = {{"i", Tensor::from({2}, {4, 1}, DType::f64)}};
+  BuiltGraph b = fit::built_graph(gather_rows, {}, {{"batch", 9}}, false, two);
+  CHECK(b.outputs[0].second.shape() == Shape{2, 2}); // the batch read off the constant
+  CHECK(b.graph->node(*b.graph->find("i")).op == Op::Constant);
+  b = fit::built_graph(gather_rows, {{"i", Tensor({3})}}, {{"batch", 9}}, false, two);
+  CHECK(b.outputs[0].second.shape() == Shape{3, 2});
+  CHECK(b.graph->node(*b.graph->find("i")).op == Op::Input);
+  CHECK(has(error_of<std::invalid_argument>([&] { fit::build(gather_rows, {{"batch", 3}}, fit::Mode::predict, 0, two); }),
+            "the constant input 'i' is (2,); the graph declares it (3,)"));
+}
+
 TEST_CASE("Fit.ClassifierReport") {
   // (B, K) rows and (K, B) columns; argmax takes the first of equals
   const Tensor rows = Tensor::from({2, 3}, {0.1, 0.7, 0.2, 0.4, 0.4, 0.2}, DType::f64);

@@ -136,7 +136,7 @@ struct Network::Compiled {
 Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
 Network::~Network() = default;
 
-Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
+Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed, const Feeds& constants) {
   Net n;
   n.sizes = sizes;
   n.mode = mode;
@@ -147,7 +147,12 @@ Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
   for (const InputDecl& d : declared(spec, mode)) {
     for (const Dim& dim : d.shape)
       for (auto& symbol : dim.symbols) n.size(symbol); // throws naming a missing size
-    n.inputs[d.name] = input(*n.g, d.name, shape_of(d, n.sizes));
+    const Shape shape = shape_of(d, n.sizes);
+    auto c = constants.find(d.name);
+    if (c != constants.end() && c->second.shape() != shape)
+      throw std::invalid_argument(fmt::format("the constant input '{}' is {}; the graph declares it {}", d.name,
+                                              to_string(c->second.shape()), to_string(shape)));
+    n.inputs[d.name] = c != constants.end() ? constant(*n.g, c->second, d.name) : input(*n.g, d.name, shape);
   }
   spec.build(n);
   if (mode != Mode::predict && !n.loss)
@@ -535,15 +540,20 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   return r;
 }
 
-BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward) {
+BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward,
+                       const Feeds& constants) {
   Sizes sizes = defaults;
   std::vector<InputDecl> decls = spec.inputs;
   decls.insert(decls.end(), spec.targets.begin(), spec.targets.end());
-  for (const InputDecl& d : decls)
-    if (given.count(d.name))
-      for (auto& [symbol, v] : sizes_of({d}, given)) sizes[symbol] = v;
+  // the constants, unless an input they stand for is given (then each is an input to give)
+  const bool replaced = std::any_of(constants.begin(), constants.end(), [&](auto& c) { return given.count(c.first); });
+  const Feeds fixed = replaced ? Feeds{} : constants;
+  for (const Feeds* feeds : {&fixed, &given})
+    for (const InputDecl& d : decls)
+      if (feeds->count(d.name))
+        for (auto& [symbol, v] : sizes_of({d}, *feeds)) sizes[symbol] = v;
   const bool inference = spec.targets.empty() && !spec.optimizer;
-  Net n = build(spec, sizes, inference ? Mode::predict : Mode::evaluate);
+  Net n = build(spec, sizes, inference ? Mode::predict : Mode::evaluate, 0, fixed);
   BuiltGraph b;
   for (auto& [name, v] : n.outputs) b.outputs.emplace_back(name, v);
   if (inference) {

@@ -91,8 +91,11 @@ Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 // The graph of `spec` for these sizes (every symbolic dimension of its
 // inputs, and of its targets unless predicting), built by spec.build; its
 // random ops' streams from `seed`. Network compiles these; a sampling loop
-// runs the predict graph of a one-step spec in a Plan of its own.
-Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0);
+// runs the predict graph of a one-step spec in a Plan of its own. A
+// declared input in `constants` is a constant of the graph, of that value
+// (its shape must be the declared one), instead of an input.
+Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0,
+          const Feeds& constants = {});
 
 struct Data; // below
 
@@ -276,7 +279,10 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& data, const Fi
 // `backward`, the gradients and the optimizer's updates too. A Spec without
 // targets and optimizer is an inference graph (a sampling step): its
 // predict graph, the outputs alone, differentiable w.r.t. its parameters and
-// inputs (`backward` adds nothing).
-BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward);
+// inputs (`backward` adds nothing). Unless one of them is given, the inputs
+// in `constants` are those constants (their sizes read off them): GloVe's
+// pairs, which random inputs cannot stand for.
+BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward,
+                       const Feeds& constants = {});
 
 } // namespace sg::fit

@@ -177,7 +177,8 @@ Model with_graphs(Model m, std::vector<GraphDecl> graphs) {
   for (const GraphDecl& g : graphs) m.graphs.push_back(g.name);
   m.build = [name = m.name, graphs = std::move(graphs)](const std::string& graph, const Feeds& given, bool backward) {
     for (const GraphDecl& g : graphs)
-      if (g.name == graph) return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward);
+      if (g.name == graph)
+        return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward, g.constants);
     std::string names;
     for (const GraphDecl& g : graphs) names += (names.empty() ? "" : ", ") + g.name;
     throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", name, graph, names));

@@ -42,7 +42,10 @@ struct GraphDecl {
   std::string name;
   const Spec* spec = nullptr;
   Sizes sizes = {};
-  // Instead of spec: a graph of the model's own (GloVe's, on fixed pairs).
+  // Inputs as constants of the graph unless the command gives one of them
+  // (GloVe's pairs: random values are neither indices nor counts).
+  Feeds constants = {};
+  // Instead of spec: a graph of the model's own (rnn_step_by_step's).
   std::function<BuiltGraph(const Feeds& given, bool backward)> build = {};
 };
 
