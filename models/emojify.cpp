@@ -163,11 +163,7 @@ std::vector<ModelOption> options() {
            .default_value = "1",
            .choices = {"1", "2"},
            .commands = {"train"}},
-          {.name = "vectors",
-           .help = "GloVe word vectors (train default: glove/glove.6B.50d.5k.txt in --data-dir, ./data or "
-                   "../shared/data; evaluate/predict default: those the checkpoint was trained with)",
-           .type = OptionType::input_file,
-           .commands = {"train", "evaluate", "predict"}}};
+          vectors_option({"train", "evaluate", "predict"}, "; evaluate, predict: those the checkpoint was trained with")};
 }
 
 const Model& registered() {

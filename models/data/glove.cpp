@@ -66,6 +66,14 @@ WordVectors read_vectors(const std::string& path, const std::string& dir) {
   return read_glove(path.empty() ? (std::filesystem::path(dir) / kCourseVectors).string() : path);
 }
 
+ModelOption vectors_option(std::vector<std::string> commands, const std::string& more) {
+  return {.name = "vectors",
+          .help = fmt::format("Word vectors in the GloVe text format (default: {} in --data-dir, ./data or "
+                              "../shared/data{})", kCourseVectors, more),
+          .type = OptionType::input_file,
+          .commands = std::move(commands)};
+}
+
 WordVectors read_glove(const std::string& path) {
   const std::string text = read_all(path);
   WordVectors v;
