@@ -7,8 +7,9 @@
 // as a graph over a batch of co-occurrence pairs (embedding gathers, a
 // row-wise dot product, the weighting in-graph), minimised with AdaGrad at
 // lr 0.05 as the paper (accumulator starting at 1, as the reference code's
-// gradsq). The graph's loss is ½ Σ ...: its gradient is the reference
-// code's f · diff (J = 2 × loss). The co-occurrence counts come from any
+// gradsq; --lr-schedule decays the learning rate too, if given). The graph's
+// loss is ½ Σ ...: its gradient is the reference code's f · diff (J = 2 ×
+// loss). The co-occurrence counts come from any
 // text corpus: window 10 each side, 1/distance weighting, symmetric, over the
 // words seen --min-count times (the --max-vocab most frequent). The pairs are
 // shuffled every epoch (seeded) and cut into batches (1024 pairs by
@@ -67,10 +68,7 @@ fit::Spec spec(int64_t dim, double lr, double x_max) {
           .build = [=](fit::Net& n) {
             n.loss = objective(n.in("i"), n.in("j"), n.in("x"), n.size("vocab"), dim, x_max);
           },
-          .optimizer = [=](Value loss, const std::vector<Value>& params, const std::optional<LRSchedule>& s) {
-            if (s) throw std::invalid_argument("glove: AdaGrad takes no --lr-schedule (its accumulators shrink the steps)");
-            return minimize(loss, params, adagrad(lr, true));
-          }};
+          .optimizer = fit::adagrad(adagrad(lr, true))};
 }
 
 // The vectors the paper keeps: W + W_tilde, written to --output.

@@ -43,6 +43,13 @@ Optimizer sgd(SGD s) {
     return minimize(loss, params, b);
   };
 }
+Optimizer adagrad(AdaGrad a) {
+  return [a](Value loss, const std::vector<Value>& params, const std::optional<LRSchedule>& schedule) {
+    AdaGrad b = a;
+    if (schedule) b.schedule = *schedule;
+    return minimize(loss, params, b);
+  };
+}
 
 namespace {
 

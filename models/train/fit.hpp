@@ -66,6 +66,7 @@ using Optimizer = std::function<TrainOps(Value loss, const std::vector<Value>& p
                                          const std::optional<LRSchedule>& schedule)>;
 Optimizer adam(Adam a);
 Optimizer sgd(SGD s);
+Optimizer adagrad(AdaGrad a);
 
 struct Spec {
   std::string name = {};
