@@ -7,6 +7,7 @@
 
 #include "graph/errors.hpp"
 #include "graph/tensor.hpp"
+#include "models/options.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -43,6 +44,16 @@ struct WordVectors {
 // duplicate word ("file:line", with the line of its first occurrence).
 // Blank lines are skipped; "\r\n" line ends and a UTF-8 byte-order mark are accepted.
 WordVectors read_glove(const std::string& path);
+
+// The course's 50-d GloVe vectors as the data directory holds them (the
+// 5,050 most frequent words of glove.6B.50d.txt and a few chosen ones).
+inline constexpr const char* kCourseVectors = "glove/glove.6B.50d.5k.txt";
+// A model's --vectors: the file `path`, else kCourseVectors in the data
+// directory `dir` (read_glove's errors).
+WordVectors read_vectors(const std::string& path, const std::string& dir);
+// The --vectors FILE option of the commands `commands` (all when empty),
+// read_vectors' `path`; `more` ends its help.
+ModelOption vectors_option(std::vector<std::string> commands = {}, const std::string& more = "");
 
 // Writes `words.size()` x d vectors (a 2-D tensor, f32 or f64) in the GloVe
 // text format, each value as the shortest decimal that reads back to the same
