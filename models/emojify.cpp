@@ -148,6 +148,10 @@ void report(const RunArgs& a, const fit::Data& d, ParamStore& params) {
 }
 
 int predict_command(const RunArgs& given) {
+  if (given.args.empty()) throw OptionError("predict needs one or more sentences: graph-run emojify predict \"i love you\"");
+  for (size_t i = 0; i < given.args.size(); ++i)
+    if (words(given.args[i]).empty())
+      throw OptionError(fmt::format("predict: sentence {} ('{}') has no words, nothing to classify", i + 1, given.args[i]));
   fit::FromCheckpoint c = fit::from_checkpoint("emojify", registered().options, given);
   const auto v = vectors(c.args);
   Classifier classifier(c.params, version_of(c.args), *v);
