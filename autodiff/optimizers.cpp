@@ -187,11 +187,14 @@ TrainOps minimize(Value loss, const std::vector<Value>& params, const Adam& opt)
 }
 
 TrainOps minimize(Value loss, const std::vector<Value>& params, const AdaGrad& opt) {
+  check_schedule(opt.schedule, "AdaGrad");
   TrainOps out;
   out.grads = prepare(loss, params, opt.clip, "AdaGrad", out);
   Graph& g = loss.graph();
   Graph::KindGuard kind(g, NodeKind::update);
-  const std::string base = state_base(g, "adagrad", params, {"accum"}, false);
+  const bool scheduled = opt.schedule.kind != ScheduleKind::constant;
+  const std::string base = state_base(g, "adagrad", params, {"accum"}, scheduled);
+  Value iterations = scheduled ? state(g, base + "/iterations", {}, Initializer::zeros()) : Value{};
   auto scope = g.scope(base);
   for (size_t i = 0; i < params.size(); ++i) {
     const Value& p = params[i];
@@ -199,11 +202,17 @@ TrainOps minimize(Value loss, const std::vector<Value>& params, const AdaGrad& o
                                                     : Initializer::constant(opt.initial_accumulator);
     Value accum = state(g, fmt::format("{}/{}_accum", p.name(), base), p.shape(), init);
     const Rows rows = opt.sparse_rows ? gathered_rows(out.grads[i]) : Rows{};
-    if (rows.dy)
+    if (rows.dy && scheduled)
+      out.updates.push_back(sparse_apply_adagrad(p, accum, rows.dy, rows.indices, iterations, opt.lr, opt.epsilon,
+                                                 opt.schedule, rows.parts));
+    else if (rows.dy)
       out.updates.push_back(sparse_apply_adagrad(p, accum, rows.dy, rows.indices, opt.lr, opt.epsilon, rows.parts));
+    else if (scheduled)
+      out.updates.push_back(apply_adagrad(p, accum, out.grads[i], iterations, opt.lr, opt.epsilon, opt.schedule));
     else
       out.updates.push_back(apply_adagrad(p, accum, out.grads[i], opt.lr, opt.epsilon));
   }
+  if (scheduled) out.updates.push_back(assign_add(iterations, scalar(g, 1.0))); // after every update reading it
   return out;
 }
 

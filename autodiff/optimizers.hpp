@@ -53,9 +53,11 @@ struct Adam {
   LRSchedule schedule = {};
 };
 
-// a += g^2; p -= lr g / (sqrt(a) + epsilon). The GloVe paper trains with
-// AdaGrad at lr 0.05; its reference code starts the accumulator at 1 (TF's
-// default is 0.1, Keras' 0). Slot "<param>/adagrad_accum".
+// a += g^2; p -= lr_t g / (sqrt(a) + epsilon), lr_t = schedule.at(lr, t) at
+// step t (lr without a schedule). The GloVe paper trains with AdaGrad at lr
+// 0.05; its reference code starts the accumulator at 1 (TF's default is 0.1,
+// Keras' 0). Slot "<param>/adagrad_accum"; with a schedule, one scalar slot
+// "adagrad/iterations" counts the steps, as SGD's.
 //
 // Row-sparse (sparse_rows, on by default): a parameter whose gradient is an
 // embedding gather's (gather_grad(dy, indices), or add_n of several, after
@@ -65,11 +67,11 @@ struct Adam {
 // not the table. The dense (V, d) gradient in TrainOps::grads is then not
 // computed unless fetched. With clipping on, a clipped gradient is no longer
 // a gather_grad node, and the update is dense.
-// (No learning-rate schedule: its accumulators already shrink each step.)
 struct AdaGrad {
   double lr = 0.05, epsilon = 1e-8, initial_accumulator = 0;
   Clip clip{};
   bool sparse_rows = true;
+  LRSchedule schedule = {};
 };
 
 struct TrainOps {

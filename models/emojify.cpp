@@ -24,7 +24,6 @@
 #include "models/train/fit_model.hpp"
 #include "ops/keras.hpp"
 
-#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 
@@ -87,136 +86,49 @@ fit::FitOptions fit_options(int version) {
 
 const fit::Spec& spec(int version) { return version == 1 ? v1 : v2; }
 
-const char* emoji(int label) {
-  static const char* const e[n_classes] = {"\u2764\ufe0f", "\u26be", "\U0001F604", "\U0001F61E", "\U0001F374"};
-  if (label < 0 || label >= n_classes) throw std::out_of_range(fmt::format("emoji label {}", label));
-  return e[label];
-}
-
 namespace {
 
 // ---- the data: the two CSV files and the vectors (defaults in --data-dir)
 
-struct Files {
-  std::shared_ptr<const WordVectors> v;
-  std::vector<Example> train, test;
-};
+fit::Data data_of(int version, std::vector<Example> train, std::vector<Example> test,
+                  std::shared_ptr<const WordVectors> v) {
+  const auto tr = std::make_shared<Sentences>(version, std::move(train), v);
+  const auto te = std::make_shared<Sentences>(version, std::move(test), v);
+  fit::Data d{.train = tr,
+              .splits = {{"test", te}},
+              .notes = {fmt::format("emojify V{}: {} training sentences; vectors '{}' ({} words, d = {})", version,
+                                    tr->size(), v->source, v->words.size(), v->dim),
+                        fmt::format("train: {}", count_oov(tr->examples(), *v).summary()),
+                        fmt::format("test: {}", count_oov(te->examples(), *v).summary())},
+              .sizes = embedding_sizes(*v)};
+  if (version == 2) d.weights["embedding/embeddings"] = embedding_matrix(*v);
+  return d;
+}
 
-Files read_files(const RunArgs& a) {
-  namespace fs = std::filesystem;
-  const fs::path dir = data_dir(a.data_dir);
-  const std::string& given = a.get_text("vectors");
-  Files f{std::make_shared<const WordVectors>(
-              read_glove(given.empty() ? (dir / "glove" / "glove.6B.50d.5k.txt").string() : given)),
-          read_examples((dir / "emojify" / "train_emoji.csv").string()),
-          read_examples((dir / "emojify" / "tesss.csv").string())};
-  return f;
+std::shared_ptr<const WordVectors> vectors(const RunArgs& a) {
+  return std::make_shared<const WordVectors>(read_vectors(a.get_text("vectors"), data_dir(a.data_dir)));
 }
 
 fit::Data data(const RunArgs& a) {
-  const int version = version_of(a);
-  Files f = read_files(a);
-  fit::Data d{.train = std::make_shared<Sentences>(version, f.train, f.v),
-              .splits = {{"test", std::make_shared<Sentences>(version, f.test, f.v)}},
-              .notes = {fmt::format("emojify V{}: {} training sentences; vectors '{}' ({} words, d = {})", version,
-                                    f.train.size(), f.v->source, f.v->words.size(), f.v->dim),
-                        fmt::format("train: {}", count_oov(f.train, *f.v).summary()),
-                        fmt::format("test: {}", count_oov(f.test, *f.v).summary())},
-              .sizes = {{"vocab", f.v->size() + 1}, {"dim", f.v->dim}}};
-  if (version == 2) d.weights["embedding/embeddings"] = embedding_matrix(*f.v);
-  return d;
+  const auto v = vectors(a);
+  const std::filesystem::path dir = std::filesystem::path(data_dir(a.data_dir)) / "emojify";
+  return data_of(version_of(a), read_examples((dir / "train_emoji.csv").string()),
+                 read_examples((dir / "tesss.csv").string()), v);
 }
 
 } // namespace
 
-// ---- the classifier (inference graphs), for predict, the report and the tests
-
-struct Classifier::Impl {
-  int version;
-  const WordVectors& v;
-  fit::Network net;
-};
+// ---- the classifier, for predict, the report and the tests
 
 Classifier::Classifier(ParamStore& store, int version, const WordVectors& v, uint64_t seed)
-    : p_(new Impl{version, v, fit::Network(spec(version), store, seed)}) {
-  p_->net.set_sizes({{"vocab", v.size() + 1}, {"dim", v.dim}});
+    : SentenceClassifier(spec(version), version, store, v, seed) {
   if (version == 2 && !store.contains("embedding/embeddings")) store.set("embedding/embeddings", embedding_matrix(v));
-}
-Classifier::~Classifier() { delete p_; }
-
-std::vector<std::array<double, n_classes>> Classifier::probabilities(const std::vector<std::string>& sentences,
-                                                                     int64_t pad_to) {
-  std::vector<std::array<double, n_classes>> out(sentences.size());
-  if (sentences.empty()) return out;
-  const int64_t B = int64_t(sentences.size());
-  const Tensor P = p_->net.predict(sentence_inputs(p_->version, sentences, p_->v, pad_to)).at("probs");
-  for (int64_t b = 0; b < B; ++b) // V1 (5, B), V2 (B, 5)
-    for (int k = 0; k < n_classes; ++k) out[size_t(b)][size_t(k)] = P.at(p_->version == 1 ? k * B + b : b * n_classes + k);
-  return out;
-}
-
-std::vector<int> Classifier::predict(const std::vector<std::string>& sentences) {
-  std::vector<int> labels;
-  for (auto& p : probabilities(sentences)) labels.push_back(int(std::max_element(p.begin(), p.end()) - p.begin()));
-  return labels;
-}
-
-double Classifier::accuracy(const std::vector<Example>& examples) {
-  std::vector<std::string> s;
-  for (auto& e : examples) s.push_back(e.sentence);
-  const auto pred = predict(s);
-  int right = 0;
-  for (size_t i = 0; i < examples.size(); ++i) right += pred[i] == examples[i].label;
-  return examples.empty() ? 0.0 : double(right) / double(examples.size());
 }
 
 std::vector<double> train_for_test(ParamStore& store, int version, const std::vector<Example>& train,
                                    const WordVectors& v, int64_t epochs, uint64_t seed) {
-  train::Trainer tr({.model = "emojify", .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed,
-                     .metrics = fit::fit_columns(spec(version), false), .out = train::no_output()},
-                    store);
-  Classifier c(store, version, v, seed); // the embedding into the store
-  fit::Network net(spec(version), store, seed);
-  net.set_sizes({{"vocab", v.size() + 1}, {"dim", v.dim}});
-  std::vector<double> losses;
-  fit::FitOptions opt = fit_options(version);
-  opt.on_epoch = [&](int64_t, const fit::Network::Result& r) { losses.push_back(r.loss); };
-  fit::fit(net, Sentences(version, train, std::shared_ptr<const WordVectors>(&v, [](auto*) {})), tr, seed, opt);
-  return losses;
-}
-
-std::string test_report(Classifier& c, const std::vector<Example>& test) {
-  std::vector<std::string> s;
-  for (auto& e : test) s.push_back(e.sentence);
-  const auto pred = c.predict(s);
-  int confusion[n_classes][n_classes] = {};
-  for (size_t i = 0; i < test.size(); ++i) ++confusion[test[i].label][pred[i]];
-  std::string out = "confusion matrix (test; rows: true label, columns: predicted)\n      ";
-  for (int k = 0; k < n_classes; ++k) out += fmt::format("{:>4}", k);
-  for (int t = 0; t < n_classes; ++t) {
-    out += fmt::format("\n  {} {}", t, emoji(t));
-    for (int k = 0; k < n_classes; ++k) out += fmt::format("{:>4}", confusion[t][k]);
-  }
-  std::string wrong;
-  int n = 0;
-  for (size_t i = 0; i < test.size(); ++i)
-    if (pred[i] != test[i].label && ++n)
-      wrong += fmt::format("  {:<40} predicted {} {}  true {} {}\n", test[i].sentence, pred[i], emoji(pred[i]),
-                           test[i].label, emoji(test[i].label));
-  return out + fmt::format("\nmisclassified test sentences ({} of {}):\n", n, test.size()) + wrong;
-}
-
-std::string predict_lines(Classifier& c, const WordVectors& v, const std::vector<std::string>& sentences) {
-  const auto pred = c.predict(sentences);
-  std::string out;
-  for (size_t i = 0; i < sentences.size(); ++i) {
-    std::string missing;
-    for (auto& w : words(sentences[i]))
-      if (lookup(v, w) < 0) missing += (missing.empty() ? "" : ", ") + w;
-    out += fmt::format("{}\t{} {}{}\n", sentences[i], pred[i], emoji(pred[i]),
-                       missing.empty() ? "" : "\t(no vector: " + missing + ")");
-  }
-  return out;
+  const fit::Data d = data_of(version, train, {}, std::shared_ptr<const WordVectors>(&v, [](auto*) {}));
+  return fit::fit_quietly(spec(version), store, d, fit_options(version), epochs, seed);
 }
 
 namespace {
@@ -225,20 +137,26 @@ namespace {
 
 const Model& registered();
 
+// evaluate's report: the test confusion matrix and the misclassified test sentences
 void report(const RunArgs& a, const fit::Data& d, ParamStore& params) {
   const auto& test = static_cast<const Sentences&>(*d.splits.at(0).second);
-  Classifier c(params, version_of(a), test.vectors());
-  fmt::print("{}", test_report(c, test.examples()));
+  const std::vector<std::string> s = sentences_of(test.examples());
+  const std::vector<int> labels = labels_of(test.examples());
+  const std::vector<int> pred = Classifier(params, version_of(a), test.vectors()).predict(s);
+  fmt::print("{}{}", fit::confusion_matrix(labels, pred, emojis(), "test"),
+             fit::misclassified(s, labels, pred, emojis(), "test sentences"));
 }
 
 int predict_command(const RunArgs& given) {
-  ParamStore params;
-  std::map<std::string, std::string> meta;
-  train::load_params(given.checkpoint, "emojify", params, &meta);
-  const RunArgs a = fit::run_args_of(registered().options, given, meta);
-  const Files f = read_files(a);
-  Classifier c(params, version_of(a), *f.v);
-  fmt::print("{}", predict_lines(c, *f.v, given.args));
+  if (given.args.empty()) throw OptionError("predict needs one or more sentences: graph-run emojify predict \"i love you\"");
+  for (size_t i = 0; i < given.args.size(); ++i)
+    if (words(given.args[i]).empty())
+      throw OptionError(fmt::format("predict: sentence {} ('{}') has no words, nothing to classify", i + 1, given.args[i]));
+  fit::FromCheckpoint c = fit::from_checkpoint("emojify", registered().options, given);
+  const auto v = vectors(c.args);
+  Classifier classifier(c.params, version_of(c.args), *v);
+  c.require(classifier.network());
+  fmt::print("{}", predict_lines(classifier, *v, given.args));
   return 0;
 }
 
@@ -249,11 +167,7 @@ std::vector<ModelOption> options() {
            .default_value = "1",
            .choices = {"1", "2"},
            .commands = {"train"}},
-          {.name = "vectors",
-           .help = "GloVe word vectors (train default: glove/glove.6B.50d.5k.txt in --data-dir, ./data or "
-                   "../shared/data; evaluate/predict default: those the checkpoint was trained with)",
-           .type = OptionType::input_file,
-           .commands = {"train", "evaluate", "predict"}}};
+          vectors_option({"train", "evaluate", "predict"}, "; evaluate, predict: those the checkpoint was trained with")};
 }
 
 const Model& registered() {

@@ -40,9 +40,8 @@ double weight(double x, double x_max = kXMax, double alpha = kAlpha);
 struct Net {
   std::unique_ptr<Graph> g = std::make_unique<Graph>();
   Value i, j, x;
-  Value W, W_tilde, b, b_tilde;
   Value loss;
-  TrainOps opt;
+  TrainOps opt; // the updates of W, W_tilde, b, b_tilde, in that order
 };
 Net net(int64_t V, int64_t d, int64_t B, bool optimize, double lr = 0.05, bool sparse_rows = true,
         double x_max = kXMax);

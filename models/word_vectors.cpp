@@ -67,30 +67,22 @@ fit::Feeds run(const fit::Feeds& inputs, const std::function<void(fit::Net&)>& b
   return fit::compute(inputs, build, DType::f64);
 }
 
-WordVectors load(const RunArgs& a) {
-  const std::string& path = a.get_text("vectors");
-  return read_glove(path.empty() ? data_dir(a.data_dir) + "/glove/glove.6B.50d.5k.txt" : path);
-}
-
 long long k_of(const RunArgs& a, long long dflt) { return a.has("k") ? a.get_int("k") : dflt; }
 
 void print_ranked(const std::vector<std::pair<std::string, double>>& top) {
   for (size_t i = 0; i < top.size(); ++i) fmt::print("{:>3}. {:<16} {:.12g}\n", i + 1, top[i].first, top[i].second);
 }
 
-int similarity(const RunArgs& a) {
-  const WordVectors v = load(a);
+void similarity(const RunArgs& a, const WordVectors& v) {
   const Term u = expression(v, a.args[0]), w = expression(v, a.args[1]);
   const std::string cos = fmt::format("cosine_similarity({}, {})", u.shown, w.shown);
   const auto r = run({{"u", direction(u, cos)}, {"v", direction(w, cos)}},
                      [](fit::Net& n) { n.outputs["cos"] = cosine_similarity(n.in("u"), n.in("v")); });
   fmt::print("cosine_similarity({}, {}) = {:.12g}\n", u.shown, w.shown, r.at("cos").at(0));
-  return 0;
 }
 
 // a is to b as c is to ?: the best of the vocabulary less a, b and c.
-int analogy(const RunArgs& a) {
-  const WordVectors v = load(a);
+void analogy(const RunArgs& a, const WordVectors& v) {
   const auto& w = a.args;
   const std::vector<int32_t> skip{lookup(v, w[0]), lookup(v, w[1]), lookup(v, w[2])};
   const auto r = run({{"e_a", vec(v, w[0])}, {"e_b", vec(v, w[1])}, {"e_c", vec(v, w[2])}, {"table", table(v)}},
@@ -100,15 +92,13 @@ int analogy(const RunArgs& a) {
   const auto top = best(v, r.at("cos"), skip, k_of(a, 1));
   if (top.size() == 1) {
     fmt::print("{} -> {} :: {} -> {}   (cosine {:.12g})\n", w[0], w[1], w[2], top[0].first, top[0].second);
-    return 0;
+  } else {
+    fmt::print("{} -> {} :: {} -> ?\n", w[0], w[1], w[2]);
+    print_ranked(top);
   }
-  fmt::print("{} -> {} :: {} -> ?\n", w[0], w[1], w[2]);
-  print_ranked(top);
-  return 0;
 }
 
-int neighbors(const RunArgs& a) {
-  const WordVectors v = load(a);
+void neighbors(const RunArgs& a, const WordVectors& v) {
   for (const std::string& word : a.args) {
     const Term e = expression(v, word);
     std::vector<int32_t> skip;
@@ -118,11 +108,9 @@ int neighbors(const RunArgs& a) {
     fmt::print("nearest to {} (cosine similarity):\n", e.shown);
     print_ranked(best(v, r.at("cos"), skip, k_of(a, 10)));
   }
-  return 0;
 }
 
-int bias(const RunArgs& a) {
-  const WordVectors v = load(a);
+void bias(const RunArgs& a, const WordVectors& v) {
   const Term g = gender_direction(v, a.get_text("pairs"));
   if (!a.quiet) fmt::print("g = {}\n", g.shown);
   const size_t width = std::ranges::max(a.args, {}, &std::string::size).size();
@@ -134,11 +122,9 @@ int bias(const RunArgs& a) {
     fmt::print("{:<{}} = {:<16.12g}  (projection e.g/||g|| = {:.6g})\n", fmt::format("cosine_similarity({}, g)", word),
                width + 22, r.at("cos").at(0), r.at("projection").at(0));
   }
-  return 0;
 }
 
-int cmd_neutralize(const RunArgs& a) {
-  const WordVectors v = load(a);
+void cmd_neutralize(const RunArgs& a, const WordVectors& v) {
   const Term g = gender_direction(v, a.get_text("pairs"));
   const std::string& word = a.args[0];
   const auto r = run({{"e", vec(v, word)}, {"g", g.e}}, [](fit::Net& n) {
@@ -148,11 +134,9 @@ int cmd_neutralize(const RunArgs& a) {
   if (!a.quiet) fmt::print("g = {}\n", g.shown);
   fmt::print("cosine similarity between {} and g, before neutralizing: {:.12g}\n", word, r.at("before").at(0));
   fmt::print("cosine similarity between {} and g, after neutralizing:  {:.12g}\n", word, r.at("after").at(0));
-  return 0;
 }
 
-int cmd_equalize(const RunArgs& a) {
-  const WordVectors v = load(a);
+void cmd_equalize(const RunArgs& a, const WordVectors& v) {
   const Term g = gender_direction(v, a.get_text("pairs"));
   const std::string &w1 = a.args[0], &w2 = a.args[1];
   const auto r = run({{"e_w1", vec(v, w1)}, {"e_w2", vec(v, w2)}, {"g", g.e}}, [](fit::Net& n) {
@@ -162,50 +146,47 @@ int cmd_equalize(const RunArgs& a) {
                  {"after 1", cosine_similarity(e1, g)}, {"after 2", cosine_similarity(e2, g)}};
   });
   if (!a.quiet) fmt::print("g = {}\n", g.shown);
-  fmt::print("cosine similarities before equalizing:\n");
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r.at("before 1").at(0));
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r.at("before 2").at(0));
-  fmt::print("cosine similarities after equalizing:\n");
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w1, r.at("after 1").at(0));
-  fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w2, r.at("after 2").at(0));
-  return 0;
+  for (const char* when : {"before", "after"}) {
+    fmt::print("cosine similarities {} equalizing:\n", when);
+    for (auto& [w, k] : {std::pair{w1, "1"}, std::pair{w2, "2"}})
+      fmt::print("  cosine_similarity(e_{}, g) = {:.12g}\n", w, r.at(fmt::format("{} {}", when, k)).at(0));
+  }
+}
+
+// A cell as a command: on the words of the command line and the vectors of --vectors (no checkpoint).
+ModelCommand cell(std::string name, std::string summary, std::string usage, int min_args, int max_args,
+                  void (*f)(const RunArgs&, const WordVectors&)) {
+  auto run = [f](const RunArgs& a) {
+    f(a, read_vectors(a.get_text("vectors"), data_dir(a.data_dir)));
+    return 0;
+  };
+  return {std::move(name), std::move(summary), std::move(usage), min_args, max_args, run, false};
 }
 
 const ModelRegistrar reg{Model{
     .name = "word_vectors",
     .summary = "operations on GloVe word vectors: similarity, analogies, neighbours, gender bias, "
                "neutralize, equalize",
-    .options =
-        {
-            {.name = "vectors",
-             .help = "Word vectors in the GloVe text format (default: glove/glove.6B.50d.5k.txt in "
-                     "the data directory)",
-             .type = OptionType::input_file},
-            {.name = "k",
-             .help = "How many answers (default: 1 for analogy, 10 for neighbors)",
-             .type = OptionType::integer,
-             .min = at_least(1),
-             .commands = {"analogy", "neighbors"}},
-            {.name = "pairs",
-             .help = "The gender direction as the mean of e_a - e_b over pairs a:b,c:d,... (default: "
-                     "g = e_woman - e_man)",
-             .commands = {"bias", "neutralize", "equalize"}},
-        },
-    .commands =
-        {
-            {"similarity", "cosine similarity of two words (or word+word / word-word)", "W1 W2", 2, 2,
-             similarity, false},
-            {"analogy", "a is to b as c is to ? (the whole vocabulary, less a, b and c)", "A B C", 3, 3,
-             analogy, false},
-            {"neighbors", "the words closest to each W by cosine similarity", "W...", 1, -1, neighbors,
-             false},
-            {"bias", "cosine similarity of each word with the gender direction g", "W...", 1, -1, bias,
-             false},
-            {"neutralize", "remove W's component along g (cosine with g before and after)", "W", 1, 1,
-             cmd_neutralize, false},
-            {"equalize", "make W1 and W2 differ only along g (cosines with g before and after)", "W1 W2", 2,
-             2, cmd_equalize, false},
-        },
+    .options = {vectors_option(),
+                {.name = "k",
+                 .help = "How many answers (default: 1 for analogy, 10 for neighbors)",
+                 .type = OptionType::integer,
+                 .min = at_least(1),
+                 .commands = {"analogy", "neighbors"}},
+                {.name = "pairs",
+                 .help = "The gender direction as the mean of e_a - e_b over pairs a:b,c:d,... (default: "
+                         "g = e_woman - e_man)",
+                 .commands = {"bias", "neutralize", "equalize"}}},
+    .commands = {cell("similarity", "cosine similarity of two words (or word+word / word-word)", "W1 W2", 2, 2,
+                      similarity),
+                 cell("analogy", "a is to b as c is to ? (the whole vocabulary, less a, b and c)", "A B C", 3, 3,
+                      analogy),
+                 cell("neighbors", "the words closest to each W by cosine similarity", "W...", 1, -1, neighbors),
+                 cell("bias", "cosine similarity of each word with the gender direction g", "W...", 1, -1, bias),
+                 cell("neutralize", "remove W's component along g (cosine with g before and after)", "W", 1, 1,
+                      cmd_neutralize),
+                 cell("equalize", "make W1 and W2 differ only along g (cosines with g before and after)", "W1 W2", 2,
+                      2, cmd_equalize)},
 }};
 
 } // namespace

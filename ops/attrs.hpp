@@ -272,27 +272,33 @@ struct AdamAttrs {
   bool operator==(const AdamAttrs&) const = default;
 };
 
-// ApplyAdaGrad: a += g^2; p -= lr * g / (sqrt(a) + epsilon).
+// ApplyAdaGrad: a += g^2; p -= lr_t * g / (sqrt(a) + epsilon), lr_t =
+// schedule.at(lr, t); inputs (p, a, g) or, with a schedule, (p, a, g, iterations).
 struct AdaGradAttrs {
   static constexpr const char* name = "AdaGradAttrs";
   double lr = 0, epsilon = 0;
+  LRSchedule schedule = {};
   template <class F> void fields(F&& f) const {
     f("lr", lr);
     f("epsilon", epsilon);
+    f("schedule", schedule);
   }
   bool operator==(const AdaGradAttrs&) const = default;
 };
 
 // SparseApplyAdaGrad: AdaGrad's parameters, and the sizes of the parts the
-// indices come in (empty: one part).
+// indices come in (empty: one part); inputs (p, a, dy, indices) or, with a
+// schedule, (p, a, dy, indices, iterations).
 struct SparseAdaGradAttrs {
   static constexpr const char* name = "SparseAdaGradAttrs";
   double lr = 0, epsilon = 0;
   std::vector<int64_t> parts;
+  LRSchedule schedule = {};
   template <class F> void fields(F&& f) const {
     f("lr", lr);
     f("epsilon", epsilon);
     f("parts", parts);
+    f("schedule", schedule);
   }
   bool operator==(const SparseAdaGradAttrs&) const = default;
 };

@@ -122,6 +122,9 @@ Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, do
                  Loc l = Loc::current());
 Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon,
                     Loc l = Loc::current());
+// ... with lr on a schedule of the step count `iterations` (a scalar, only read)
+Value apply_adagrad(Value param, Value accum, Value grad, Value iterations, double lr, double epsilon,
+                    LRSchedule schedule, Loc l = Loc::current());
 // apply_adagrad(param, accum, gather_grad(dy, indices, rows), ...) touching only
 // the rows named in indices (duplicates summed first, in order): bitwise the
 // dense update, at a cost proportional to numel(dy) (ops/sparse.cpp). With
@@ -129,6 +132,9 @@ Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsi
 // (dy_k, indices_k), and the gradient is add_n of their gather_grads.
 Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, double lr, double epsilon,
                            std::vector<int64_t> parts = {}, Loc l = Loc::current());
+Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, Value iterations, double lr,
+                           double epsilon, LRSchedule schedule, std::vector<int64_t> parts = {},
+                           Loc l = Loc::current());
 // var = momentum * var + (1 - momentum) * value
 Value assign_moving_average(Value var, Value value, double momentum, Loc l = Loc::current());
 Value assign_add(Value var, Value value, Loc l = Loc::current());

@@ -20,8 +20,15 @@ namespace {
 
 template <class K> using elem_t = std::remove_pointer_t<decltype(std::declval<K>().out)>;
 
-// inputs (param (V, d...), accum (V, d...), dy (indices.shape + (d...)), indices)
+// inputs (param (V, d...), accum (V, d...), dy (indices.shape + (d...)), indices[, iterations ()])
 Shape sparse_rule(Shapes in, const Attrs& at) {
+  if (in.size() != 4 && in.size() != 5)
+    throw RuleError(fmt::format("sparse_apply_adagrad takes (param, accum, dy, indices[, iterations]), got {} "
+                                "inputs", in.size()));
+  if (in.size() == 5 && !in[4]->empty())
+    throw RuleError(fmt::format("iterations must be a scalar (shape ()), got shape {}", to_string(*in[4])));
+  if (in.size() == 4 && at.get<SparseAdaGradAttrs>().schedule.kind != ScheduleKind::constant)
+    throw RuleError("sparse_apply_adagrad with a learning-rate schedule needs the iterations input");
   const Shape &p = *in[0], &a = *in[1], &dy = *in[2], &idx = *in[3];
   if (p.empty()) throw RuleError("sparse_apply_adagrad needs a param of rank >= 1 (rows first), got a scalar");
   if (a != p)
@@ -114,7 +121,8 @@ template <class T> void sparse_adagrad_kernel(const KernelArgs<T>& k) {
   T* h = g + row;
   for (int64_t i = 0; i < n; ++i) keys[i] = (uint64_t(row_of(idx[i], rows)) << 32) | uint64_t(i);
   std::sort(keys, keys + n);
-  const T lr = static_cast<T>(at.lr), eps = static_cast<T>(at.epsilon);
+  const T lr = static_cast<T>(k.n_in > 4 ? at.schedule.at(at.lr, double(k.x(4)[0])) : at.lr);
+  const T eps = static_cast<T>(at.epsilon);
   for (int64_t s = 0; s < n;) {
     const uint64_t v = keys[s] >> 32;
     if (parts.size() <= 1) { // one part: g = 0 + dy[k1] + dy[k2] + ...
@@ -157,8 +165,10 @@ void define_sparse(OpTable& t) {
   // untouched. = apply_adagrad(param, accum, gather_grad(dy, indices, V)),
   // or with parts (their sizes) = apply_adagrad(param, accum,
   // add_n(gather_grad(dy_0, indices_0), gather_grad(dy_1, indices_1), ...))
-  // for dy, indices the parts concatenated. lr, epsilon, parts: SparseAdaGradAttrs.
-  t[size_t(Op::SparseApplyAdaGrad)] = {.name = "sparse_apply_adagrad", .arity = 4, .shape = sparse_rule,
+  // for dy, indices the parts concatenated. lr, epsilon, parts, schedule:
+  // SparseAdaGradAttrs; with a schedule, lr is schedule.at(lr, iterations),
+  // iterations a fifth input (only read), as apply_adagrad's.
+  t[size_t(Op::SparseApplyAdaGrad)] = {.name = "sparse_apply_adagrad", .arity = -1, .shape = sparse_rule,
     .kernel = kernels([](const auto& k) { sparse_adagrad_kernel<elem_t<decltype(k)>>(k); }),
     .no_grad = "parameter update", .mutates = 2, .scratch = sparse_scratch, .cost = sparse_cost};
 }
@@ -169,6 +179,13 @@ Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, do
                            std::vector<int64_t> parts, Loc l) {
   return detail::make(Op::SparseApplyAdaGrad, {param, accum, dy, indices},
                       SparseAdaGradAttrs{.lr = lr, .epsilon = epsilon, .parts = std::move(parts)}, l);
+}
+
+Value sparse_apply_adagrad(Value param, Value accum, Value dy, Value indices, Value iterations, double lr,
+                           double epsilon, LRSchedule schedule, std::vector<int64_t> parts, Loc l) {
+  return detail::make(
+      Op::SparseApplyAdaGrad, {param, accum, dy, indices, iterations},
+      SparseAdaGradAttrs{.lr = lr, .epsilon = epsilon, .parts = std::move(parts), .schedule = schedule}, l);
 }
 
 } // namespace sg

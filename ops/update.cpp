@@ -103,11 +103,19 @@ void define_update(OpTable& t) {
     }),
     .no_grad = "parameter update", .mutates = 3, .cost = per_element<6>};
 
-  // a += g^2;  p -= lr * g / (sqrt(a) + epsilon)     (AdaGradAttrs)
-  def(Op::ApplyAdaGrad) = {.name = "apply_adagrad", .arity = 3,
-    .shape = [](Shapes in, const Attrs&) {
+  // a += g^2;  p -= lr_t * g / (sqrt(a) + epsilon), lr_t = schedule.at(lr,
+  // iterations)   (AdaGradAttrs); inputs (p, a, g), or (p, a, g, iterations)
+  // for a schedule (iterations only read)
+  def(Op::ApplyAdaGrad) = {.name = "apply_adagrad", .arity = -1,
+    .shape = [](Shapes in, const Attrs& a) {
+      if (in.size() != 3 && in.size() != 4)
+        throw RuleError(fmt::format("apply_adagrad takes (param, accum, grad[, iterations]), got {} inputs",
+                                    in.size()));
       expect_same(in, 1, "accum", 0, "param");
       expect_same(in, 2, "grad", 0, "param");
+      if (in.size() == 4) expect_scalar(in, 3, "iterations");
+      else if (a.get<AdaGradAttrs>().schedule.kind != ScheduleKind::constant)
+        throw RuleError("apply_adagrad with a learning-rate schedule needs the iterations input");
       return Shape{};
     },
     .kernel = kernels([](const auto& k) {
@@ -116,7 +124,8 @@ void define_update(OpTable& t) {
       T* a = k.in[1];
       const T* g = k.x(2);
       const AdaGradAttrs& at = attr<AdaGradAttrs>(k);
-      const T lr = static_cast<T>(at.lr), eps = static_cast<T>(at.epsilon);
+      const T lr = static_cast<T>(k.n_in > 3 ? at.schedule.at(at.lr, double(k.x(3)[0])) : at.lr);
+      const T eps = static_cast<T>(at.epsilon);
       const int64_t n = k.size(0);
       for (int64_t i = 0; i < n; ++i) {
         const T gi = g[i];
@@ -200,6 +209,12 @@ Value apply_adam(Value param, Value m, Value v, Value iterations, Value grad, do
 
 Value apply_adagrad(Value param, Value accum, Value grad, double lr, double epsilon, Loc l) {
   return make(Op::ApplyAdaGrad, {param, accum, grad}, AdaGradAttrs{.lr = lr, .epsilon = epsilon}, l);
+}
+
+Value apply_adagrad(Value param, Value accum, Value grad, Value iterations, double lr, double epsilon,
+                    LRSchedule schedule, Loc l) {
+  return make(Op::ApplyAdaGrad, {param, accum, grad, iterations},
+              AdaGradAttrs{.lr = lr, .epsilon = epsilon, .schedule = schedule}, l);
 }
 
 Value assign_moving_average(Value var, Value value, double momentum, Loc l) {

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 using namespace sg;
 using namespace sg::test;
@@ -248,6 +249,44 @@ TEST_CASE("Emojify.Commands") {
   r = graph_run(fmt::format("emojify train --version 2 --epochs 41 --resume --checkpoint '{}'", ck));
   CHECK(r.rc != 0);
   CHECK(has(r.out, "was trained with --version 1; this run has --version 2"));
+}
+
+// evaluate / predict with --vectors whose sizes are not the checkpoint's:
+// the error names the parameter, both shapes, both runs' sizes, the
+// --vectors given and the checkpoint's, and what to do.
+TEST_CASE("Emojify.VectorsOfAnotherSize") {
+  TempDir dir;
+  std::ifstream in(data_file("glove/glove.6B.50d.5k.txt"));
+  std::ofstream fewer(dir / "fewer.txt"), narrower(dir / "narrower.txt");
+  std::string line;
+  for (int n = 0; std::getline(in, line); ++n) {
+    if (n < 3000) fewer << line << "\n";
+    std::istringstream words(line);
+    std::string w;
+    for (int k = 0; k <= 25 && words >> w; ++k) narrower << (k ? " " : "") << w;
+    narrower << "\n";
+  }
+  fewer.close();
+  narrower.close();
+  const std::string v1 = dir / "e1.ckpt", v2 = dir / "e2.ckpt";
+  REQUIRE(graph_run(fmt::format("emojify train --version 1 --epochs 2 --quiet --checkpoint '{}'", v1)).rc == 0);
+  REQUIRE(graph_run(fmt::format("emojify train --version 2 --epochs 1 --quiet --checkpoint '{}'", v2)).rc == 0);
+  Result r = graph_run(fmt::format("emojify predict 'i love you' --checkpoint '{}' --vectors '{}'", v2, dir / "fewer.txt"));
+  INFO(r.out);
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "holds embedding/embeddings as (5051, 50) where the graph needs (3001, 50)"));
+  CHECK(has(r.out, "this run's sizes: dim = 50, vocab = 3001); the checkpoint's sizes: dim = 50, vocab = 5051"));
+  CHECK(has(r.out, fmt::format("This run gives --vectors '{}'; the checkpoint was trained with no --vectors "
+                               "(the default): leave out --vectors", dir / "fewer.txt")));
+  r = graph_run(fmt::format("emojify evaluate --checkpoint '{}' --vectors '{}'", v1, dir / "narrower.txt"));
+  INFO(r.out);
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "holds W as (5, 50) where the graph needs (5, 25) (this run's sizes: dim = 25"));
+  CHECK(has(r.out, "or train a new checkpoint with --vectors"));
+  // V1 reads no vocabulary-sized parameter: fewer words are fine (more of them have no vector)
+  r = graph_run(fmt::format("emojify predict 'i love you' --checkpoint '{}' --vectors '{}'", v1, dir / "fewer.txt"));
+  CHECK(r.rc == 0);
+  CHECK(has(r.out, "i love you\t"));
 }
 
 TEST_CASE("Emojify.V2ResumeEqualsUninterruptedRun") {

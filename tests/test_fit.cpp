@@ -2,6 +2,7 @@
 // semantics (epoch averages, validation columns, callbacks), and the Keras
 // layers' training switch (Dropout, BatchNormalization statistics) as fit
 // drives it.
+#include "models/train/classify.hpp"
 #include "models/train/compute.hpp"
 #include "models/train/fit.hpp"
 #include "models/train/fit_model.hpp"
@@ -118,6 +119,48 @@ TEST_CASE("Fit.InferenceGraphs") {
   CHECK(m.build("lines", {{"x", Tensor({3, 2})}}, false).outputs.size() == 3); // y, loss, mae
   CHECK(has(error_of<std::invalid_argument>([&] { m.build("nope", {}, false); }),
             "stepper has no graph 'nope'; it has: step, lines"));
+}
+
+TEST_CASE("Fit.ConstantInputs") {
+  // graph-run's view of a model whose inputs random values cannot stand for
+  // (GloVe's indices): its constants, unless the command gives one of them
+  const fit::Spec gather_rows{.name = "rows",
+                              .inputs = {{"i", {fit::batch}}},
+                              .build = [](fit::Net& n) {
+                                n.outputs["rows"] = gather(param(*n.g, "table", {5, 2}), n.in("i"));
+                              }};
+  const fit::Feeds two = {{"i", Tensor::from({2}, {4, 1}, DType::f64)}};
+  BuiltGraph b = fit::built_graph(gather_rows, {}, {{"batch", 9}}, false, two);
+  CHECK(b.outputs[0].second.shape() == Shape{2, 2}); // the batch read off the constant
+  CHECK(b.graph->node(*b.graph->find("i")).op == Op::Constant);
+  b = fit::built_graph(gather_rows, {{"i", Tensor({3})}}, {{"batch", 9}}, false, two);
+  CHECK(b.outputs[0].second.shape() == Shape{3, 2});
+  CHECK(b.graph->node(*b.graph->find("i")).op == Op::Input);
+  CHECK(has(error_of<std::invalid_argument>([&] { fit::build(gather_rows, {{"batch", 3}}, fit::Mode::predict, 0, two); }),
+            "the constant input 'i' is (2,); the graph declares it (3,)"));
+}
+
+TEST_CASE("Fit.ClassifierReport") {
+  // (B, K) rows and (K, B) columns; argmax takes the first of equals
+  const Tensor rows = Tensor::from({2, 3}, {0.1, 0.7, 0.2, 0.4, 0.4, 0.2}, DType::f64);
+  const Tensor cols = Tensor::from({3, 2}, {0.1, 0.4, 0.7, 0.4, 0.2, 0.2}, DType::f64);
+  CHECK(fit::class_probabilities(rows) == fit::class_probabilities(cols, 0));
+  CHECK(fit::class_probabilities(rows)[1] == std::vector<double>{0.4, 0.4, 0.2});
+  CHECK(fit::argmax(fit::class_probabilities(rows)) == std::vector<int>{1, 0});
+  const std::vector<int> labels = {0, 1, 1, 2}, predicted = {0, 1, 2, 2};
+  CHECK(fit::accuracy(labels, predicted) == 0.75);
+  CHECK(fit::accuracy({}, {}) == 0);
+  const std::vector<std::string> names = {"cat", "dog", "eel"};
+  CHECK(fit::confusion_matrix(labels, predicted, names, "test") ==
+        "confusion matrix (test; rows: true label, columns: predicted)\n"
+        "         0   1   2\n"
+        "  0 cat   1   0   0\n"
+        "  1 dog   0   1   1\n"
+        "  2 eel   0   0   1\n");
+  CHECK(fit::misclassified({"a", "b", "c", "d"}, labels, predicted, names, "test pets") ==
+        fmt::format("misclassified test pets (1 of 4):\n  {:<40} predicted 2 eel  true 1 dog\n", "c"));
+  CHECK_THROWS_AS(fit::confusion_matrix({3}, {0}, names, "test"), std::out_of_range);
+  CHECK_THROWS_AS(fit::accuracy({1}, {}), std::invalid_argument);
 }
 
 TEST_CASE("Fit.TrainsWithLayersValidationAndCallbacks") {

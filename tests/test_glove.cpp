@@ -3,6 +3,7 @@
 // the weighting f, the loss graph against a hand computation, the loss
 // falling under AdaGrad, and `graph-run glove train` writing vectors in the
 // GloVe text format; all on tiny corpora the tests write (no dict-gcide).
+#include "graph/checkpoint.hpp"
 #include "graph/errors.hpp"
 #include "graph/plan.hpp"
 #include "models/glove.hpp"
@@ -362,6 +363,24 @@ TEST_CASE("GloveTrain.GraphRunGradcheck") {
   INFO(r.out);
   CHECK(r.rc == 0);
   CHECK(test::has(r.out, "W_tilde"));
+}
+
+TEST_CASE("GloveTrain.LearningRateSchedule") {
+  // --lr-schedule decays AdaGrad's learning rate by its step count (a slot in
+  // the checkpoint): 236 pairs in batches of 64, 4 steps an epoch
+  TempDir dir;
+  auto corpus = write_text(dir, toy_corpus());
+  const std::string common = fmt::format("glove train --corpus {} --dim 6 --min-count 1 --batch-size 64 --epochs 2 "
+                                         "--quiet", corpus);
+  auto r = graph_run(fmt::format("{} --checkpoint {} --lr-schedule step --lr-decay-rate 0.5 --lr-decay-steps 2",
+                                 common, dir / "s.ckpt"));
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  REQUIRE(graph_run(fmt::format("{} --checkpoint {}", common, dir / "c.ckpt")).rc == 0);
+  const Checkpoint s = load_checkpoint(dir / "s.ckpt", "glove"), c = load_checkpoint(dir / "c.ckpt", "glove");
+  CHECK(s.params.at("adagrad/iterations").at(0) == 8);
+  CHECK_FALSE(c.params.contains("adagrad/iterations")); // no schedule, no step counter
+  CHECK(s.params.at("W").at(0) != c.params.at("W").at(0));
 }
 
 TEST_CASE("GloveTrain.Resume") {

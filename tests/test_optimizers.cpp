@@ -204,6 +204,28 @@ TEST_CASE("Optimizers.LearningRateSchedules") {
       check_close(store.at("p0"), want, 1e-13);
       CHECK(store.at("sgd/iterations").at(0) == steps);
     }
+    { // AdaGrad: a += g², p -= lr_s g / (sqrt(a) + eps), g = p - target, with its own step counter
+      Quadratic q({{2, 3}, {4}});
+      const AdaGrad opt{.lr = 0.05, .epsilon = 1e-8, .initial_accumulator = 0.1, .schedule = c.schedule};
+      TrainOps tr = minimize(q.loss, q.params, opt);
+      REQUIRE(tr.updates.size() == 3); // two apply_adagrad, then the counter's assign_add
+      ParamStore store;
+      Plan plan = q.plan(store, tr.updates, DType::f64);
+      for (int s = 0; s < steps; ++s) plan.run();
+      std::vector<Vec> p = q.p0, a;
+      for (auto& x : p) a.emplace_back(x.size(), 0.1);
+      for (int s = 0; s < steps; ++s)
+        for (size_t k = 0; k < p.size(); ++k)
+          for (size_t i = 0; i < p[k].size(); ++i) {
+            const double g = p[k][i] - q.target[k][i];
+            a[k][i] += g * g;
+            p[k][i] -= c.lr(s) * g / (std::sqrt(a[k][i]) + 1e-8);
+          }
+      check_close(store.at("p0"), p[0], 1e-13);
+      check_close(store.at("p1"), p[1], 1e-13);
+      check_close(store.at("p1/adagrad_accum"), a[1], 1e-13);
+      CHECK(store.at("adagrad/iterations").at(0) == steps);
+    }
   }
   // Keras' legacy decay is inverse_time_decay(decay): the same bits
   for (DType dt : {DType::f64, DType::f32}) {
@@ -220,10 +242,15 @@ TEST_CASE("Optimizers.LearningRateSchedules") {
                   std::invalid_argument);
   CHECK_THROWS_AS(minimize(q.loss, q.params, SGD{.schedule = exponential_decay(0.5, 0)}), std::invalid_argument);
   CHECK_THROWS_AS(minimize(q.loss, q.params, SGD{.schedule = exponential_decay(0, 2)}), std::invalid_argument);
+  CHECK_THROWS_AS(minimize(q.loss, q.params, AdaGrad{.schedule = inverse_time_decay(-1)}), std::invalid_argument);
   Graph g;
   Value p = param(g, "p", {3}), gr = input(g, "g", {3});
   // a schedule needs the step count: apply_sgd without its iterations input
   CHECK_THROWS_AS(g.add(Op::ApplySGD, {p.id(), gr.id()}, SGDAttrs{.lr = 0.1, .schedule = exponential_decay(0.5, 2)}),
+                  ShapeError);
+  Value acc = param(g, "acc", {3});
+  CHECK_THROWS_AS(g.add(Op::ApplyAdaGrad, {p.id(), acc.id(), gr.id()},
+                        AdaGradAttrs{.lr = 0.1, .epsilon = 1e-8, .schedule = exponential_decay(0.5, 2)}),
                   ShapeError);
 }
 

@@ -3,9 +3,11 @@
 #include "graph/file.hpp"
 
 #include "graph/errors.hpp"
+#include "graph/random.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <iterator>
@@ -176,6 +178,39 @@ std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, i
   }
   std::sort(pairs.begin(), pairs.end(), [](auto& a, auto& b) { return a.i != b.i ? a.i < b.i : a.j < b.j; });
   return pairs;
+}
+
+namespace {
+
+uint64_t pairs_fingerprint(const Vocab& v, const std::vector<Pair>& pairs) {
+  uint64_t h = rng::hash_name("glove/cooccurrences");
+  for (auto& w : v.words) h = rng::mix(h ^ rng::hash_name(w));
+  h = rng::mix(h ^ uint64_t(pairs.size()));
+  for (size_t k = 0; k < pairs.size(); k += 997) {
+    double x = pairs[k].x;
+    uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    h = rng::mix(h ^ bits ^ (uint64_t(uint32_t(pairs[k].i)) << 32) ^ uint64_t(uint32_t(pairs[k].j)));
+  }
+  return h;
+}
+
+} // namespace
+
+Pairs::Pairs(Vocab vocab, std::vector<Pair> pairs)
+    : vocab_(std::move(vocab)), pairs_(std::move(pairs)), fingerprint_(pairs_fingerprint(vocab_, pairs_)) {}
+
+fit::Feeds Pairs::batch(std::span<const int64_t> idx) const {
+  const int64_t B = int64_t(idx.size());
+  Tensor i({B}, DType::f32), j({B}, DType::f32), x({B}, DType::f32);
+  float *pi = i.data<float>(), *pj = j.data<float>(), *px = x.data<float>();
+  for (int64_t k = 0; k < B; ++k) {
+    const Pair& p = pairs_[size_t(idx[size_t(k)])];
+    pi[k] = float(p.i);
+    pj[k] = float(p.j);
+    px[k] = float(p.x);
+  }
+  return {{"i", std::move(i)}, {"j", std::move(j)}, {"x", std::move(x)}};
 }
 
 } // namespace sg::glove

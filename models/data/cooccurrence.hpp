@@ -1,9 +1,12 @@
 // GloVe's data: a text corpus as words, its vocabulary, and the symmetric
 // co-occurrence counts X_ij (the reference code's vocab_count and cooccur),
-// for models/glove.cpp.
+// as fit batches for models/glove.cpp.
 #pragma once
 
+#include "models/train/fit.hpp"
+
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,5 +53,22 @@ struct Pair {
 // paragraph: no window crosses it. Sorted by (i, j). `window` >= 1 (graph-run's
 // --window is declared so; 0 counts nothing).
 std::vector<Pair> cooccurrences(const std::string& corpus, const Vocab& vocab, int window);
+
+// The pairs as fit batches: "i", "j" (the words' indices) and "x" (X_ij),
+// (B) float32 each; identified for resume by the vocabulary and a sample
+// of the pairs.
+class Pairs : public fit::Dataset {
+public:
+  Pairs(Vocab vocab, std::vector<Pair> pairs);
+  int64_t size() const override { return int64_t(pairs_.size()); }
+  uint64_t fingerprint() const override { return fingerprint_; }
+  fit::Feeds batch(std::span<const int64_t> idx) const override;
+  const Vocab& vocab() const { return vocab_; }
+
+private:
+  Vocab vocab_;
+  std::vector<Pair> pairs_;
+  uint64_t fingerprint_;
+};
 
 } // namespace sg::glove

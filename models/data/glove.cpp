@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 #include <stdexcept>
@@ -45,6 +46,18 @@ int32_t WordVectors::at(const std::string& word) const {
 std::vector<double> WordVectors::vec(const std::string& word) const {
   const double* r = row(at(word));
   return std::vector<double>(r, r + dim);
+}
+
+WordVectors read_vectors(const std::string& path, const std::string& dir) {
+  return read_glove(path.empty() ? (std::filesystem::path(dir) / kCourseVectors).string() : path);
+}
+
+ModelOption vectors_option(std::vector<std::string> commands, const std::string& more) {
+  return {.name = "vectors",
+          .help = fmt::format("Word vectors in the GloVe text format (default: {} in --data-dir, ./data or "
+                              "../shared/data{})", kCourseVectors, more),
+          .type = OptionType::input_file,
+          .commands = std::move(commands)};
 }
 
 WordVectors read_glove(const std::string& path) { return parse_glove(read_file(path, "word-vector file"), path); }

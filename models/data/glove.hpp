@@ -7,6 +7,7 @@
 
 #include "graph/errors.hpp"
 #include "graph/tensor.hpp"
+#include "models/options.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,16 @@ WordVectors read_glove(const std::string& path);
 // holds at most kMaxGloveDim numbers.
 WordVectors parse_glove(std::string_view bytes, const std::string& name);
 inline constexpr size_t kMaxGloveDim = 65536;
+
+// The course's 50-d GloVe vectors as the data directory holds them (the
+// 5,050 most frequent words of glove.6B.50d.txt and a few chosen ones).
+inline constexpr const char* kCourseVectors = "glove/glove.6B.50d.5k.txt";
+// A model's --vectors: the file `path`, else kCourseVectors in the data
+// directory `dir` (read_glove's errors).
+WordVectors read_vectors(const std::string& path, const std::string& dir);
+// The --vectors FILE option of the commands `commands` (all when empty),
+// read_vectors' `path`; `more` ends its help.
+ModelOption vectors_option(std::vector<std::string> commands = {}, const std::string& more = "");
 
 // Writes `words.size()` x d vectors (a 2-D tensor, f32 or f64) in the GloVe
 // text format, each value as the shortest decimal that reads back to the same

@@ -10,8 +10,19 @@
 #include <charconv>
 #include <fmt/format.h>
 #include <sstream>
+#include <stdexcept>
 
 namespace sg::emojify {
+
+const std::vector<std::string>& emojis() {
+  static const std::vector<std::string> e = {"\u2764\ufe0f", "\u26be", "\U0001F604", "\U0001F61E", "\U0001F374"};
+  return e;
+}
+
+const char* emoji(int label) {
+  if (label < 0 || label >= n_classes) throw std::out_of_range(fmt::format("emoji label {}", label));
+  return emojis()[size_t(label)].c_str();
+}
 
 std::vector<Example> read_examples(const std::string& path) {
   return parse_examples(read_file(path, "CSV file", data::kMaxCsvBytes), path);
@@ -38,6 +49,18 @@ std::vector<Example> parse_examples(std::string_view bytes, const std::string& p
   }
   if (out.empty()) throw IoError(fmt::format("'{}' holds no sentences", path));
   return out;
+}
+
+std::vector<std::string> sentences_of(const std::vector<Example>& examples) {
+  std::vector<std::string> s;
+  for (auto& e : examples) s.push_back(e.sentence);
+  return s;
+}
+
+std::vector<int> labels_of(const std::vector<Example>& examples) {
+  std::vector<int> l;
+  for (auto& e : examples) l.push_back(e.label);
+  return l;
 }
 
 std::vector<std::string> words(const std::string& sentence) {
@@ -91,6 +114,13 @@ OovReport count_oov(const std::vector<Example>& examples, const WordVectors& v) 
   return r;
 }
 
+std::string without_vector(const std::string& sentence, const WordVectors& v) {
+  std::string missing;
+  for (auto& w : words(sentence))
+    if (lookup(v, w) < 0) missing += (missing.empty() ? "" : ", ") + w;
+  return missing;
+}
+
 std::vector<double> average(const std::string& sentence, const WordVectors& v) {
   std::vector<double> avg(size_t(v.dim), 0.0);
   int n = 0;
@@ -119,6 +149,8 @@ Tensor embedding_matrix(const WordVectors& v) {
   for (size_t k = 0; k < v.data.size(); ++k) p[size_t(v.dim) + k] = float(v.data[k]);
   return t;
 }
+
+fit::Sizes embedding_sizes(const WordVectors& v) { return {{"vocab", v.size() + 1}, {"dim", v.dim}}; }
 
 fit::Feeds sentence_inputs(int version, const std::vector<std::string>& sentences, const WordVectors& v,
                            int64_t pad_to) {
@@ -159,6 +191,37 @@ fit::Feeds Sentences::batch(std::span<const int64_t> idx) const {
   }
   f["Y"] = std::move(Y);
   return f;
+}
+
+// ---- a classifier's predictions
+
+SentenceClassifier::SentenceClassifier(const fit::Spec& spec, int version, ParamStore& store, const WordVectors& v,
+                                       uint64_t seed)
+    : version_(version), v_(v), c_(spec, store, embedding_sizes(v), seed, "probs", version == 1 ? 0 : -1) {}
+
+std::vector<std::vector<double>> SentenceClassifier::probabilities(const std::vector<std::string>& sentences,
+                                                                   int64_t pad_to) {
+  if (sentences.empty()) return {};
+  return c_.probabilities(sentence_inputs(version_, sentences, v_, pad_to));
+}
+
+std::vector<int> SentenceClassifier::predict(const std::vector<std::string>& sentences) {
+  return fit::argmax(probabilities(sentences));
+}
+
+double SentenceClassifier::accuracy(const std::vector<Example>& examples) {
+  return fit::accuracy(labels_of(examples), predict(sentences_of(examples)));
+}
+
+std::string predict_lines(SentenceClassifier& c, const WordVectors& v, const std::vector<std::string>& sentences) {
+  const auto pred = c.predict(sentences);
+  std::string out;
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    const std::string missing = without_vector(sentences[i], v);
+    out += fmt::format("{}\t{} {}{}\n", sentences[i], pred[i], emoji(pred[i]),
+                       missing.empty() ? "" : "\t(no vector: " + missing + ")");
+  }
+  return out;
 }
 
 } // namespace sg::emojify

@@ -1,9 +1,11 @@
 // Emojify's data: the labelled sentences of train_emoji.csv and tesss.csv,
 // their words, and the words' GloVe vectors (with the words that have none
-// counted, never dropped silently), for models/emojify.cpp.
+// counted, never dropped silently), for models/emojify.cpp; sentences as
+// model inputs, and a classifier's predictions of them.
 #pragma once
 
 #include "models/data/glove.hpp"
+#include "models/train/classify.hpp"
 #include "models/train/fit.hpp"
 
 #include <memory>
@@ -19,6 +21,10 @@ namespace sg::emojify {
 
 inline constexpr int n_classes = 5; // the labels 0..4
 
+// ❤️ ⚾ 😄 😞 🍴: the emoji of labels 0..4 (std::out_of_range for another label).
+const char* emoji(int label);
+const std::vector<std::string>& emojis();
+
 struct Example {
   std::string sentence; // as in the file, surrounding whitespace (the test set's tab) removed
   int label = 0;
@@ -32,6 +38,10 @@ struct Example {
 std::vector<Example> read_examples(const std::string& path);
 // The same from the file's bytes (`name` is the file named in errors).
 std::vector<Example> parse_examples(std::string_view bytes, const std::string& name);
+
+// Their sentences and their labels, in order.
+std::vector<std::string> sentences_of(const std::vector<Example>& examples);
+std::vector<int> labels_of(const std::vector<Example>& examples);
 
 // The course's X.lower().split().
 std::vector<std::string> words(const std::string& sentence);
@@ -49,6 +59,8 @@ struct OovReport {
   std::string summary() const;        // "12 of 540 words (9 distinct) have no vector: ..."
 };
 OovReport count_oov(const std::vector<Example>& examples, const WordVectors& v);
+// The words of `sentence` without a vector, as "lets, adore" ("" if none).
+std::string without_vector(const std::string& sentence, const WordVectors& v);
 
 // V1's input: the mean of the vectors of the sentence's words THAT HAVE ONE
 // (the zero vector if none has), as `dim` doubles.
@@ -64,6 +76,9 @@ std::vector<int64_t> word_ids(const std::string& sentence, const WordVectors& v)
 // The course's pretrained_embedding_layer weights: (V + 1, d) float32, row 0
 // zeros (padding), row i + 1 the vector of word i.
 Tensor embedding_matrix(const WordVectors& v);
+
+// The sizes of that embedding: vocab (V + 1) and dim (d).
+fit::Sizes embedding_sizes(const WordVectors& v);
 
 // The model inputs of sentences. V1: "avg" (d, B) float64, their averages as
 // columns. V2: "ids" (B, T) float32, word_ids then 0 (padding), T = max(pad_to,
@@ -88,5 +103,27 @@ private:
   std::vector<Example> ex_;
   std::shared_ptr<const WordVectors> v_;
 };
+
+// A classifier of sentences: fit::Classifier on the "probs" of a model
+// (`spec`) whose inputs are sentence_inputs(version, ...): (5, B) for V1,
+// (B, 5) for V2.
+class SentenceClassifier {
+public:
+  SentenceClassifier(const fit::Spec& spec, int version, ParamStore& store, const WordVectors& v, uint64_t seed = 0);
+  // The softmax of each sentence. V2 pads every sentence to
+  // max(pad_to, max_len, the longest one's words) steps.
+  std::vector<std::vector<double>> probabilities(const std::vector<std::string>& sentences, int64_t pad_to = 0);
+  std::vector<int> predict(const std::vector<std::string>& sentences);
+  double accuracy(const std::vector<Example>& examples);
+  fit::Network& network() { return c_.network(); }
+
+private:
+  int version_;
+  const WordVectors& v_;
+  fit::Classifier c_;
+};
+
+// `predict`'s lines: each sentence, its label and emoji, its words without a vector.
+std::string predict_lines(SentenceClassifier& c, const WordVectors& v, const std::vector<std::string>& sentences);
 
 } // namespace sg::emojify

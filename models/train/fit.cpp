@@ -45,6 +45,13 @@ Optimizer sgd(SGD s) {
     return minimize(loss, params, b);
   };
 }
+Optimizer adagrad(AdaGrad a) {
+  return [a](Value loss, const std::vector<Value>& params, const std::optional<LRSchedule>& schedule) {
+    AdaGrad b = a;
+    if (schedule) b.schedule = *schedule;
+    return minimize(loss, params, b);
+  };
+}
 
 namespace {
 
@@ -138,7 +145,7 @@ struct Network::Compiled {
 Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
 Network::~Network() = default;
 
-Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
+Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed, const Feeds& constants) {
   Net n;
   n.sizes = sizes;
   n.mode = mode;
@@ -149,7 +156,12 @@ Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed) {
   for (const InputDecl& d : declared(spec, mode)) {
     for (const Dim& dim : d.shape)
       for (auto& symbol : dim.symbols) n.size(symbol); // throws naming a missing size
-    n.inputs[d.name] = input(*n.g, d.name, shape_of(d, n.sizes));
+    const Shape shape = shape_of(d, n.sizes);
+    auto c = constants.find(d.name);
+    if (c != constants.end() && c->second.shape() != shape)
+      throw std::invalid_argument(fmt::format("the constant input '{}' is {}; the graph declares it {}", d.name,
+                                              to_string(c->second.shape()), to_string(shape)));
+    n.inputs[d.name] = c != constants.end() ? constant(*n.g, c->second, d.name) : input(*n.g, d.name, shape);
   }
   spec.build(n);
   if (mode != Mode::predict && !n.loss)
@@ -196,7 +208,13 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   Sizes all = sizes;
   all.insert(fixed_.begin(), fixed_.end());
   Net net = build(all, mode);
-  if (!checkpoint_.empty()) train::require_params(*net.g, params_, checkpoint_);
+  if (!checkpoint_.empty()) {
+    std::string sizes;
+    for (auto& [name, v] : fixed_) sizes += fmt::format("{}{} = {}", sizes.empty() ? "" : ", ", name, v);
+    train::require_params(*net.g, params_, checkpoint_);
+    train::require_shapes(*net.g, params_, checkpoint_,
+                          (sizes.empty() ? "" : fmt::format(" (this run's sizes: {})", sizes)) + checkpoint_why_);
+  }
   std::vector<Value> fetch, effects, metrics;
   if (mode == Mode::predict) {
     for (auto& [name, v] : net.outputs) fetch.push_back(v);
@@ -301,6 +319,12 @@ std::map<std::string, uint64_t> Network::runs() const {
 
 void Network::set_runs(const std::map<std::string, uint64_t>& runs) { restored_runs_ = runs; }
 
+void Network::set_data(const Data& data) {
+  set_sizes(data.sizes);
+  for (auto& [name, t] : data.weights)
+    if (!params_.contains(name)) params_.set(name, t.to(spec_.dtype));
+}
+
 std::vector<std::string> fit_columns(const Spec& spec, bool validation) {
   std::vector<std::string> c = spec.metrics;
   if (validation) {
@@ -391,6 +415,22 @@ void track(Network& net, train::Trainer& tr) {
     for (auto& [in, t] : net.carried()) s.tensors[in] = t;
   });
   net.on_non_finite([&tr](const NumericError& e) { tr.stop_non_finite(e); });
+}
+
+std::vector<double> fit_quietly(const Spec& spec, ParamStore& params, const Data& data, FitOptions opt,
+                                int64_t epochs, uint64_t seed) {
+  train::Trainer tr({.model = spec.name, .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed,
+                     .metrics = fit_columns(spec, opt.validation != nullptr), .out = train::no_output()},
+                    params);
+  Network net(spec, params, seed);
+  net.set_data(data);
+  std::vector<double> losses;
+  opt.on_epoch = [&losses, then = opt.on_epoch](int64_t epoch, const Network::Result& r) {
+    losses.push_back(r.loss);
+    if (then) then(epoch, r);
+  };
+  fit(net, *data.train, tr, seed, opt);
+  return losses;
 }
 
 Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size, bool summed_loss) {
@@ -554,10 +594,8 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   lo.part = "batch"; // fit checks for Ctrl-C after every batch
   TrainRun r;
   train::Trainer tr(lo, r.params);
-  for (auto& [name, t] : d.weights)
-    if (!r.params.contains(name)) r.params.set(name, t.to(spec.dtype));
   Network net(spec, r.params, args.seed);
-  net.set_sizes(d.sizes);
+  net.set_data(d); // a resumed run keeps the checkpoint's weights
   net.set_schedule(schedule);
   tr.on_save([&d](train::LoopState& s) { // for predict, which need not read the data again
     for (auto& [k, v] : d.sizes) s.set_u64("size." + k, uint64_t(v));
@@ -575,15 +613,20 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
   return r;
 }
 
-BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward) {
+BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward,
+                       const Feeds& constants) {
   Sizes sizes = defaults;
   std::vector<InputDecl> decls = spec.inputs;
   decls.insert(decls.end(), spec.targets.begin(), spec.targets.end());
-  for (const InputDecl& d : decls)
-    if (given.count(d.name))
-      for (auto& [symbol, v] : sizes_of({d}, given)) sizes[symbol] = v;
+  // the constants, unless an input they stand for is given (then each is an input to give)
+  const bool replaced = std::any_of(constants.begin(), constants.end(), [&](auto& c) { return given.count(c.first); });
+  const Feeds fixed = replaced ? Feeds{} : constants;
+  for (const Feeds* feeds : {&fixed, &given})
+    for (const InputDecl& d : decls)
+      if (feeds->count(d.name))
+        for (auto& [symbol, v] : sizes_of({d}, *feeds)) sizes[symbol] = v;
   const bool inference = spec.targets.empty() && !spec.optimizer;
-  Net n = build(spec, sizes, inference ? Mode::predict : Mode::evaluate);
+  Net n = build(spec, sizes, inference ? Mode::predict : Mode::evaluate, 0, fixed);
   BuiltGraph b;
   for (auto& [name, v] : n.outputs) b.outputs.emplace_back(name, v);
   if (inference) {

@@ -66,6 +66,7 @@ using Optimizer = std::function<TrainOps(Value loss, const std::vector<Value>& p
                                          const std::optional<LRSchedule>& schedule)>;
 Optimizer adam(Adam a);
 Optimizer sgd(SGD s);
+Optimizer adagrad(AdaGrad a);
 
 struct Spec {
   std::string name = {};
@@ -91,8 +92,13 @@ Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 // The graph of `spec` for these sizes (every symbolic dimension of its
 // inputs, and of its targets unless predicting), built by spec.build; its
 // random ops' streams from `seed`. Network compiles these; a sampling loop
-// runs the predict graph of a one-step spec in a Plan of its own.
-Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0);
+// runs the predict graph of a one-step spec in a Plan of its own. A
+// declared input in `constants` is a constant of the graph, of that value
+// (its shape must be the declared one), instead of an input.
+Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0,
+          const Feeds& constants = {});
+
+struct Data; // below
 
 // A model's compiled graphs over one parameter store: a plan per (mode, sizes),
 // built on first use.
@@ -103,9 +109,16 @@ public:
   // Sizes no input shows (the vocabulary of a frozen embedding): given to
   // every graph beside those read off the feeds.
   void set_sizes(Sizes fixed) { fixed_ = std::move(fixed); }
-  // Parameters come from this checkpoint: a graph needing one it lacks is an
-  // IoError naming it, not a fresh random initialisation (evaluate, predict).
-  void require_checkpoint(std::string path) { checkpoint_ = std::move(path); }
+  // Parameters come from this checkpoint: a graph needing one it lacks, or
+  // holds in another shape, is an IoError naming it (and its sizes, then
+  // `why`), not a fresh random initialisation (evaluate, predict).
+  void require_checkpoint(std::string path, std::string why = {}) {
+    checkpoint_ = std::move(path);
+    checkpoint_why_ = std::move(why);
+  }
+  // The data's sizes (set_sizes) and the weights they give (Data::weights)
+  // where the parameters lack them, in the spec's dtype.
+  void set_data(const Data& data);
   // A learning-rate schedule in place of the optimizer's own (before the first step).
   void set_schedule(std::optional<LRSchedule> s) { schedule_ = s; }
 
@@ -153,7 +166,7 @@ private:
   Feeds carried_;
   Sizes fixed_;
   std::optional<LRSchedule> schedule_;
-  std::string checkpoint_;
+  std::string checkpoint_, checkpoint_why_;
   std::function<void(const NumericError&)> on_non_finite_;
 };
 
@@ -237,6 +250,13 @@ struct Data {
 // loss. The Trainer must have been made with metrics = fit_columns(...).
 double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt = {});
 
+// Keras' model.fit(verbose=0) on `data` (its sizes and weights), away from
+// the command line: `epochs` epochs of fit() with no checkpoint, history or
+// output; `params` keeps the trained parameters and the optimizer's slots.
+// Returns each epoch's loss (for tests).
+std::vector<double> fit_quietly(const Spec& spec, ParamStore& params, const Data& data, FitOptions opt,
+                                int64_t epochs, uint64_t seed);
+
 // Saves what a resumed run of `net` needs beyond the parameters in the
 // Trainer's loop state (the training plans' run counters, the carried
 // state) and restores it when the Trainer resumed. fit() calls it; a model
@@ -272,7 +292,10 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& data, const Fi
 // `backward`, the gradients and the optimizer's updates too. A Spec without
 // targets and optimizer is an inference graph (a sampling step): its
 // predict graph, the outputs alone, differentiable w.r.t. its parameters and
-// inputs (`backward` adds nothing).
-BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward);
+// inputs (`backward` adds nothing). Unless one of them is given, the inputs
+// in `constants` are those constants (their sizes read off them): GloVe's
+// pairs, which random inputs cannot stand for.
+BuiltGraph built_graph(const Spec& spec, const Feeds& given, const Sizes& defaults, bool backward,
+                       const Feeds& constants = {});
 
 } // namespace sg::fit

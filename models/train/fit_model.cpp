@@ -31,6 +31,55 @@ RunArgs run_args_of(const std::vector<ModelOption>& options, const RunArgs& args
 
 namespace {
 
+// What to say when a graph's parameter is not in the checkpoint's shape: the
+// checkpoint's sizes, the run options given that are not the checkpoint's
+// (the likely cause), and what to do.
+std::string reshape_advice(const std::string& path, const std::vector<ModelOption>& options, const RunArgs& given,
+                           const std::map<std::string, std::string>& meta) {
+  std::string sizes, spellings, given_text, trained_text;
+  for (auto& [key, value] : meta)
+    if (key.starts_with("loop.size.")) sizes += fmt::format("{}{} = {}", sizes.empty() ? "" : ", ", key.substr(10), value);
+  auto quoted = [](const std::string& v) { return "'" + v + "'"; };
+  for (const ModelOption& o : options) {
+    auto it = meta.find("option." + o.name);
+    if (!o.applies_to("train") || !given.has(o.name) || it == meta.end()) continue;
+    const std::string value = option_text(given.all().at(o.name));
+    if (value == it->second) continue;
+    const char* sep = given_text.empty() ? "" : ", ";
+    spellings += sep + o.spelling();
+    given_text += fmt::format("{}{} {}", sep, o.spelling(), quoted(value));
+    trained_text += sep + (it->second.empty() ? "no " + o.spelling() + " (the default)"
+                                              : o.spelling() + " " + quoted(it->second));
+  }
+  std::string why = sizes.empty() ? "" : fmt::format("; the checkpoint's sizes: {}", sizes);
+  if (given_text.empty())
+    return why + fmt::format(". This run gives no option the checkpoint's run did not, so the data files have changed "
+                             "since '{}' was trained: train a new checkpoint on them", path);
+  return why + fmt::format(". This run gives {}; the checkpoint was trained with {}: leave out {} to use what it "
+                           "was trained with, or train a new checkpoint with {}", given_text, trained_text, spellings,
+                           given_text);
+}
+
+} // namespace
+
+FromCheckpoint from_checkpoint(const std::string& model, const std::vector<ModelOption>& options,
+                               const RunArgs& given) {
+  FromCheckpoint c; // load_params says when there is no checkpoint, and how to make one
+  std::map<std::string, std::string> meta;
+  train::load_params(given.checkpoint, model, c.params, &meta);
+  c.args = run_args_of(options, given, meta);
+  c.path = given.checkpoint;
+  for (auto& [key, value] : meta) // the data's fixed sizes, as fit::train saved them
+    if (key.starts_with("loop.size.")) {
+      if (!c.sizes) c.sizes = Sizes{};
+      (*c.sizes)[key.substr(10)] = std::stoll(value);
+    }
+  c.why = reshape_advice(c.path, options, given, meta);
+  return c;
+}
+
+namespace {
+
 // "loss 0.4521, accuracy 0.8750"
 std::string result_text(const Spec& spec, const Network::Result& r) {
   std::string s = fmt::format("loss {:.6g}", r.loss);
@@ -68,31 +117,12 @@ int train_command(const Declaration& d, const RunArgs& given) {
   return 0;
 }
 
-// The run's arguments and parameters from --checkpoint.
-struct FromCheckpoint {
-  RunArgs args;
-  ParamStore params;
-  std::optional<Sizes> sizes; // the data's fixed sizes, as the run saved them
-};
-FromCheckpoint from_checkpoint(const Declaration& d, const RunArgs& given) {
-  FromCheckpoint c; // load_params says when there is no checkpoint, and how to make one
-  std::map<std::string, std::string> meta;
-  train::load_params(given.checkpoint, d.name, c.params, &meta);
-  c.args = run_args_of(d.options, given, meta);
-  for (auto& [key, value] : meta) // the data's fixed sizes, as fit::train saved them
-    if (key.starts_with("loop.size.")) {
-      if (!c.sizes) c.sizes = Sizes{};
-      (*c.sizes)[key.substr(10)] = std::stoll(value);
-    }
-  return c;
-}
-
 int evaluate_command(const Declaration& d, const RunArgs& given) {
-  FromCheckpoint c = from_checkpoint(d, given);
+  FromCheckpoint c = from_checkpoint(d.name, d.options, given);
   const Spec spec = d.spec(c.args);
   const Data data = d.data(c.args);
   Network net(spec, c.params, c.args.seed);
-  net.require_checkpoint(given.checkpoint);
+  c.require(net);
   net.set_sizes(data.sizes);
   if (!c.args.quiet) {
     fmt::print("{} from '{}'\n", d.name, given.checkpoint);
@@ -104,7 +134,7 @@ int evaluate_command(const Declaration& d, const RunArgs& given) {
 }
 
 int predict_command(const Declaration& d, const RunArgs& given) {
-  FromCheckpoint c = from_checkpoint(d, given);
+  FromCheckpoint c = from_checkpoint(d.name, d.options, given);
   const Spec spec = d.spec(c.args);
   Feeds feeds;
   for (const std::string& a : given.args) {
@@ -126,7 +156,7 @@ int predict_command(const Declaration& d, const RunArgs& given) {
                                               [&](auto& p) { return p.first == in.name; }))
       throw std::invalid_argument(fmt::format("predict: give the input {} as {}=FILE.npy", in.name, in.name));
   Network net(spec, c.params, c.args.seed);
-  net.require_checkpoint(given.checkpoint);
+  c.require(net);
   net.set_sizes(c.sizes ? *c.sizes : d.data(c.args).sizes); // the data are read only if the checkpoint lacks them
   const Feeds out = net.predict(feeds);
   if (out.empty()) throw std::invalid_argument(fmt::format("{} has no outputs to predict (only a loss)", d.name));
@@ -147,7 +177,8 @@ Model with_graphs(Model m, std::vector<GraphDecl> graphs) {
   for (const GraphDecl& g : graphs) m.graphs.push_back(g.name);
   m.build = [name = m.name, graphs = std::move(graphs)](const std::string& graph, const Feeds& given, bool backward) {
     for (const GraphDecl& g : graphs)
-      if (g.name == graph) return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward);
+      if (g.name == graph)
+        return g.build ? g.build(given, backward) : built_graph(*g.spec, given, g.sizes, backward, g.constants);
     std::string names;
     for (const GraphDecl& g : graphs) names += (names.empty() ? "" : ", ") + g.name;
     throw std::invalid_argument(fmt::format("{} has no graph '{}'; it has: {}", name, graph, names));

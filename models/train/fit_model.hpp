@@ -28,6 +28,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,7 +42,10 @@ struct GraphDecl {
   std::string name;
   const Spec* spec = nullptr;
   Sizes sizes = {};
-  // Instead of spec: a graph of the model's own (GloVe's, on fixed pairs).
+  // Inputs as constants of the graph unless the command gives one of them
+  // (GloVe's pairs: random values are neither indices nor counts).
+  Feeds constants = {};
+  // Instead of spec: a graph of the model's own (rnn_step_by_step's).
   std::function<BuiltGraph(const Feeds& given, bool backward)> build = {};
 };
 
@@ -82,6 +86,27 @@ Model with_graphs(Model m, std::vector<GraphDecl> graphs);
 // `meta` is the checkpoint's metadata.
 RunArgs run_args_of(const std::vector<ModelOption>& options, const RunArgs& args,
                     const std::map<std::string, std::string>& meta);
+
+// A trained run, read back from its checkpoint (given.checkpoint) for
+// evaluate, predict, or a command of the model's own: its parameters, the
+// options it was trained with (run_args_of), and the data's fixed sizes it saved.
+struct FromCheckpoint {
+  RunArgs args;
+  ParamStore params;
+  std::optional<Sizes> sizes; // none in a checkpoint older than saving them
+  std::string path;
+  // What an IoError says when a graph's parameter is not in the checkpoint's
+  // shape: the checkpoint's sizes, the run options given that are not the
+  // checkpoint's, and what to do.
+  std::string why;
+  // `net` runs on these parameters: it requires each from the checkpoint
+  // (Network::require_checkpoint), in the checkpoint's shape.
+  void require(Network& net) const { net.require_checkpoint(path, why); }
+};
+// IoError if there is no checkpoint (saying how to make one) or it is another
+// model's. `options`: the model's (those of `train` are run options).
+FromCheckpoint from_checkpoint(const std::string& model, const std::vector<ModelOption>& options,
+                               const RunArgs& given);
 
 // Keras' categorical_accuracy: the fraction of rows whose argmax along `axis`
 // is the same in y_true and y_pred (a scalar, for Net::metrics).

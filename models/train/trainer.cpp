@@ -384,4 +384,16 @@ void require_params(const Graph& g, const ParamStore& params, const std::string&
                               fmt::join(missing, ", ")));
 }
 
+void require_shapes(const Graph& g, const ParamStore& params, const std::string& path, const std::string& why) {
+  std::vector<std::string> reshaped;
+  for (NodeId id : g.nodes_of(Op::Variable)) {
+    const Node& n = g.node(id);
+    if (params.contains(n.name) && params.at(n.name).shape() != n.shape)
+      reshaped.push_back(fmt::format("{} as {} where the graph needs {}", n.name, to_string(params.at(n.name).shape()),
+                                     to_string(n.shape)));
+  }
+  if (!reshaped.empty())
+    throw IoError(fmt::format("checkpoint '{}' holds {}{}", path, fmt::join(reshaped, ", "), why));
+}
+
 } // namespace sg::train

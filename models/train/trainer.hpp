@@ -194,5 +194,9 @@ ParamStore load_for(const std::string& path, const std::string& model, const Gra
 // checkpoint `path` they came from lacks it (a plan would otherwise
 // initialise it at random).
 void require_params(const Graph& g, const ParamStore& params, const std::string& path);
+// Throws IoError if `params` (from the checkpoint `path`) hold a parameter of
+// `g` in another shape than `g`'s: naming each such parameter and both
+// shapes, then saying `why` (the sizes, the options that made them).
+void require_shapes(const Graph& g, const ParamStore& params, const std::string& path, const std::string& why);
 
 } // namespace sg::train
