@@ -177,6 +177,7 @@ TEST_CASE("BadInputs.EveryCommandAndFileType") {
       {"dot dinosaurus -o {}", "no such directory", D + "/nodir/g.svg", 2, "nodir"},
       {"dot dinosaurus -o {}", "unknown extension", D + "/g.jpeg", 2, "g.jpeg"},
       {"jazz predict X=" + D + "/x.npy --output-dir {}", "a file, not a directory", D + "/empty", 2, "empty"},
+      {"emojify predict {}", "a sentence without words", " ", 2, "sentence 1"},
       // option values
       {"dinosaurus train --iterations {}", "negative", "-1", 2, "--iterations"},
       {"dinosaurus train --seed {}", "not a number", "abc", 2, "--seed"},

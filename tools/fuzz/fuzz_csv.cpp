@@ -2,7 +2,7 @@
 // over it (parse_examples: `sentence,label` rows, the training file's dialect
 // and the test file's, whose sentences end in a tab).
 #include "models/data/csv.hpp"
-#include "models/data/sentences.hpp"
+#include "models/data/emojify_csv.hpp"
 
 #include <cstdint>
 #include <string_view>
