@@ -86,9 +86,11 @@ template <class T> struct Runner {
   // Runs step `at` (and what it readies) as a TBB task; the tsan_ marks are
   // the hand-off and the join that TBB makes but ThreadSanitizer cannot see.
   void spawn(uint32_t at) {
-    tsan_release(&P.counts[at]);
-    tg.run([this, at] {
-      tsan_acquire(&P.counts[at]);
+    const void* handoff = &P.counts[at];
+    tsan_release(handoff);
+    const TsanIgnoreWrites closure_copy;
+    tg.run([this, at, handoff] {
+      tsan_acquire(handoff); // before the task reads anything of the Runner's
       drain(at);
       tsan_release(&tg);
     });
