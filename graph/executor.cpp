@@ -88,7 +88,7 @@ template <class T> struct Runner {
   void spawn(uint32_t at) {
     const void* handoff = &P.counts[at];
     tsan_release(handoff);
-    const TsanIgnoreWrites closure_copy;
+    [[maybe_unused]] const TsanIgnoreWrites closure_copy;
     tg.run([this, at, handoff] {
       tsan_acquire(handoff); // before the task reads anything of the Runner's
       drain(at);

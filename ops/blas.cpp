@@ -83,7 +83,7 @@ void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, in
     return;
   }
   tsan_release(&s); // the hand-off to TBB's threads and back (graph/tsan.hpp)
-  const TsanIgnoreWrites body_copies; // parallel_for copies its body into tasks
+  [[maybe_unused]] const TsanIgnoreWrites body_copies; // parallel_for copies its body into tasks
   tbb::parallel_for(
       tbb::blocked_range<int64_t>(0, s.count, 1),
       [&](const tbb::blocked_range<int64_t>& r) {
