@@ -207,6 +207,20 @@ std::string iso(Date d) {
 
 // ---- the formats
 
+std::optional<Date> parse_iso(std::string_view t) {
+  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
+  int v[3] = {0, 0, 0};
+  const int at[3][2] = {{0, 4}, {5, 2}, {8, 2}};
+  for (int f = 0; f < 3; ++f)
+    for (int i = at[f][0]; i < at[f][0] + at[f][1]; ++i) {
+      if (t[size_t(i)] < '0' || t[size_t(i)] > '9') return std::nullopt;
+      v[f] = v[f] * 10 + (t[size_t(i)] - '0');
+    }
+  const Date d{v[0], v[1], v[2]};
+  if (!valid(d)) return std::nullopt;
+  return d;
+}
+
 std::string format_date(Date d, std::string_view name) {
   require_valid(d, "format_date");
   if (d.year < 0) throw std::invalid_argument(fmt::format("format_date: the year {} is before year 0", d.year));

@@ -40,6 +40,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -68,6 +69,8 @@ std::string_view weekday_name(int wday); // "Monday" for 0; throws outside 0..6
 
 // "2007-07-10"; std::invalid_argument for an invalid date or a year outside 0..9999.
 std::string iso(Date d);
+// The date of "YYYY-MM-DD" (exactly: four, two and two digits), if valid.
+std::optional<Date> parse_iso(std::string_view text);
 
 // ---- the formats
 

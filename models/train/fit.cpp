@@ -589,8 +589,15 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
                                               opt.validation_split, split_at, held_out.size()));
     opt.validation = &held_out;
   }
+  if (d.validation) {
+    if (opt.validation_split > 0)
+      throw std::invalid_argument(fmt::format("--validation-split: {} has a validation set of its own ({} examples)",
+                                              spec.name, d.validation->size()));
+    opt.validation = d.validation.get();
+  }
   train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs");
   lo.metrics = fit_columns(spec, opt.validation != nullptr);
+  for (const std::string& m : spec.history_only) lo.history_only.insert({m, "val_" + m});
   lo.part = "batch"; // fit checks for Ctrl-C after every batch
   TrainRun r;
   train::Trainer tr(lo, r.params);

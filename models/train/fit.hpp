@@ -76,6 +76,10 @@ struct Spec {
   std::function<void(Net&)> build = {};
   Optimizer optimizer = {};
   std::vector<std::string> metrics = {}; // names build() sets in Net::metrics, in report order
+  // Of `metrics`, those kept for the history file (--history) and left off
+  // the progress bar, the report lines and the summaries (ten per-position
+  // accuracies would drown the line); a model's report can print them.
+  std::vector<std::string> history_only = {};
   // A stateful model's (input, output) pairs: the output of one training or
   // evaluation step is fed as the input of the next (zeros at first), as
   // Keras' stateful RNNs carry their state from batch to batch; saved with
@@ -233,6 +237,9 @@ struct Data {
   std::shared_ptr<const Dataset> train;
   // Evaluated after training and by `evaluate`, by name ("test", ...).
   std::vector<std::pair<std::string, std::shared_ptr<const Dataset>>> splits = {};
+  // Keras' validation_data: evaluated after every epoch (val_loss,
+  // val_<metric>) and after training; --validation-split cannot be given with it.
+  std::shared_ptr<const Dataset> validation = {};
   std::vector<std::string> notes = {}; // a line each, printed before training and by evaluate
   Sizes sizes = {};   // sizes the data fix and no input shows (Network::set_sizes)
   // Keras' layer.set_weights before fit: parameters the model starts from

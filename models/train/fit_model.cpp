@@ -84,12 +84,15 @@ namespace {
 std::string result_text(const Spec& spec, const Network::Result& r) {
   std::string s = fmt::format("loss {:.6g}", r.loss);
   for (size_t i = 0; i < spec.metrics.size() && i < r.metrics.size(); ++i)
-    s += fmt::format(", {} {:.4f}", spec.metrics[i], r.metrics[i]);
+    if (std::find(spec.history_only.begin(), spec.history_only.end(), spec.metrics[i]) == spec.history_only.end())
+      s += fmt::format(", {} {:.4f}", spec.metrics[i], r.metrics[i]);
   return s;
 }
 
 void print_splits(const Spec& spec, Network& net, const Data& data, const FitOptions& o) {
   fmt::print("train: {}\n", result_text(spec, evaluate(net, *data.train, o.batch_size, o.summed_loss)));
+  if (data.validation)
+    fmt::print("validation: {}\n", result_text(spec, evaluate(net, *data.validation, o.batch_size, o.summed_loss)));
   for (auto& [name, d] : data.splits)
     fmt::print("{}: {}\n", name, result_text(spec, evaluate(net, *d, o.batch_size, o.summed_loss)));
 }

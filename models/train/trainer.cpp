@@ -318,7 +318,8 @@ void Trainer::finish_at(int64_t done, double loss, const std::string& why) {
 std::string Trainer::metrics_text(const char* sep) const {
   std::string s;
   for (size_t i = 0; i < metrics_.size(); ++i)
-    s += fmt::format("{}{}: {:.4f}", i ? sep : "", opt_.metrics[i], metrics_[i]);
+    if (!opt_.history_only.count(opt_.metrics[i]))
+      s += fmt::format("{}{}: {:.4f}", s.empty() ? "" : sep, opt_.metrics[i], metrics_[i]);
   return s;
 }
 

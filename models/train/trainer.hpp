@@ -34,6 +34,7 @@
 #include <stdexcept>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ struct LoopOptions {
   // --save-every, --resume, --patience, output files such as --save-best).
   std::map<std::string, std::string> run_options = {};
   std::vector<std::string> metrics = {}; // names of the values end_step gets beside the loss
+  // Of `metrics`, those written to the history only, not shown on the bar
+  // and the report lines (the date translator's ten per-position accuracies).
+  std::set<std::string> history_only = {};
   // What Ctrl-C waits for, if a step has parts the loop checks between
   // (fit: "batch", see Trainer::interrupt_within); "" = the step.
   std::string part = {};
