@@ -13,10 +13,18 @@
 // Every layer is one object called at every step (Keras' shared layers: one
 // set of weights). The loss is Keras' categorical cross-entropy of each of
 // the Ty outputs, averaged over the batch, summed over the outputs; Adam (lr
-// 0.005, β1 0.9, β2 0.999, decay 0.01), batches of 100. The encoder's two
+// 0.005, β1 0.9, β2 0.999), batches of 100, 30 epochs. The encoder's two
 // directions are independent branches of the graph, and so is the work of a
 // step that does not wait for s⟨t−1⟩ (a's half of the attention's first
 // product is not split out: Keras computes it per step, and so do we).
+//
+// One departure: Keras' legacy `decay` 0.01 divides the learning rate by
+// 1 + 0.01 t at batch t, which leaves it at 1/21 of its start by epoch 20;
+// trained that way (--lr-schedule inverse-time --lr-decay-rate 0.01
+// --lr-decay-steps 1) the model reaches 46 % exact matches on the
+// validation dates after 20 epochs and 67 % after 38, still creeping. Here t
+// counts epochs of the course's m (100 batches): lr / (1 + 0.01 epoch), and
+// 30 epochs reach 99 %+ (README, "Date translation").
 //
 // The data (models/data/dates): m = 10,000 examples of --seed (course
 // examples left out), a validation set of another stream (per-position
@@ -101,7 +109,10 @@ const fit::Spec nmt_spec{
     .inputs = {{"X", {fit::batch, fit::dim(Tx), fit::dim(dates::human_size)}}},
     .targets = {{"Y", {fit::batch, fit::dim(Ty), fit::dim(dates::machine_size)}}},
     .build = nmt_model,
-    .optimizer = fit::adam({.lr = 0.005, .beta1 = 0.9, .beta2 = 0.999, .decay = 0.01}),
+    // The course's Adam, its decay 0.01 counted per 100 batches (an epoch of the course's m)
+    // instead of per batch: see the top of the file.
+    .optimizer = fit::adam({.lr = 0.005, .beta1 = 0.9, .beta2 = 0.999,
+                            .schedule = {.kind = ScheduleKind::inverse_time, .rate = 0.01, .steps = 100}}),
     .metrics = all_metrics(),
     .history_only = position_metrics(),
 };
@@ -297,7 +308,7 @@ const Model& registered() {
       .spec = [](const OptionValues&) -> const fit::Spec& { return nmt_spec; },
       .data = data,
       .fit = [](const OptionValues&) { return fit::FitOptions{.batch_size = kBatch, .report_every = 1}; },
-      .epochs_default = "10",
+      .epochs_default = "30",
       .save_every = "1",
       .graphs = {{"train", &nmt_spec, {{"batch", 2}}}},
       .options = options(),
