@@ -300,3 +300,26 @@ TEST_CASE("Nmt.CommandsAsAUserRunsThem") {
     CHECK(has(r.out, "validation: loss"));
   }
 }
+
+TEST_CASE("Nmt.ResumeIsBitwiseTheUninterruptedRun") {
+  TempDir dir;
+  const std::string common = "nmt_attention train -m 200 --validation-size 50 --test-size 50 --quiet";
+  Result r = graph_run(fmt::format("{} --epochs 2 --checkpoint '{}' --history '{}'", common, dir / "a.ckpt",
+                                   dir / "a.csv"));
+  REQUIRE(r.rc == 0);
+  r = graph_run(fmt::format("{} --epochs 1 --checkpoint '{}' --history '{}'", common, dir / "b.ckpt", dir / "b1.csv"));
+  REQUIRE(r.rc == 0);
+  r = graph_run(fmt::format("{} --epochs 2 --resume --checkpoint '{}' --history '{}'", common, dir / "b.ckpt",
+                            dir / "b2.csv"));
+  INFO(r.out);
+  REQUIRE(r.rc == 0);
+  const auto a = lines_of(sg::test::read_file(dir / "a.csv")), b = lines_of(sg::test::read_file(dir / "b2.csv"));
+  REQUIRE(a.size() == 3);
+  REQUIRE(!b.empty());
+  CHECK(b.back() == a.back()); // epoch 2's loss, metrics and validation figures, every digit
+  // another --m is another data set: refused
+  r = graph_run(fmt::format("nmt_attention train -m 300 --validation-size 50 --test-size 50 --epochs 3 --resume "
+                            "--checkpoint '{}'", dir / "b.ckpt"));
+  CHECK(r.rc == 1);
+  CHECK(has(r.out, "-m"));
+}
