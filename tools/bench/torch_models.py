@@ -731,7 +731,9 @@ def run_emojify_v2(args):
 #   (37 -> 32), lstm_1/* (64 -> 64): kernel glorot_uniform, recurrent_kernel orthogonal, bias
 #   unit_forget_bias (torch's bias_hh frozen at 0); dense (128 -> 10), dense_1 (10 -> 1),
 #   dense_2 (64 -> 11): kernel glorot_uniform, bias zeros. Adam (Keras 2): lr 0.005, beta1 0.9,
-#   beta2 0.999, epsilon 1e-7, decay 0.01. Batches of 100 from
+#   beta2 0.999, epsilon 1e-7, decay 0.01 (per batch: the course's; tools/bench/run gives
+#   graph-run the same schedule explicitly, --lr-schedule inverse-time --lr-decay-rate 0.01
+#   --lr-decay-steps 1, whatever the model's default is). Batches of 100 from
 #   train::shuffle(seed, hash_name("nmt_attention/shuffle") + epoch) each epoch.
 #   Equal work per epoch: as graph-run's epoch (fit with Data::validation), an epoch here is
 #   the 100 training steps AND a forward pass over the 1000 validation dates (batches of 100,
