@@ -4,7 +4,7 @@
 Usage (Debian's interpreter, which has python3-torch 1.13; the pyenv `python3` has no torch):
 
     /usr/bin/python3 tools/bench/torch_models.py WORKLOAD --threads N
-        [--steps K] [--epochs E] [--data-dir DIR] [--seed S]
+        [--steps K] [--epochs E] [--data-dir DIR] [--seed S] [--graph-run PATH]
 
 WORKLOAD (each mirrors a seqgraph model; the section of each below names our file):
 
@@ -24,13 +24,25 @@ WORKLOAD (each mirrors a seqgraph model; the section of each below names our fil
                  untimed warm-up epoch on a throwaway copy (the timed model starts fresh, so
                  "loss", the last epoch's mean loss, is after E epochs as ours); extra keys
                  "train_accuracy", "test_accuracy" (after training, dropout off).
+    nmt-attention models/nmt_attention.cpp: the course's date translator (Bi-LSTM(32) ->
+                 one-step attention x 10 -> LSTM(64) -> Dense(11)), Adam (Keras, legacy decay
+                 0.01), 10,000 training dates in batches of 100. Figure: s/epoch over
+                 --epochs E (default 1), where an epoch is graph-run's: the 100 training steps
+                 AND the forward pass over the 1000 validation dates that fit runs after each
+                 epoch (equal work on both sides). Untimed before it: 5 training steps and one
+                 validation batch on a throwaway copy (the timed model starts fresh, so "loss",
+                 the last epoch's mean loss, is after E epochs as ours). The dates come from
+                 --graph-run (`graph-run nmt_attention data`); extra keys "initial_loss" (the
+                 first batch at the initial weights), "val_loss", "val_accuracy".
     sgemm        torch.mm of two float32 n x n matrices, n = 256, 512, 1024: one line
                  per n, median time over ~0.3 s of repetitions. Figure: GFLOP/s.
 
 --data-dir defaults to <repository root>/../shared/data (dinos.txt, emojify/train_emoji.csv,
-emojify/tesss.csv, glove/glove.6B.50d.5k.txt). --seed (default 0, as graph-run's) seeds the
-initial weights and the shuffles of dinosaurus and emojify-v2 exactly as graph-run does (see
-below), and sgemm's random matrices; lstm-layer uses model_bench.cpp's fixed seeds.
+emojify/tesss.csv, glove/glove.6B.50d.5k.txt). --graph-run (default <repository root>/build/
+graph-run) prints nmt-attention's dates. --seed (default 0, as graph-run's) seeds the initial
+weights and the shuffles of dinosaurus, emojify-v2 and nmt-attention exactly as graph-run does
+(see below), nmt-attention's dates, and sgemm's random matrices; lstm-layer uses
+model_bench.cpp's fixed seeds.
 
 Output protocol: one line of JSON on stdout per measurement, nothing else on stdout
 (diagnostics go to stderr):
@@ -60,6 +72,8 @@ FNV-1a stream names, Box-Muller normals) and initializers (graph/params.cpp: glo
 orthogonal by modified Gram-Schmidt, unit_forget_bias), with the parameter names our models
 use, so that at the same --seed both sides start from the same weights and see the examples
 in the same order. Only dropout masks differ (emojify-v2: ours draw per graph node).
+nmt-attention has no dropout: at --seed 0 both sides give the same loss after one epoch to
+about six digits (16.70097 here, 16.700975 in graph-run's log).
 For lstm-layer, the data and weights are model_bench.cpp's: x[i] = rng::normal(7, 1, i),
 y[i] = rng::uniform(7, 2, i) - 0.5 (float32, flat index i), and lstm/kernel (128, 1024)
 glorot_uniform, lstm/recurrent_kernel (256, 1024) orthogonal, lstm/bias (1024)
@@ -70,14 +84,17 @@ import argparse
 import json
 import math
 import os
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+DEFAULT_GRAPH_RUN = REPO_ROOT / "build" / "graph-run"
 
-WORKLOADS = ("dinosaurus", "lstm-layer", "emojify-v2", "sgemm")
+WORKLOADS = ("dinosaurus", "lstm-layer", "emojify-v2", "nmt-attention", "sgemm")
 
 # torch and numpy are imported in main(), after the thread variables are set.
 torch = None
@@ -202,16 +219,19 @@ def keras_lstm_weights(name, n_in, units, seed):
             sg_init("unit_forget_bias", (4 * units,), seed, name + "/bias", "float32"))
 
 
-def load_keras_lstm(lstm, kernel, recurrent, bias):
+def load_keras_lstm(lstm, kernel, recurrent, bias, suffix="_l0"):
     """Copies Keras-layout weights into a one-layer nn.LSTM. Keras (and ours) has ONE bias;
     torch adds bias_ih + bias_hh, so bias_hh is kept at zero and frozen (a trained bias_hh
-    would get the same gradient as bias_ih and move the sum twice as fast)."""
+    would get the same gradient as bias_ih and move the sum twice as fast). `suffix` picks
+    the weights: "_l0" (nn.LSTM), "_l0_reverse" (its backward direction), "" (nn.LSTMCell)."""
+    w_ih, w_hh = getattr(lstm, "weight_ih" + suffix), getattr(lstm, "weight_hh" + suffix)
+    b_ih, b_hh = getattr(lstm, "bias_ih" + suffix), getattr(lstm, "bias_hh" + suffix)
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
-        lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
-        lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
-        lstm.bias_hh_l0.zero_()
-    lstm.bias_hh_l0.requires_grad_(False)
+        w_ih.copy_(torch.from_numpy(kernel.T.copy()))
+        w_hh.copy_(torch.from_numpy(recurrent.T.copy()))
+        b_ih.copy_(torch.from_numpy(bias))
+        b_hh.zero_()
+    b_hh.requires_grad_(False)
 
 
 # ---------------------------------------------------------------------------
@@ -605,11 +625,14 @@ def emojify_v2_model(dim, seed):
 
 
 class KerasAdam:
-    """Keras 2 Adam (ops/update.cpp ApplyAdam): lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7."""
+    """Keras 2 Adam (ops/update.cpp ApplyAdam): lr 0.001, beta1 0.9, beta2 0.999, eps 1e-7;
+    `decay` is Keras' legacy decay (autodiff/optimizers.cpp: inverse_time_decay(decay)): the
+    step's lr is lr / (1 + decay * iterations), iterations = the steps before this one,
+    applied before the bias correction (decay 0: lr itself)."""
 
-    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7, decay=0.0):
         self.params = list(params)
-        self.lr, self.b1, self.b2, self.eps = lr, beta1, beta2, eps
+        self.lr, self.b1, self.b2, self.eps, self.decay = lr, beta1, beta2, eps, decay
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
         self.t = 0
@@ -619,8 +642,9 @@ class KerasAdam:
             p.grad = None
 
     def step(self):
+        lr = self.lr * (1.0 / (1.0 + self.decay * self.t))  # LRSchedule::at(lr, iterations)
         self.t += 1
-        lr_t = self.lr * math.sqrt(1.0 - self.b2 ** self.t) / (1.0 - self.b1 ** self.t)
+        lr_t = lr * math.sqrt(1.0 - self.b2 ** self.t) / (1.0 - self.b1 ** self.t)
         with torch.no_grad():
             for p, m, v in zip(self.params, self.m, self.v):
                 g = p.grad
@@ -680,7 +704,219 @@ def run_emojify_v2(args):
 
 
 # ---------------------------------------------------------------------------
-# 4. sgemm — float32 torch.mm of two n x n matrices (no model of ours; the BLAS baseline)
+# 4. nmt-attention — mirrors models/nmt_attention.cpp, models/data/dates.hpp, ops/keras.hpp
+#    (Bidirectional, LSTM, Dense, RepeatVector, Concatenate, Activation, Dot), ops/layers.cpp
+#    and ops/update.cpp (Adam with Keras' legacy decay).
+#
+#   The data: the dates of `graph-run nmt_attention data -n 10000 --seed S` (run once, before
+#   anything is timed; --graph-run names the binary), i.e. the training set of
+#   `graph-run nmt_attention train -m 10000 --seed S`, and 1000 validation dates from the
+#   stream models/nmt_attention.cpp's set_seed gives them (rng::mix(S ^ hash_name
+#   ("nmt/validation"))), printed the same way. The human side encoded as dates.hpp's
+#   encode_human (' ' 0, '.' 1, '/' 2, '0'-'9' 3..12, a..y without k, q, x, z 13..34,
+#   <unk> 35, <pad> 36; truncated / padded to Tx = 30), the machine side as encode_machine
+#   ('-' 0, '0'-'9' 1..10); ids kept on the host and one-hot encoded per batch (float32), as
+#   DateSet::batch does.
+#   The model, the course's: X (B, 30, 37) -> Bidirectional(LSTM(32, return_sequences)) =
+#   nn.LSTM(bidirectional): [forward, backward put back in step order] -> a (B, 30, 64);
+#   s0 = c0 = 0; for each of the Ty = 10 steps: [a, RepeatVector(30)(s)] (B, 30, 128) ->
+#   Dense(10, tanh) -> Dense(1, relu) -> softmax over axis 1 -> alphas (B, 30, 1) ->
+#   context = Dot(axes 1)(alphas, a) = bmm (B, 1, 64) -> the post-attention LSTM (64) one
+#   step from (s, c) = nn.LSTMCell -> s -> Dense(11) logits. The attention Dense layers run at
+#   every step on the whole (B, 30, 128) concatenation, as Keras (and ours) do: a's half of
+#   the first product is not hoisted out of the loop. Loss: the sum over the 10 steps of the
+#   batch-mean softmax cross-entropy (sum over all / B); the epoch's loss is the mean over
+#   its batches (all of 100).
+#   Weights (seqgraph streams, --seed): bidirectional/forward_lstm/*, bidirectional/backward_lstm/*
+#   (37 -> 32), lstm_1/* (64 -> 64): kernel glorot_uniform, recurrent_kernel orthogonal, bias
+#   unit_forget_bias (torch's bias_hh frozen at 0); dense (128 -> 10), dense_1 (10 -> 1),
+#   dense_2 (64 -> 11): kernel glorot_uniform, bias zeros. Adam (Keras 2): lr 0.005, beta1 0.9,
+#   beta2 0.999, epsilon 1e-7, decay 0.01 (per batch: the course's; tools/bench/run gives
+#   graph-run the same schedule explicitly, --lr-schedule inverse-time --lr-decay-rate 0.01
+#   --lr-decay-steps 1, whatever the model's default is). Batches of 100 from
+#   train::shuffle(seed, hash_name("nmt_attention/shuffle") + epoch) each epoch.
+#   Equal work per epoch: as graph-run's epoch (fit with Data::validation), an epoch here is
+#   the 100 training steps AND a forward pass over the 1000 validation dates (batches of 100,
+#   no gradient: loss and per-character accuracy), both inside the timed region.
+
+NMT_TX, NMT_TY, NMT_HUMAN, NMT_MACHINE = 30, 10, 37, 11
+NMT_NA, NMT_NS, NMT_BATCH = 32, 64, 100
+NMT_TRAIN, NMT_VALIDATION = 10000, 1000
+NMT_WARMUP_BATCHES = 5  # untimed training steps on a throwaway copy
+NMT_HUMAN_CHARS = " ./0123456789abcdefghijlmnoprstuvwy"  # ids 0..34; <unk> 35, <pad> 36
+NMT_MACHINE_CHARS = "-0123456789"
+NMT_UNK, NMT_PAD = 35, 36
+
+
+def nmt_read_dates(graph_run, n, seed):
+    """[(human, iso)] of `graph-run nmt_attention data -n N --seed S`: lines of the human date
+    left-justified in 30 columns, two spaces, the ISO date, then '(format)'."""
+    cmd = [str(graph_run), "nmt_attention", "data", "-n", str(n), "--seed", str(seed)]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise DataError(f"cannot run '{graph_run}' for the dates ({e}); set --graph-run")
+    if p.returncode != 0:
+        raise DataError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()[-500:]}")
+    line_re = re.compile(r"^(.*?)\s+(\d{4}-\d{2}-\d{2})\s+\((.*)\)$")
+    out = []
+    for number, line in enumerate(p.stdout.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = line_re.match(line)
+        if not m:
+            raise DataError(f"{' '.join(cmd)}: line {number} is not 'human  YYYY-MM-DD  (format)': {line!r}")
+        out.append((m.group(1), m.group(2)))
+    if len(out) != n:
+        raise DataError(f"{' '.join(cmd)}: {len(out)} dates, expected {n}")
+    return out
+
+
+def nmt_encode(dates):
+    """(human ids (m, 30), machine ids (m, 10)) as int64 tensors (dates.hpp encode_human,
+    encode_machine; the human text is graph-run's, already normalised)."""
+    X = np.full((len(dates), NMT_TX), NMT_PAD, np.int64)
+    Y = np.zeros((len(dates), NMT_TY), np.int64)
+    for b, (human, iso) in enumerate(dates):
+        for t, ch in enumerate(human[:NMT_TX]):
+            i = NMT_HUMAN_CHARS.find(ch)
+            X[b, t] = i if i >= 0 else NMT_UNK
+        if len(iso) != NMT_TY:
+            raise DataError(f"machine date '{iso}' is not {NMT_TY} characters")
+        Y[b] = [NMT_MACHINE_CHARS.index(ch) for ch in iso]
+    return torch.from_numpy(X), torch.from_numpy(Y)
+
+
+def nmt_model(seed):
+    """The course's model with seqgraph's initial weights (torch is imported in main())."""
+
+    def dense(n_in, n_out, name):
+        d = torch.nn.Linear(n_in, n_out)
+        with torch.no_grad():
+            k = sg_init("glorot_uniform", (n_in, n_out), seed, name + "/kernel", "float32")
+            d.weight.copy_(torch.from_numpy(k.T.copy()))
+            d.bias.zero_()
+        return d
+
+    class NMTAttention(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = torch.nn.LSTM(NMT_HUMAN, NMT_NA, batch_first=True, bidirectional=True)
+            load_keras_lstm(self.encoder, *keras_lstm_weights(
+                "bidirectional/forward_lstm", NMT_HUMAN, NMT_NA, seed), suffix="_l0")
+            load_keras_lstm(self.encoder, *keras_lstm_weights(
+                "bidirectional/backward_lstm", NMT_HUMAN, NMT_NA, seed), suffix="_l0_reverse")
+            self.densor1 = dense(2 * NMT_NA + NMT_NS, 10, "dense")
+            self.densor2 = dense(10, 1, "dense_1")
+            self.post = torch.nn.LSTMCell(2 * NMT_NA, NMT_NS)
+            load_keras_lstm(self.post, *keras_lstm_weights("lstm_1", 2 * NMT_NA, NMT_NS, seed),
+                            suffix="")
+            self.output_layer = dense(NMT_NS, NMT_MACHINE, "dense_2")
+
+        def forward(self, X):
+            B = X.shape[0]
+            a, _ = self.encoder(X)  # (B, Tx, 64): forward then backward, in step order
+            s = X.new_zeros(B, NMT_NS)
+            c = X.new_zeros(B, NMT_NS)
+            zs = []
+            for _ in range(NMT_TY):
+                s_rep = s.unsqueeze(1).expand(B, NMT_TX, NMT_NS)  # RepeatVector(Tx)
+                concat = torch.cat([a, s_rep], -1)  # (B, Tx, 128)
+                e = torch.tanh(self.densor1(concat))  # (B, Tx, 10)
+                energies = F.relu(self.densor2(e))  # (B, Tx, 1)
+                alphas = torch.softmax(energies, 1)  # over Tx
+                context = torch.bmm(alphas.transpose(1, 2), a)  # Dot(axes 1): (B, 1, 64)
+                s, c = self.post(context[:, 0], (s, c))
+                zs.append(self.output_layer(s))
+            return torch.stack(zs, 1)  # (B, Ty, 11) logits
+
+    return NMTAttention()
+
+
+def nmt_loss(z, y):
+    """Sum over the Ty steps of the batch-mean softmax cross-entropy."""
+    return F.cross_entropy(z.reshape(-1, NMT_MACHINE), y.reshape(-1), reduction="sum") / z.shape[0]
+
+
+def nmt_onehot(ids):
+    return F.one_hot(ids, NMT_HUMAN).to(torch.float32)
+
+
+def nmt_train(model, opt, X, Y, seed, epoch, batches=None):
+    """One epoch's training steps (the first `batches` only, if given): the mean batch loss."""
+    m = X.shape[0]
+    order = sg_shuffle(range(m), seed, (sg_hash_name("nmt_attention/shuffle") + epoch) & M64)
+    model.train()
+    total, n = 0.0, 0
+    for k, i in enumerate(range(0, m, NMT_BATCH)):
+        if batches is not None and k >= batches:
+            break
+        idx = torch.tensor(order[i:i + NMT_BATCH], dtype=torch.long)
+        loss = nmt_loss(model(nmt_onehot(X[idx])), Y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(idx)
+        n += len(idx)
+    return total / n
+
+
+def nmt_validate(model, X, Y):
+    """fit::evaluate on the validation set: (mean loss, per-character accuracy), batches of 100."""
+    model.eval()
+    total, right = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, X.shape[0], NMT_BATCH):
+            z = model(nmt_onehot(X[i:i + NMT_BATCH]))
+            y = Y[i:i + NMT_BATCH]
+            total += nmt_loss(z, y).item() * y.shape[0]
+            right += int((z.argmax(-1) == y).sum())
+    return total / X.shape[0], right / Y.numel()
+
+
+def run_nmt_attention(args):
+    train = nmt_read_dates(args.graph_run, NMT_TRAIN, args.seed)
+    val_seed = sg_mix((args.seed ^ sg_hash_name("nmt/validation")) & M64)
+    if val_seed < 2 ** 63:
+        validation = nmt_read_dates(args.graph_run, NMT_VALIDATION, val_seed)
+    else:  # graph-run's --seed takes int64: the same work on other dates
+        log(f"note: the validation stream's seed {val_seed} is past graph-run's --seed range; "
+            f"validating on the first {NMT_VALIDATION} training dates instead (the same work)")
+        validation = train[:NMT_VALIDATION]
+    Xtr, Ytr = nmt_encode(train)
+    Xva, Yva = nmt_encode(validation)
+    epochs = args.epochs if args.epochs is not None else 1
+
+    def adam(model):
+        return KerasAdam((p for p in model.parameters() if p.requires_grad), lr=0.005,
+                         decay=0.01)
+
+    # warm-up: a few training steps and a validation batch on a throwaway copy (the measured
+    # model starts fresh)
+    scratch = nmt_model(args.seed)
+    nmt_train(scratch, adam(scratch), Xtr, Ytr, args.seed, 0, batches=NMT_WARMUP_BATCHES)
+    nmt_validate(scratch, Xva[:NMT_BATCH], Yva[:NMT_BATCH])
+    del scratch
+
+    model = nmt_model(args.seed)
+    opt = adam(model)
+    with torch.no_grad():  # the loss at the initial weights on the first batch
+        first = torch.tensor(sg_shuffle(range(Xtr.shape[0]), args.seed,
+                                        sg_hash_name("nmt_attention/shuffle"))[:NMT_BATCH])
+        initial_loss = nmt_loss(model(nmt_onehot(Xtr[first])), Ytr[first]).item()
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        loss = nmt_train(model, opt, Xtr, Ytr, args.seed, epoch)
+        val_loss, val_accuracy = nmt_validate(model, Xva, Yva)
+    sec = (time.perf_counter() - t0) / epochs
+    emit("pytorch", "nmt-attention", args.threads, sec, "s/epoch", loss, epochs=epochs,
+         examples=Xtr.shape[0], validation_examples=Xva.shape[0], batch=NMT_BATCH,
+         initial_loss=initial_loss, val_loss=val_loss, val_accuracy=val_accuracy,
+         warmup_batches=NMT_WARMUP_BATCHES)
+
+
+# ---------------------------------------------------------------------------
+# 5. sgemm — float32 torch.mm of two n x n matrices (no model of ours; the BLAS baseline)
 
 def run_sgemm(args):
     g = torch.Generator().manual_seed(args.seed)
@@ -714,10 +950,13 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, required=True, help="intra-op threads (and BLAS/OpenMP)")
     ap.add_argument("--steps", type=int, default=None,
                     help="timed steps (dinosaurus: 5000, lstm-layer: 20)")
-    ap.add_argument("--epochs", type=int, default=None, help="emojify-v2 epochs (default 50)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="emojify-v2 epochs (default 50), nmt-attention epochs (default 1)")
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                     help=f"course data (default: {DEFAULT_DATA_DIR})")
     ap.add_argument("--seed", type=int, default=0, help="as graph-run's --seed (default 0)")
+    ap.add_argument("--graph-run", default=str(DEFAULT_GRAPH_RUN),
+                    help=f"nmt-attention: the graph-run that prints the dates (default: {DEFAULT_GRAPH_RUN})")
     args = ap.parse_args(argv)
     if args.threads < 1:
         ap.error("--threads must be >= 1")
@@ -750,7 +989,8 @@ def main(argv=None):
 
     try:
         {"dinosaurus": run_dinosaurus, "lstm-layer": run_lstm_layer,
-         "emojify-v2": run_emojify_v2, "sgemm": run_sgemm}[args.workload](args)
+         "emojify-v2": run_emojify_v2, "nmt-attention": run_nmt_attention,
+         "sgemm": run_sgemm}[args.workload](args)
     except DataError as e:
         log(f"torch_models.py: {e}")
         return 1
