@@ -2,6 +2,7 @@
 // errors, masks), Dense, Activation, Dropout, RepeatVector, Concatenate, Dot,
 // TimeDistributed and Embedding (see ops/keras.hpp).
 #include "graph/random.hpp"
+#include "ops/attrs.hpp"
 #include "ops/keras.hpp"
 
 #include <fmt/format.h>
@@ -93,7 +94,57 @@ Value Dense::operator()(Value x, Loc l) {
   } else if (in != w_.kernel.dim(0)) {
     bad_input(x, fmt::format("the layer was built for {} input features", w_.kernel.dim(0)), l);
   }
+  const Node& n = x.node();
+  if (n.op == Op::Concat && n.inputs.size() > 1 && n.attrs.get<AxisAttrs>().axis == x.rank() - 1) {
+    std::vector<Value> parts;
+    for (NodeId id : n.inputs) parts.emplace_back(g, id);
+    return with_mask(over_parts(parts, l), mask_of(x));
+  }
   return with_mask(dense(x, w_, o_.activation, l), mask_of(x));
+}
+
+namespace {
+
+// The (batch, f) rows a RepeatVector repeated into `v` (batch, n, f), or an invalid Value.
+Value repeated_rows(const Value& v) {
+  if (v.rank() != 3 || v.node().op != Op::BroadcastTo) return {};
+  const Value src(v.graph(), v.node().inputs[0]); // RepeatVector: reshape (batch, f) -> (batch, 1, f)
+  if (src.rank() != 3 || src.dim(1) != 1 || src.node().op != Op::Reshape) return {};
+  const Value rows(v.graph(), src.node().inputs[0]);
+  return rows.rank() == 2 ? rows : Value{};
+}
+
+} // namespace
+
+Value Dense::over_parts(const std::vector<Value>& parts, Loc l) {
+  Graph& g = parts[0].graph();
+  auto scope = g.scope(w_.name);
+  Shape out = parts[0].shape();
+  out.back() = units_;
+  Value z;
+  int64_t row = 0;
+  for (const Value& part : parts) {
+    const int64_t f = part.dim(-1);
+    const Value rows = repeated_rows(part);
+    const Value src = rows ? rows : part;
+    Value& y = products_[{src.id(), row}];
+    if (!y) {
+      const Value k = slice(w_.kernel, 0, row, row + f, l);
+      y = src.rank() == 2 ? matmul(src, k, false, false, l) : matmul(reshape(src, {-1, f}, l), k, false, false, l);
+    }
+    Value term = y; // a repeated part's (batch, 1, units): the sum broadcasts it along the steps
+    if (rows) term = reshape(y, {out[0], 1, units_}, l);
+    else if (part.rank() > 2) term = reshape(y, out, l);
+    z = z ? z + term : term;
+    row += f;
+  }
+  if (z.shape() != out) z = broadcast_to(z, out, l); // every part repeated
+  if (w_.bias_row) {
+    Shape b(out.size(), 1);
+    b.back() = units_;
+    z = z + (out.size() == 2 ? w_.bias_row : reshape(w_.bias, b, l));
+  }
+  return activation(z, o_.activation, l);
 }
 
 // ---- TimeDistributed

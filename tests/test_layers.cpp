@@ -394,6 +394,52 @@ TEST_CASE("Layers.RepeatConcatenateDotActivation") {
   }
 }
 
+TEST_CASE("Layers.DenseOverAConcatenationIsTheDenseOfItsValues") {
+  // Dense([a, RepeatVector(T)(s)]) at two "steps" sharing a: per-part products, a's made once,
+  // s's before the repeat; the values are the product of the concatenation (hand loops), and
+  // the gradients match finite differences.
+  Graph g;
+  Value a = input(g, "a", {2, 4, 3}), s1 = input(g, "s1", {2, 2}), s2 = input(g, "s2", {2, 2});
+  L::Dense d(5, {.activation = "tanh"});
+  L::RepeatVector rep(4);
+  L::Concatenate cat;
+  const Value y1 = d(cat({a, rep(s1)})), y2 = d(cat({a, rep(s2)}));
+  CHECK(y1.shape() == Shape{2, 4, 5});
+  int64_t big = 0; // no product over the (2, 4, 5)-wide concatenation, and one of a alone
+  for (NodeId id : g.nodes_of(Op::MatMul)) big += g.node(id).shape == Shape{8, 5};
+  CHECK(big == 1);
+  ParamStore store;
+  Plan plan(g, store, {y1, y2}, {}, {DType::f64, 0});
+  const Tensor av = rnd({2, 4, 3}, 1).to(DType::f64), s1v = rnd({2, 2}, 2).to(DType::f64),
+               s2v = rnd({2, 2}, 3).to(DType::f64);
+  plan.feed("a", av);
+  plan.feed("s1", s1v);
+  plan.feed("s2", s2v);
+  plan.run();
+  const Tensor &K = store.at("dense/kernel"), &bias = store.at("dense/bias");
+  store.at("dense/bias").set(2, 0.25); // (a nonzero bias for the next run)
+  plan.run();
+  for (auto [y, sv] : {std::pair{y1, &s1v}, std::pair{y2, &s2v}}) {
+    const Tensor yv = plan.fetch(y);
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t t = 0; t < 4; ++t)
+        for (int64_t u = 0; u < 5; ++u) {
+          double z = bias.at(u);
+          for (int64_t j = 0; j < 3; ++j) z += av({b, t, j}) * K({j, u});
+          for (int64_t j = 0; j < 2; ++j) z += (*sv)({b, j}) * K({3 + j, u});
+          CHECK(yv({b, t, u}) == doctest::Approx(std::tanh(z)).epsilon(1e-12));
+        }
+  }
+  Graph h;
+  Value ha = input(h, "a", {2, 4, 3}), hs = input(h, "s", {2, 2});
+  L::Dense dh(3, {.activation = "tanh"});
+  L::RepeatVector rh(4);
+  Value out = dh(L::Concatenate()({rh(hs), ha})) + dh(L::Concatenate()({rh(hs), ha})); // the part order too
+  std::vector<Value> wrt = {ha, hs};
+  for (Value p : all_params(h)) wrt.push_back(p);
+  check_gradients(h, out, wrt);
+}
+
 TEST_CASE("Layers.TimeDistributedDenseIsOneProduct") {
   Graph g;
   Value x = input(g, "x", {3, 7, 4});
