@@ -1,8 +1,10 @@
 // Happens-before edges that ThreadSanitizer cannot see by itself: Debian's
-// oneTBB is not instrumented, so handing work to a TBB task (task_group::run,
-// parallel_for) and waiting for it carry no synchronisation TSan knows of. The
-// executor and the blocked products mark those hand-offs; in every other build
-// these are empty inline functions.
+// oneTBB is not instrumented, so handing work to a TBB task (task_group::run)
+// and waiting for it carry no synchronisation TSan knows of. The executor and
+// the blocked products mark those hand-offs (and use no TBB algorithm that
+// hands work over inside libtbb, such as parallel_for); what TBB does with its
+// own data is left out by tools/tsan.supp. In every other build these are
+// empty inline functions.
 #pragma once
 
 #if defined(__SANITIZE_THREAD__)

@@ -1,4 +1,4 @@
-// graph-run's commands on plain structs: main.cpp parses the command line
+// graph-run's commands on plain structs: cli.cpp parses the command line
 // with CLI11 (slow to compile, so only there) and fills a CliArgs; the
 // commands here do the work.
 #pragma once
@@ -47,7 +47,7 @@ std::string model_names();
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 // graph-run's own options of `command` for `m` (--threads, --seed, --checkpoint, ...;
-// not --input, which main.cpp reads as it is), declared like a model's options.
+// not --input, which cli.cpp reads as it is), declared like a model's options.
 std::vector<sg::ModelOption> builtin_options(const sg::Model& m, const std::string& command);
 
 struct CliArgs {
