@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace sg::test {
 
@@ -48,6 +49,14 @@ template <class E, class F> std::string error_of(F&& f) {
   }
   FAIL("no exception of the expected type thrown");
   return {};
+}
+
+// The lines of a text (a command's output, a CSV file), without their newlines.
+inline std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> r;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) r.push_back(l);
+  return r;
 }
 
 // A whole file's bytes ("" if it cannot be read).

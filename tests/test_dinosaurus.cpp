@@ -20,6 +20,7 @@
 using namespace sg;
 using sg::test::graph_run;
 using sg::test::has;
+using sg::test::lines_of;
 using sg::test::read_file;
 using sg::test::Result;
 using sg::test::TempDir;
@@ -37,13 +38,6 @@ std::string write_names(const TempDir& dir, const std::vector<std::string>& name
   std::ofstream out(path);
   for (auto& n : names) out << n << "\n";
   return path;
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> r;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) r.push_back(l);
-  return r;
 }
 
 // The loss column of a history CSV, by iteration.

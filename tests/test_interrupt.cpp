@@ -18,7 +18,7 @@ using namespace sg::test;
 
 namespace {
 
-int64_t lines_of(const std::string& path) {
+int64_t line_count(const std::string& path) {
   const std::string s = read_file(path);
   return int64_t(std::count(s.begin(), s.end(), '\n'));
 }
@@ -42,7 +42,7 @@ int run_and_interrupt(const std::vector<std::string>& args, const std::string& l
   int status = 0;
   bool sent = false;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (!sent && lines_of(history) > rows + 1) { // + the header
+    if (!sent && line_count(history) > rows + 1) { // + the header
       ::kill(pid, SIGINT);
       sent = true;
     }
@@ -71,7 +71,7 @@ TEST_CASE("Train.CtrlCSavesTheRunAndResumes") {
   const int64_t done = std::stoll(part.meta.at("step"));
   CHECK(done >= 3);
   CHECK(done < 60);
-  CHECK(lines_of(hist) == done + 1); // every finished epoch, and no more
+  CHECK(line_count(hist) == done + 1); // every finished epoch, and no more
 
   // the printed command continues the run; it ends where an uninterrupted run ends
   Result r = graph_run(fmt::format("jazz train --epochs 60 --checkpoint '{}' --history '{}' --resume --quiet", ck, hist));

@@ -23,6 +23,7 @@
 using namespace sg;
 using sg::test::graph_run;
 using sg::test::has;
+using sg::test::lines_of;
 using sg::test::read_file;
 using sg::test::Result;
 using sg::test::TempDir;
@@ -30,13 +31,6 @@ using sg::test::TempDir;
 namespace {
 
 const std::string kMetheny = std::string(SEQGRAPH_DATA_DIR) + "/jazz/original_metheny.mid";
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> r;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) r.push_back(l);
-  return r;
-}
 
 std::vector<std::string> words_of(const std::string& s) {
   std::vector<std::string> r;

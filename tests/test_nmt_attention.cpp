@@ -23,6 +23,7 @@
 using namespace sg;
 using sg::test::graph_run;
 using sg::test::has;
+using sg::test::lines_of;
 using sg::test::Result;
 using sg::test::TempDir;
 
@@ -45,13 +46,6 @@ std::string small_checkpoint(const TempDir& dir) {
   INFO(r.out);
   REQUIRE(r.rc == 0);
   return ck;
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> r;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) r.push_back(l);
-  return r;
 }
 
 } // namespace
