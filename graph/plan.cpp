@@ -221,9 +221,34 @@ private:
   // 4. The buffer plan: parameters in the ParamStore, inputs, constants and
   // kept values in slices of their own, every other value in a slice reused
   // by liveness (level by level; a reused slice waits for its last readers).
+  //
+  // A reshape moves no data: it shares its input's buffer (row-major order is
+  // the same for both shapes), unless it is kept itself or its input is a
+  // parameter or an update's output. Its step is then a no-op, and the shared
+  // buffer lives until the last reader of either value has run: the
+  // buffer's readers, for its release and for whoever takes it next, are
+  // those of the value and of every reshape that shares it.
   void assign_buffers() {
     std::unordered_set<NodeId> kept(fetch.begin(), fetch.end());
     for (NodeId e : effects) kept.insert(e);
+    std::map<NodeId, NodeId> shares;                // reshape -> the value whose buffer it shares
+    std::map<NodeId, std::vector<NodeId>> sharers;  // that value -> its reshapes' readers
+    for (NodeId n : order) {
+      const Node& node = g.node(n);
+      if (node.op != Op::Reshape || kept.count(n)) continue;
+      NodeId src = node.inputs[0];
+      if (auto it = shares.find(src); it != shares.end()) src = it->second;
+      const Node& s = g.node(src);
+      if (s.op == Op::Variable || op_def(s.op).mutates > 0) continue;
+      shares[n] = src;
+      auto& r = sharers[src];
+      r.insert(r.end(), readers[n].begin(), readers[n].end());
+    }
+    auto readers_of_buffer = [&](NodeId n) {
+      std::vector<NodeId> r = readers[n];
+      if (auto it = sharers.find(n); it != sharers.end()) r.insert(r.end(), it->second.begin(), it->second.end());
+      return r;
+    };
     Allocator alloc;
     std::map<int, std::vector<NodeId>> release_at; // release after this level
     size_t naive = 0;
@@ -242,6 +267,9 @@ private:
           P.stats.param_bytes += t.nbytes();
         } else if (def.mutates > 0) {
           // updates write through their inputs: no buffer of their own
+        } else if (auto sh = shares.find(n); sh != shares.end()) {
+          slot.offset = P.slots.at(sh->second).offset; // released with it
+          ++P.stats.shared_reshapes;
         } else if (node.op == Op::Input || node.op == Op::Constant || kept.count(n)) {
           slot.offset = int64_t(alloc.take_fresh(bytes));
           slot.kept = true;
@@ -253,7 +281,7 @@ private:
           for (NodeId w : wait)
             if (w != n && preds[n].insert(w).second) succs[w].push_back(n);
           int last = lv;
-          for (NodeId r : readers[n]) last = std::max(last, level[r]);
+          for (NodeId r : readers_of_buffer(n)) last = std::max(last, level[r]);
           release_at[last].push_back(n);
         }
         if (def.scratch) {
@@ -269,7 +297,7 @@ private:
       if (auto it = release_at.find(lv); it != release_at.end()) {
         for (NodeId n : it->second) {
           const size_t bytes = round_up(size_t(numel(g.node(n).shape)) * esize);
-          alloc.give(size_t(P.slots[n].offset), bytes, readers[n]);
+          alloc.give(size_t(P.slots[n].offset), bytes, readers_of_buffer(n));
         }
         release_at.erase(it);
       }

@@ -58,6 +58,7 @@ struct PlanStats {
   size_t naive_bytes = 0;      // what one buffer per node would take
   size_t param_bytes = 0;      // held by the ParamStore
   size_t levels = 0;           // longest dependency chain
+  size_t shared_reshapes = 0;  // reshapes that share their input's buffer (no copy)
 };
 
 struct PlanImpl;

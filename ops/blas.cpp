@@ -1,11 +1,15 @@
-// Raw cblas calls (OpenBLAS at one thread), behind ops/blas.hpp.
+// Raw cblas calls (OpenBLAS at one thread) and libxsmm's JIT kernels for
+// small products, behind ops/blas.hpp.
 #include "ops/blas.hpp"
 
 #include "graph/tsan.hpp"
 
 #include <cblas.h>
 #include <climits>
+#include <cstdlib>
+#include <string_view>
 #include <algorithm>
+#include <libxsmm.h>
 #include <mutex>
 #include <oneapi/tbb/task_group.h>
 #include <utility>
@@ -53,15 +57,106 @@ std::mutex& gemm_lock() {
   return m;
 }
 
-void call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-          const float* b, int64_t ldb, float* c, int64_t ldc, float beta) {
+void blas_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float* c, int64_t ldc, float beta) {
   cblas_sgemm(CblasRowMajor, trans(ta), trans(tb), blasint(m), blasint(n), blasint(k), 1.0f, a,
               blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
 }
-void call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-          const double* b, int64_t ldb, double* c, int64_t ldc, double beta) {
+void blas_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+               const double* b, int64_t ldb, double* c, int64_t ldc, double beta) {
   cblas_dgemm(CblasRowMajor, trans(ta), trans(tb), blasint(m), blasint(n), blasint(k), 1.0, a,
               blasint(lda), b, blasint(ldb), beta, c, blasint(ldc));
+}
+
+// ---- small products: libxsmm's JIT kernels
+//
+// A general BLAS call pays for packing A and B, and OpenBLAS zeroes C first
+// when beta = 0 (its "beta" kernel): microseconds that dominate the
+// products of recurrent and attention layers ((100, 64) x (64, 256), and
+// narrow ones like (3000, 64) x (64, 10), where OpenBLAS's blocking fits
+// badly). libxsmm generates a kernel for each (m, n, k, strides, flags) the
+// first time it is asked and keeps it in a registry (thread-safe); a kernel
+// is fixed code for its shape, so its bits do not depend on the thread that
+// runs it. Measured against cblas at 1 thread on the products of the models
+// (tools/bench, README "Performance"): 1.1-1.6x on square-ish ones up to
+// 128^3, 6-8x on narrow ones; OpenBLAS wins from ~256^3 up, where packing
+// pays for itself, so only products of at most kSmallMacs multiply-adds go
+// to libxsmm.
+//
+// Which products: measured one against the other at 1 thread on the
+// products of the models (README, "Performance": the small products), libxsmm is 1.1-1.3x
+// faster on small ones up to 128^3, 1.4-2.4x on narrow ones (n of 10 or 11,
+// m or k up to 3000), and slower where C has one column (0.3x: its kernels
+// vectorise along n) or, above ~2 M multiply-adds, where n is wide
+// (OpenBLAS's packing pays for itself). So: n >= 8, and n <= 64 or at most
+// kSmallMacs multiply-adds.
+//
+// libxsmm is column-major. A row-major C (m x n) is a column-major C^T
+// (n x m) = op(B)^T op(A)^T: the same buffers, with A and B swapped and
+// their transpose flags swapped. libxsmm 1.17 has no kernel for a
+// transposed first operand (row-major op(B) = B^T): those products go to
+// BLAS (a transposed copy of B first measured slower than BLAS's own "nt").
+constexpr double kSmallMacs = 2.2e6; // 128^3 = 2.1 M
+constexpr int64_t kMinColumns = 8, kNarrowColumns = 64;
+
+// Opt-in for now: SEQGRAPH_GEMM=xsmm sends the products above to libxsmm
+// (read once at start-up); by default every product goes to OpenBLAS. The
+// switch changes the bits of every model's figures (another kernel rounds
+// differently), so making it the default waits for the README's figures to
+// be regenerated with it (the performance issue); CI runs the suite both ways.
+const bool kUseXsmm = [] {
+  const char* e = std::getenv("SEQGRAPH_GEMM");
+  if (!e || std::string_view(e) != "xsmm") return false;
+  libxsmm_init(); // once, here: its CPU detection before the first dispatch
+  return true;
+}();
+
+// libxsmm's AVX kernels return with the upper halves of the YMM registers
+// in use; the SSE code that follows (the elementwise kernels of the default
+// build) then pays a state transition on every instruction. vzeroupper clears
+// them, as compiled AVX code does before it returns.
+const bool kHasAvx = __builtin_cpu_supports("avx");
+__attribute__((target("avx"))) void zero_upper() { __builtin_ia32_vzeroupper(); }
+
+template <class T> using Kernel = void (*)(const T*, const T*, T*, ...);
+
+Kernel<float> dispatch(libxsmm_blasint m, libxsmm_blasint n, libxsmm_blasint k, libxsmm_blasint lda,
+                       libxsmm_blasint ldb, libxsmm_blasint ldc, const float* alpha, const float* beta,
+                       int flags) {
+  return libxsmm_smmdispatch(m, n, k, &lda, &ldb, &ldc, alpha, beta, &flags, nullptr);
+}
+Kernel<double> dispatch(libxsmm_blasint m, libxsmm_blasint n, libxsmm_blasint k, libxsmm_blasint lda,
+                        libxsmm_blasint ldb, libxsmm_blasint ldc, const double* alpha, const double* beta,
+                        int flags) {
+  return libxsmm_dmmdispatch(m, n, k, &lda, &ldb, &ldc, alpha, beta, &flags, nullptr);
+}
+
+// C = op(A) op(B) + beta C through libxsmm; false if it has no kernel for
+// the case (then BLAS computes it).
+template <class T>
+bool small_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                int64_t ldb, T* c, int64_t ldc, T beta) {
+  if (!kUseXsmm || tb || n < kMinColumns || (beta != T(0) && beta != T(1)) ||
+      (n > kNarrowColumns && double(m) * double(n) * double(k) > kSmallMacs))
+    return false;
+  const T one = 1;
+  // column-major: C^T (n x m) = B' (n x k) A' (k x m), B' = the row-major B
+  // as stored, A' = the row-major A (transposed if ta)
+  const int flags = (beta == T(0) ? LIBXSMM_GEMM_FLAG_BETA_0 : 0) | (ta ? LIBXSMM_GEMM_FLAG_TRANS_B : 0);
+  const Kernel<T> f = dispatch(libxsmm_blasint(n), libxsmm_blasint(m), libxsmm_blasint(k),
+                               libxsmm_blasint(ldb), libxsmm_blasint(lda), libxsmm_blasint(ldc), &one, &beta,
+                               flags);
+  if (!f) return false;
+  f(b, a, c);
+  if (kHasAvx) zero_upper();
+  return true;
+}
+
+template <class T>
+void call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T* c, int64_t ldc, T beta) {
+  if (!small_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta))
+    blas_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
 }
 
 template <class T>

@@ -254,8 +254,10 @@ template <class T> void permute_kernel(const KernelArgs<T>& k) {
   strided_copy(k.x(0), k.out, *k.out_shape, st);
 }
 
+// A reshape: nothing to do when the plan gave it its input's buffer
+// (graph/plan.cpp assign_buffers), else a copy.
 template <class T> void copy_kernel(const KernelArgs<T>& k) {
-  std::copy(k.x(0), k.x(0) + k.n(), k.out);
+  if (k.x(0) != k.out) std::copy(k.x(0), k.x(0) + k.n(), k.out);
 }
 
 template <class T> void broadcast_to_kernel(const KernelArgs<T>& k) {

@@ -154,6 +154,47 @@ TEST_CASE("Executor.BufferReuseKeepsResultsRight") {
   }
 }
 
+TEST_CASE("Executor.ReshapeSharesItsInputsBuffer") {
+  // A reshape moves no data: it reads its input's buffer, which must then live
+  // until the reshape's own readers have run, however late (here after a long
+  // chain whose intermediates die and are reused), at any thread count.
+  Graph g;
+  Value x = input(g, "x", {64});
+  Value w = param(g, "w", {64}, Initializer::constant(0.5));
+  Value a = tanh(x);
+  Value r = reshape(reshape(a, {8, 8}), {4, 16}); // a reshape of a reshape: the same buffer
+  Value rx = reshape(x, {8, 8});                  // of an input
+  Value rw = reshape(w, {8, 8});                  // of a parameter: copied
+  Value h = x;
+  for (int i = 0; i < 30; ++i) h = tanh(h * 1.01 + 0.01); // intermediates die and are reused
+  Value late = sum(r * 2.0) + sum(rx * rw) + sum(h);      // the reshapes' readers run last
+  Value kept = reshape(a, {64, 1});                       // fetched: a buffer of its own
+  ParamStore ps;
+  Tensor xv = random_tensor({64}, 3, DType::f64);
+  std::vector<Tensor> got;
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    Plan p(g, ps, std::vector<Value>{late, kept}, {}, {DType::f64});
+    CHECK(p.stats().shared_reshapes == 3); // r's two reshapes and rx; not rw, not kept
+    p.feed("x", xv);
+    p.run();
+    got.push_back(p.fetch(late));
+    const Tensor k = p.fetch(kept);
+    for (int64_t i = 0; i < 64; ++i) CHECK(k.at(i) == doctest::Approx(std::tanh(xv.at(i))).epsilon(1e-14));
+  }
+  set_threads(1);
+  double want = 0, hv = 0;
+  for (int64_t i = 0; i < 64; ++i) {
+    const double v = xv.at(i);
+    double c = v;
+    for (int k = 0; k < 30; ++k) c = std::tanh(c * 1.01 + 0.01);
+    want += 2 * std::tanh(v) + v * 0.5;
+    hv += c;
+  }
+  CHECK(got[0].at(0) == doctest::Approx(want + hv).epsilon(1e-12));
+  CHECK(bitwise_equal(got[0], got[1]));
+}
+
 TEST_CASE("Executor.NoAllocationInSteadyState") {
   Wide w;
   for (int threads : {1, 2}) {
@@ -265,6 +306,50 @@ TEST_CASE("Blas.LargeProductsAreCutIntoBlocks") {
       INFO("ta ", ta, " tb ", tb);
       CHECK(worst < 1e-4);
     }
+}
+
+TEST_CASE("Blas.SmallProductsEveryCaseAgainstAReference") {
+  // With SEQGRAPH_GEMM=xsmm (CI runs the suite so once) small products go to
+  // libxsmm's kernels (a transposed B, one column or another beta to BLAS),
+  // else all to BLAS; either way: every transpose
+  // combination, beta 0, 1 and 0.5, row strides wider than the rows (a block
+  // of a larger matrix), degenerate sizes, float and double, against a
+  // reference in double.
+  auto check = [](auto zero, int64_t m, int64_t n, int64_t k, bool ta, bool tb, double beta) {
+    using T = decltype(zero);
+    const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+    std::vector<T> a(size_t((ta ? k : m) * lda)), b(size_t((tb ? n : k) * ldb)), c(size_t(m * ldc));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = T(std::sin(0.37 * double(i) + 0.1));
+    for (size_t i = 0; i < b.size(); ++i) b[i] = T(std::cos(0.11 * double(i)));
+    for (size_t i = 0; i < c.size(); ++i) c[i] = T(double(i % 7) - 3.0);
+    const std::vector<T> c0 = c;
+    blas::gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, T(beta));
+    double worst = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const size_t at = size_t(i * ldc + j);
+        if (j >= n) { // outside C: untouched
+          worst = std::max(worst, std::abs(double(c[at]) - double(c0[at])));
+          continue;
+        }
+        double want = beta * double(c0[at]);
+        for (int64_t p = 0; p < k; ++p)
+          want += double(ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]) *
+                  double(tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]);
+        worst = std::max(worst, std::abs(want - double(c[at])));
+      }
+    return worst;
+  };
+  const int64_t shapes[][3] = {{100, 256, 64}, {64, 11, 100}, {30, 1, 64}, {1, 64, 30}, {3, 5, 7},
+                               {17, 10, 1},    {9, 33, 65}};
+  for (const auto& s : shapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (double beta : {0.0, 1.0, 0.5}) {
+          INFO("m ", s[0], " n ", s[1], " k ", s[2], " ta ", ta, " tb ", tb, " beta ", beta);
+          CHECK(check(0.0f, s[0], s[1], s[2], ta, tb, beta) < 1e-4);
+          CHECK(check(0.0, s[0], s[1], s[2], ta, tb, beta) < 1e-12);
+        }
 }
 
 TEST_CASE("Executor.BlockedMatmulIsTheSameAtAnyThreadCount") {
