@@ -77,18 +77,14 @@ void blas_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* 
 // badly). libxsmm generates a kernel for each (m, n, k, strides, flags) the
 // first time it is asked and keeps it in a registry (thread-safe); a kernel
 // is fixed code for its shape, so its bits do not depend on the thread that
-// runs it. Measured against cblas at 1 thread on the products of the models
-// (tools/bench, README "Performance"): 1.1-1.6x on square-ish ones up to
-// 128^3, 6-8x on narrow ones; OpenBLAS wins from ~256^3 up, where packing
-// pays for itself, so only products of at most kSmallMacs multiply-adds go
-// to libxsmm.
+// runs it.
 //
 // Which products: measured one against the other at 1 thread on the
-// products of the models (README, "Performance": the small products), libxsmm is 1.1-1.3x
-// faster on small ones up to 128^3, 1.4-2.4x on narrow ones (n of 10 or 11,
-// m or k up to 3000), and slower where C has one column (0.3x: its kernels
-// vectorise along n) or, above ~2 M multiply-adds, where n is wide
-// (OpenBLAS's packing pays for itself). So: n >= 8, and n <= 64 or at most
+// products of the models (README, "Performance": the small products),
+// libxsmm is 1.1-1.3x faster on small ones up to 128^3, 1.4-2.5x on narrow
+// ones (n of 10 or 11, m or k up to 3000), and slower where C has one column
+// (0.3x: its kernels vectorise along n) or, above ~2 M multiply-adds, where
+// n is wide (OpenBLAS's packing pays for itself). So: n >= 8, and n <= 64 or at most
 // kSmallMacs multiply-adds.
 //
 // libxsmm is column-major. A row-major C (m x n) is a column-major C^T
