@@ -2,11 +2,9 @@
 // broadcasting, and the piecewise-constant masks their gradients use.
 // Each op: the formula, the definition (shape rule, kernel, VJP), the builder.
 #include "ops/family.hpp"
+#include "ops/simd.hpp"
 
 #include <cmath>
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xmath.hpp>
-#include <xtensor/xnoalias.hpp>
 
 namespace sg {
 
@@ -22,16 +20,9 @@ template <class T, class F> void unary(const KernelArgs<T>& k, F f) {
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-// y = f(x) as an xtensor expression over the flat buffers: transcendental
-// functions vectorised by xsimd (3-10x faster than std::tanh / std::exp
-// element by element), no temporaries, no allocation.
-template <class T, class F> void unary_simd(const KernelArgs<T>& k, F f) {
-  const size_t n = static_cast<size_t>(k.n());
-  const std::array<size_t, 1> shape{n};
-  auto x = xt::adapt(const_cast<T*>(k.x(0)), n, xt::no_ownership(), shape);
-  auto y = xt::adapt(k.out, n, xt::no_ownership(), shape);
-  xt::noalias(y) = f(x);
-}
+// y = f(x) for the transcendental functions: xsimd batches of the widest
+// arch this CPU has, the same bits on every arch (ops/simd.hpp).
+template <class T> void unary_simd(const KernelArgs<T>& k, simd::Fn f) { simd::unary(f, k.x(0), k.out, k.n()); }
 
 // z = f(a, b) with a, b broadcast to z's shape (same rank, dims equal or 1,
 // or a rank-0 scalar). Fast paths for equal shapes and scalars.
@@ -120,25 +111,22 @@ void define_elementwise(OpTable& t) {
 
   // y = exp(x)
   def(Op::Exp) = {.name = "exp", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::exp(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Exp); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * c.y(); }};
 
   // y = log(x)
   def(Op::Log) = {.name = "log", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::log(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Log); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy / c.x(0); }};
 
   // y = tanh(x)
   def(Op::Tanh) = {.name = "tanh", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::tanh(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Tanh); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * (1.0 - square(c.y())); }};
 
   // y = 1 / (1 + exp(-x))   (exp(-x) = inf for very negative x gives y = 0, no NaN)
   def(Op::Sigmoid) = {.name = "sigmoid", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) {
-      using T = std::remove_cvref_t<decltype(*k.out)>;
-      unary_simd(k, [](const auto& x) { return T(1) / (T(1) + xt::exp(-x)); });
-    }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Sigmoid); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * c.y() * (1.0 - c.y()); }};
 
   // y = max(x, 0)
@@ -148,7 +136,7 @@ void define_elementwise(OpTable& t) {
 
   // y = sqrt(x)
   def(Op::Sqrt) = {.name = "sqrt", .arity = 1, .shape = same_as_first,
-    .kernel = kernels([](const auto& k) { unary_simd(k, [](const auto& x) { return xt::sqrt(x); }); }),
+    .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Sqrt); }),
     .vjp = [](const VjpCtx& c, int) { return c.dy * 0.5 / c.y(); }};
 
   // y = x^2

@@ -1,0 +1,8 @@
+// The AVX-512 path of ops/simd.hpp (built with -mavx512f and the other
+// AVX-512 flags xsimd's avx512bw needs, without FMA contraction: meson.build).
+#include "ops/simd_wide.hpp"
+
+namespace sg::simd {
+void unary_avx512(Fn f, const float* x, float* y, int64_t n) { run<xsimd::avx512bw>(f, x, y, n); }
+void unary_avx512(Fn f, const double* x, double* y, int64_t n) { run<xsimd::avx512bw>(f, x, y, n); }
+} // namespace sg::simd
