@@ -91,6 +91,14 @@ Shape broadcast_rule(Shapes in, const Attrs&) { return broadcast_shapes(*in[0], 
 // The gradient of a broadcast operand: summed back to the operand's shape.
 Value unbroadcast(Value g, const Shape& s) { return g.shape() == s ? g : sum_to(g, s); }
 
+// (y, dy) of one shape: the activation gradients
+Shape same_shapes_rule(Shapes in, const Attrs&) {
+  if (*in[0] != *in[1])
+    throw RuleError(fmt::format("an activation's gradient needs y and dy of one shape, got {} and {}",
+                                to_string(*in[0]), to_string(*in[1])));
+  return *in[0];
+}
+
 Shape add_n_rule(Shapes in, const Attrs&) {
   for (size_t i = 1; i < in.size(); ++i)
     if (*in[i] != *in[0])
@@ -122,12 +130,12 @@ void define_elementwise(OpTable& t) {
   // y = tanh(x)
   def(Op::Tanh) = {.name = "tanh", .arity = 1, .shape = same_as_first,
     .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Tanh); }),
-    .vjp = [](const VjpCtx& c, int) { return c.dy * (1.0 - square(c.y())); }};
+    .vjp = [](const VjpCtx& c, int) { return tanh_grad(c.y(), c.dy); }};
 
   // y = 1 / (1 + exp(-x))   (exp(-x) = inf for very negative x gives y = 0, no NaN)
   def(Op::Sigmoid) = {.name = "sigmoid", .arity = 1, .shape = same_as_first,
     .kernel = kernels([](const auto& k) { unary_simd(k, simd::Fn::Sigmoid); }),
-    .vjp = [](const VjpCtx& c, int) { return c.dy * c.y() * (1.0 - c.y()); }};
+    .vjp = [](const VjpCtx& c, int) { return sigmoid_grad(c.y(), c.dy); }};
 
   // y = max(x, 0)
   def(Op::Relu) = {.name = "relu", .arity = 1, .shape = same_as_first,
@@ -167,6 +175,25 @@ void define_elementwise(OpTable& t) {
     .vjp = [](const VjpCtx& c, int) {
       const RangeAttrs at = c.attr<RangeAttrs>();
       return c.dy * in_range(c.x(0), at.lo, at.hi);
+    }};
+
+  // z = dy (1 - y^2) from (y, dy): tanh's VJP, computed as the composite
+  // dy * (1 - square(y)) would compute it (the same operations, in order).
+  def(Op::TanhGrad) = {.name = "tanh_grad", .arity = 2, .shape = same_shapes_rule,
+    .kernel = kernels([](const auto& k) {
+      binary(k, [](auto y, auto dy) { return dy * (decltype(y)(1) - y * y); });
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return i == 0 ? c.dy * c.x(1) * -2.0 * c.x(0) : tanh_grad(c.x(0), c.dy);
+    }};
+
+  // z = dy y (1 - y) from (y, dy): sigmoid's VJP, as (dy * y) * (1 - y).
+  def(Op::SigmoidGrad) = {.name = "sigmoid_grad", .arity = 2, .shape = same_shapes_rule,
+    .kernel = kernels([](const auto& k) {
+      binary(k, [](auto y, auto dy) { return dy * y * (decltype(y)(1) - y); });
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return i == 0 ? c.dy * c.x(1) * (1.0 - 2.0 * c.x(0)) : sigmoid_grad(c.x(0), c.dy);
     }};
 
   // z = a + b
@@ -308,6 +335,8 @@ Value in_range(Value x, double lo, double hi, Loc l) {
   return make(Op::InRange, {x}, RangeAttrs{.lo = lo, .hi = hi}, l);
 }
 Value greater_equal(Value a, Value b, Loc l) { return make(Op::GreaterEqual, {a, b}, {}, l); }
+Value tanh_grad(Value y, Value dy, Loc l) { return make(Op::TanhGrad, {y, dy}, {}, l); }
+Value sigmoid_grad(Value y, Value dy, Loc l) { return make(Op::SigmoidGrad, {y, dy}, {}, l); }
 
 Value operator-(Value x) { return neg(x); }
 Value operator+(Value a, Value b) { return add(a, b); }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace sg {
 
@@ -165,12 +166,23 @@ void define_nn(OpTable& t) {
   // y = exp(x - max) / sum(exp(x - max)) along AxisAttrs::axis
   def(Op::Softmax) = {.name = "softmax", .arity = 1, .shape = axis_rule,
     .kernel = kernels([](const auto& k) {
+      // rows()'s arithmetic, each exp computed once and kept for the division
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s) {
-        const T* x = k.x(0) + base;
-        T* y = k.out + base;
-        for (int64_t i = 0; i < n; ++i) y[i * inner] = T(std::exp(double(x[i * inner]) - m) / s);
-      });
+      const AxisSplit p = split_k(k.s(0), attr<AxisAttrs>(k).axis);
+      thread_local std::vector<double> e;
+      e.resize(size_t(p.n));
+      for (int64_t o = 0; o < p.outer; ++o)
+        for (int64_t j = 0; j < p.inner; ++j) {
+          const int64_t base = o * p.n * p.inner + j;
+          const T* x = k.x(0) + base;
+          T* y = k.out + base;
+          double m = -std::numeric_limits<double>::infinity();
+          for (int64_t i = 0; i < p.n; ++i) m = std::max(m, double(x[i * p.inner]));
+          if (!std::isfinite(m)) m = 0;
+          double s = 0;
+          for (int64_t i = 0; i < p.n; ++i) s += (e[size_t(i)] = std::exp(double(x[i * p.inner]) - m));
+          for (int64_t i = 0; i < p.n; ++i) y[i * p.inner] = T(e[size_t(i)] / s);
+        }
     }),
     .vjp = [](const VjpCtx& c, int) {
       Value y = c.y();

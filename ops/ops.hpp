@@ -39,6 +39,10 @@ Value add_n(const std::vector<Value>& xs, Loc l = Loc::current());
 Value step(Value x, Loc l = Loc::current());                      // x > 0
 Value in_range(Value x, double lo, double hi, Loc l = Loc::current()); // lo <= x <= hi
 Value greater_equal(Value a, Value b, Loc l = Loc::current());
+// The VJPs of tanh and sigmoid from their output y, one node each (one pass
+// instead of three): dy (1 - y^2) and dy y (1 - y), y and dy of one shape.
+Value tanh_grad(Value y, Value dy, Loc l = Loc::current());
+Value sigmoid_grad(Value y, Value dy, Loc l = Loc::current());
 
 Value operator-(Value x);
 Value operator+(Value a, Value b);

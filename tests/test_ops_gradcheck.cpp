@@ -42,6 +42,11 @@ std::vector<OpCase> cases() {
     {"Elementwise.Log", [](Graph& g) { return log(in(g, "a", {3, 4})); }, {{"a", {0.5, 3}}}},
     {"Elementwise.Tanh", [](Graph& g) { return tanh(in(g, "a", {3, 4})); }},
     {"Elementwise.Sigmoid", [](Graph& g) { return sigmoid(in(g, "a", {3, 4})); }},
+    // the activations' gradients as ops of their own (second derivatives)
+    {"Elementwise.TanhGrad", [](Graph& g) { return tanh_grad(in(g, "y", {3, 4}), in(g, "dy", {3, 4})); }, {{"y", {-0.95, 0.95}}}},
+    {"Elementwise.SigmoidGrad", [](Graph& g) { return sigmoid_grad(in(g, "y", {3, 4}), in(g, "dy", {3, 4})); }, {{"y", {0.05, 0.95}}}},
+    // tanh through its gradient: the VJP of tanh_grad w.r.t. y composes with tanh's own
+    {"Elementwise.TanhGradOfTanh", [](Graph& g) { Value x = in(g, "x", {3, 4}); return tanh_grad(tanh(x), x); }},
     {"Elementwise.Relu", [](Graph& g) { return relu(in(g, "a", {3, 4})); }, {{"a", {0.1, 2}}}},
     {"Elementwise.ReluNegative", [](Graph& g) { return relu(in(g, "a", {3, 4})); }, {{"a", {-2, -0.1}}}},
     {"Elementwise.Sqrt", [](Graph& g) { return sqrt(in(g, "a", {3, 4})); }, {{"a", {0.5, 3}}}},
