@@ -15,8 +15,11 @@
 // the Ty outputs, averaged over the batch, summed over the outputs; Adam (lr
 // 0.005, β1 0.9, β2 0.999), batches of 100, 30 epochs. The encoder's two
 // directions are independent branches of the graph, and so is the work of a
-// step that does not wait for s⟨t−1⟩ (a's half of the attention's first
-// product is not split out: Keras computes it per step, and so do we).
+// step that does not wait for s⟨t−1⟩. The attention's first Dense meets the
+// concatenation [a, RepeatVector(s)] and, as ops/keras.hpp's Dense does on
+// any concatenation, multiplies each part by its rows of the kernel: s's
+// before the repeat, a's once for all Ty steps (the same function as Keras'
+// product per step, rounded a little differently).
 //
 // One departure: Keras' legacy `decay` 0.01 divides the learning rate by
 // 1 + 0.01 t at batch t, which leaves it at 1/21 of its start by epoch 20;
@@ -308,7 +311,7 @@ const Model& registered() {
       .spec = [](const OptionValues&) -> const fit::Spec& { return nmt_spec; },
       .data = data,
       .fit = [](const OptionValues&) { return fit::FitOptions{.batch_size = kBatch, .report_every = 1}; },
-      .epochs_default = "30",
+      .epochs_default = "40",
       .save_every = "1",
       .graphs = {{"train", &nmt_spec, {{"batch", 2}}}},
       .options = options(),
