@@ -61,6 +61,14 @@ Shape xent_rule(Shapes in, const Attrs& a) {
   return without_axis(*in[0], a.get<AxisAttrs>().axis);
 }
 
+// Two operands of one shape, elementwise.
+Shape same_shape_rule(Shapes in, const Attrs&) {
+  if (*in[0] != *in[1])
+    throw RuleError(fmt::format("logits {} and labels {} must have the same shape",
+                                to_string(*in[0]), to_string(*in[1])));
+  return *in[0];
+}
+
 Shape sample_rule(Shapes in, const Attrs& at) {
   const int64_t axis = at.get<SampleAttrs>().axis;
   const Shape& p = *in[0];
@@ -230,6 +238,23 @@ void define_nn(OpTable& t) {
     },
     .cost = [](Shapes in, const Shape&, const Attrs&) { return 4.0 * double(numel(*in[0])); }};
 
+  // y = max(x, 0) - x z + log1p(exp(-|x|)), elementwise (x logits, z labels), in double
+  def(Op::SigmoidCrossEntropy) = {.name = "sigmoid_cross_entropy", .arity = 2, .shape = same_shape_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const T* x = k.x(0);
+      const T* z = k.x(1);
+      for (int64_t i = 0; i < k.n(); ++i) {
+        const double xi = double(x[i]);
+        k.out[i] = T(std::max(xi, 0.0) - xi * double(z[i]) + std::log1p(std::exp(-std::abs(xi))));
+      }
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      if (i == 0) return c.dy * (sigmoid(c.x(0)) - c.x(1));
+      return -c.x(0) * c.dy;
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 4.0 * double(numel(*in[0])); }};
+
   // y = (u >= rate ? 1 : 0) / (1 - rate), u uniform from (seed, node, run, element);
   // shape, rate and seed: DropoutMaskAttrs
   def(Op::DropoutMask) = {.name = "dropout_mask", .arity = 0, .shape = mask_rule,
@@ -390,6 +415,9 @@ void define_nn(OpTable& t) {
 using detail::make;
 
 Value softmax(Value x, int64_t axis, Loc l) { return make(Op::Softmax, {x}, AxisAttrs{axis}, l); }
+Value sigmoid_cross_entropy(Value logits, Value labels, Loc l) {
+  return make(Op::SigmoidCrossEntropy, {logits, labels}, {}, l);
+}
 
 Value log_softmax(Value x, int64_t axis, Loc l) { return make(Op::LogSoftmax, {x}, AxisAttrs{axis}, l); }
 

@@ -103,6 +103,11 @@ Value softmax(Value x, int64_t axis = -1, Loc l = Loc::current());
 Value log_softmax(Value x, int64_t axis = -1, Loc l = Loc::current());
 // -sum(labels * log_softmax(logits)) along axis: the axis removed (fused, stable)
 Value softmax_cross_entropy(Value logits, Value labels, int64_t axis = -1, Loc l = Loc::current());
+// -z log(sigmoid(x)) - (1 - z) log(1 - sigmoid(x)) per element, computed as
+// max(x, 0) - x z + log1p(exp(-|x|)) (finite for any x): Keras'
+// binary_crossentropy(from_logits=True) before its mean. Logits and labels
+// of one shape.
+Value sigmoid_cross_entropy(Value logits, Value labels, Loc l = Loc::current());
 // inverted dropout: x * mask / (1 - rate), a new mask every run from (seed, node, run)
 Value dropout(Value x, double rate, uint64_t seed = 0, Loc l = Loc::current());
 Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed = 0, Loc l = Loc::current());

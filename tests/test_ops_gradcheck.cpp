@@ -107,6 +107,8 @@ std::vector<OpCase> cases() {
     {"Nn.SoftmaxLast", [](Graph& g) { return softmax(in(g, "a", {2, 3, 4}), -1); }},
     {"Nn.LogSoftmax", [](Graph& g) { return log_softmax(in(g, "a", {3, 4})); }},
     {"Nn.LogSoftmaxAxis1", [](Graph& g) { return log_softmax(in(g, "a", {2, 4, 3}), 1); }},
+    {"Nn.SigmoidCrossEntropy", [](Graph& g) { return sigmoid_cross_entropy(in(g, "a", {3, 5}), in(g, "labels", {3, 5})); },
+     {{"a", {-4, 4}}, {"labels", {0, 1}}}},
     {"Nn.SoftmaxCrossEntropyOneHot", [](Graph& g) { return softmax_cross_entropy(in(g, "a", {3, 4}), in(g, "labels", {3, 4})); },
      {}, {{"labels", indices({3, 4}, {0, 1, 0, 0,  1, 0, 0, 0,  0, 0, 0, 1})}}},
     {"Nn.SoftmaxCrossEntropyProbs", [](Graph& g) { return softmax_cross_entropy(in(g, "a", {4, 3}), in(g, "b", {4, 3}), 0); },

@@ -339,6 +339,37 @@ TEST_CASE("Nn.SoftmaxCrossEntropy") {
   }
 }
 
+// Against -z log(p) - (1 - z) log(1 - p), p = 1 / (1 + e^-x), in double
+// where that is accurate, and finite where it is not (|x| = 100, 1000).
+TEST_CASE("Nn.SigmoidCrossEntropy") {
+  Graph g;
+  Value x = input(g, "x", {2, 6});
+  Value t = input(g, "t", {2, 6});
+  Value y = sigmoid_cross_entropy(x, t);
+  CHECK(y.shape() == Shape{2, 6});
+  const Tensor xs = vals({2, 6}, {-3, -1, -0.25, 0, 0.5, 2, 4, -2, 1, 3, -0.5, 0.1});
+  const Tensor zs = vals({2, 6}, {0, 1, 0.3, 1, 0, 1, 0, 0, 1, 0.5, 0.9, 0});
+  Tensor want({2, 6}, DType::f64);
+  for (int64_t i = 0; i < 12; ++i) {
+    const double p = 1 / (1 + std::exp(-xs.at(i))), z = zs.at(i);
+    want.set(i, -z * std::log(p) - (1 - z) * std::log(1 - p));
+  }
+  check_close(eval(g, y, {{"x", xs}, {"t", zs}}), want, 1e-12);
+  check_close(eval(g, y, {{"x", xs}, {"t", zs}}, DType::f32), want, 1e-6);
+  const Tensor big = vals({2, 6}, {100, -100, 1000, -1000, 100, -100, 0, 0, 0, 0, 0, 0});
+  const Tensor lab = vals({2, 6}, {1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0});
+  for (DType dt : {DType::f64, DType::f32}) {
+    const Tensor l = eval(g, y, {{"x", big}, {"t", lab}}, dt);
+    CHECK(l.at(0) == doctest::Approx(0).epsilon(1e-30)); // right and sure: ~e^-100
+    CHECK(l.at(2) == 0);
+    CHECK(l.at(4) == doctest::Approx(100)); // wrong and sure: the logit's size
+    CHECK(l.at(5) == doctest::Approx(100));
+    CHECK(l.at(6) == doctest::Approx(std::log(2.0)));
+  }
+  Value bad = input(g, "b", {2, 1});
+  CHECK(shape_error([&] { sigmoid_cross_entropy(x, bad); }).find("same shape") != std::string::npos);
+}
+
 TEST_CASE("Nn.Dropout") {
   const double rate = 0.3;
   Graph g;
@@ -498,6 +529,12 @@ TEST_CASE("Nn.SecondOrder") {
     Graph g;
     Value x = input(g, "x", {3, 4});
     check_second_order(g, log_softmax(x), x);
+  }
+  SUBCASE("sigmoid_cross_entropy") {
+    Graph g;
+    Value x = input(g, "x", {3, 4});
+    Value t = input(g, "t", {3, 4});
+    check_second_order(g, sigmoid_cross_entropy(x, t), x);
   }
   SUBCASE("softmax_cross_entropy") {
     Graph g;
