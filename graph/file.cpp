@@ -1,6 +1,7 @@
 #include "graph/file.hpp"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -34,6 +35,14 @@ Fd open_checked(const std::string& path, std::string_view what, struct stat& st)
 }
 
 } // namespace
+
+void write_file(const std::string& path, std::string_view bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw IoError(fmt::format("{}: cannot open for writing: {}", path, std::strerror(errno)));
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0;
+  const int err = errno;
+  if (std::fclose(f) != 0 || !ok) throw IoError(fmt::format("{}: write error: {}", path, std::strerror(ok ? errno : err)));
+}
 
 std::string read_file(const std::string& path, std::string_view what, uint64_t max_bytes) {
   struct stat st {};

@@ -17,6 +17,10 @@ namespace sg {
 // e.g. "Permission denied"), or larger than `max_bytes` (checked before reading).
 std::string read_file(const std::string& path, std::string_view what, uint64_t max_bytes = UINT64_MAX);
 
+// Writes `bytes` to `path` (created or truncated). Throws IoError naming the
+// file and the system's reason when it cannot be opened or written whole.
+void write_file(const std::string& path, std::string_view bytes);
+
 // The same checks for a reader that streams the file itself (a corpus too big
 // to hold): throws IoError unless `path` can be opened for reading.
 void check_readable(const std::string& path, std::string_view what);

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 #include <samplerate.h>
 #include <sndfile.h>
 
@@ -181,12 +180,7 @@ std::string encode_wav(const Clip& clip) {
 }
 
 void write_wav(const std::string& path, const Clip& clip) {
-  const std::string bytes = encode_wav(clip);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError(fmt::format("{}: cannot open for writing", path));
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  out.close();
-  if (!out) throw IoError(fmt::format("{}: write error", path));
+  write_file(path, encode_wav(clip));
 }
 
 } // namespace sg::audio

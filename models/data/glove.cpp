@@ -16,15 +16,6 @@
 
 namespace sg {
 
-namespace {
-
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
-} // namespace
-
 int32_t WordVectors::at(const std::string& word) const {
   if (auto i = find(word)) return *i;
   // The closest spellings (edit distance <= 2), most frequent (earliest) first.
@@ -145,10 +136,7 @@ void write_glove(const std::string& path, const std::vector<std::string>& words,
     }
     out += '\n';
   }
-  File f(std::fopen(path.c_str(), "wb"));
-  if (!f) throw IoError(fmt::format("{}: cannot open for writing", path));
-  if (std::fwrite(out.data(), 1, out.size(), f.get()) != out.size() || std::fflush(f.get()) != 0)
-    throw IoError(fmt::format("{}: write error", path));
+  write_file(path, out);
 }
 
 void write_glove(const std::string& path, const WordVectors& v) {

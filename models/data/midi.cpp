@@ -8,7 +8,6 @@
 #include <cmath>
 #include <deque>
 #include <fmt/format.h>
-#include <fstream>
 #include <iterator>
 #include <map>
 #include <stdexcept>
@@ -436,12 +435,7 @@ std::string encode_midi(const MidiFile& f) {
 }
 
 void write_midi(const std::string& path, const MidiFile& file) {
-  const std::string bytes = encode_midi(file);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError(fmt::format("{}: cannot open for writing", path));
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  out.close();
-  if (!out) throw IoError(fmt::format("{}: write error", path));
+  write_file(path, encode_midi(file));
 }
 
 MidiFile make_midi(const std::vector<MidiNote>& notes, int ticks_per_quarter, double bpm,
