@@ -28,6 +28,10 @@ constexpr uint64_t hash_name(std::string_view s) {
   return h;
 }
 
+// A seed of its own for the stream named `name` of `seed` (a model's
+// validation set, a layer's dropout masks, ...).
+constexpr uint64_t derive(uint64_t seed, std::string_view name) { return mix(seed ^ hash_name(name)); }
+
 // Uniform in [0, 1) with 53 random bits.
 constexpr double uniform(uint64_t seed, uint64_t stream, uint64_t counter) {
   return static_cast<double>(hash(seed, stream, counter) >> 11) * 0x1.0p-53;

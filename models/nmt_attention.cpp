@@ -124,7 +124,6 @@ const fit::Spec nmt_spec{
 
 constexpr int64_t kBatch = 100;
 // The three sets' streams: the training set is --seed's, the others are derived.
-uint64_t set_seed(uint64_t seed, std::string_view set) { return rng::mix(seed ^ rng::hash_name(set)); }
 
 dates::Date last_date(const OptionValues& o) {
   const std::string& text = o.get_text("last-date");
@@ -140,8 +139,8 @@ dates::Date last_date(const OptionValues& o) {
 fit::Data data(const RunArgs& a) {
   const dates::Date last = last_date(a);
   auto train = std::make_shared<DateSet>(a.get_int("m"), a.seed, last);
-  auto val = std::make_shared<DateSet>(a.get_int("validation-size"), set_seed(a.seed, "nmt/validation"), last);
-  auto test = std::make_shared<DateSet>(a.get_int("test-size"), set_seed(a.seed, "nmt/test"), last);
+  auto val = std::make_shared<DateSet>(a.get_int("validation-size"), rng::derive(a.seed, "nmt/validation"), last);
+  auto test = std::make_shared<DateSet>(a.get_int("test-size"), rng::derive(a.seed, "nmt/test"), last);
   std::string note = fmt::format("nmt_attention: {} training dates from 1970-01-01 to {} (--seed {}), {} validation, "
                                  "{} test dates (other streams)", train->size(), dates::iso(last), a.seed,
                                  val->size(), test->size());

@@ -108,12 +108,11 @@ std::string raw_dir(const RunArgs& a) {
   return (std::filesystem::path(data_dir(a.data_dir)) / "trigger_word" / "raw_data").string();
 }
 
-uint64_t set_seed(uint64_t seed, std::string_view set) { return rng::mix(seed ^ rng::hash_name(set)); }
 
 fit::Data data(const RunArgs& a) {
   auto raw = std::make_shared<const trigger::RawData>(trigger::load_raw_data(raw_dir(a)));
   auto train = std::make_shared<SynthSet>(raw, a.get_int("m"), a.seed);
-  auto dev = std::make_shared<SynthSet>(raw, a.get_int("dev-size"), set_seed(a.seed, "trigger_word/dev"));
+  auto dev = std::make_shared<SynthSet>(raw, a.get_int("dev-size"), rng::derive(a.seed, "trigger_word/dev"));
   return {.train = train,
           .validation = dev,
           .notes = {fmt::format("trigger_word: {} synthesized training examples (--seed {}), {} dev examples "

@@ -189,7 +189,7 @@ Value Dropout::operator()(Value x, Loc l) {
   Graph& g = bind(x, l);
   if (!g.training || rate_ == 0) return x;
   auto scope = g.scope(name_);
-  const uint64_t seed = o_.seed ? o_.seed : rng::mix(g.seed ^ rng::hash_name(path_));
+  const uint64_t seed = o_.seed ? o_.seed : rng::derive(g.seed, path_);
   return with_mask(dropout(x, rate_, seed, l), mask_of(x));
 }
 

@@ -152,7 +152,7 @@ Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed, const 
   n.seed = seed;
   n.g->training = mode == Mode::train; // Dropout and BatchNormalization read it
   // Random ops' streams (Dropout's masks): one per (run seed, model, sizes)
-  n.g->seed = rng::mix(seed ^ rng::hash_name(spec.name + "/random/" + sizes_key(sizes)));
+  n.g->seed = rng::derive(seed, spec.name + "/random/" + sizes_key(sizes));
   for (const InputDecl& d : declared(spec, mode)) {
     for (const Dim& dim : d.shape)
       for (auto& symbol : dim.symbols) n.size(symbol); // throws naming a missing size
