@@ -35,11 +35,14 @@ Shape axis_rule(Shapes in, const Attrs& a) {
   return *in[0];
 }
 
-// For each row (o, j) along the axis (AxisAttrs): m = max, lse = m + log(sum
-// exp(x - m)), in double. f(row pointer, m, sum) consumes it.
+// For each row (o, j) along the axis (AxisAttrs): m = max, e_i = exp(x_i - m),
+// s = sum e_i, in double (lse = m + log s). f(base, n, inner, m, s, e) consumes
+// it; e holds the row's n exps.
 template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
   const AxisSplit p = split_k(k.s(0), attr<AxisAttrs>(k).axis);
   const T* x = k.x(0);
+  thread_local std::vector<double> e;
+  e.resize(size_t(p.n));
   for (int64_t o = 0; o < p.outer; ++o)
     for (int64_t j = 0; j < p.inner; ++j) {
       const int64_t base = o * p.n * p.inner + j;
@@ -48,26 +51,20 @@ template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
       for (int64_t i = 0; i < p.n; ++i) m = std::max(m, double(r[i * p.inner]));
       if (!std::isfinite(m)) m = 0; // all -inf (or inf/NaN): let the arithmetic say so
       double s = 0;
-      for (int64_t i = 0; i < p.n; ++i) s += std::exp(double(r[i * p.inner]) - m);
-      f(base, p.n, p.inner, m, s);
+      for (int64_t i = 0; i < p.n; ++i) s += (e[size_t(i)] = std::exp(double(r[i * p.inner]) - m));
+      f(base, p.n, p.inner, m, s, e.data());
     }
 }
 
 // SoftmaxCrossEntropy: logits and labels of one shape, the axis removed.
-Shape xent_rule(Shapes in, const Attrs& a) {
-  if (*in[0] != *in[1])
-    throw RuleError(fmt::format("logits {} and labels {} must have the same shape",
-                                to_string(*in[0]), to_string(*in[1])));
-  return without_axis(*in[0], a.get<AxisAttrs>().axis);
-}
-
-// Two operands of one shape, elementwise.
+// Logits and labels of one shape (sigmoid_cross_entropy's output shape).
 Shape same_shape_rule(Shapes in, const Attrs&) {
   if (*in[0] != *in[1])
     throw RuleError(fmt::format("logits {} and labels {} must have the same shape",
                                 to_string(*in[0]), to_string(*in[1])));
   return *in[0];
 }
+Shape xent_rule(Shapes in, const Attrs& a) { return without_axis(same_shape_rule(in, a), a.get<AxisAttrs>().axis); }
 
 Shape sample_rule(Shapes in, const Attrs& at) {
   const int64_t axis = at.get<SampleAttrs>().axis;
@@ -174,23 +171,11 @@ void define_nn(OpTable& t) {
   // y = exp(x - max) / sum(exp(x - max)) along AxisAttrs::axis
   def(Op::Softmax) = {.name = "softmax", .arity = 1, .shape = axis_rule,
     .kernel = kernels([](const auto& k) {
-      // rows()'s arithmetic, each exp computed once and kept for the division
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const AxisSplit p = split_k(k.s(0), attr<AxisAttrs>(k).axis);
-      thread_local std::vector<double> e;
-      e.resize(size_t(p.n));
-      for (int64_t o = 0; o < p.outer; ++o)
-        for (int64_t j = 0; j < p.inner; ++j) {
-          const int64_t base = o * p.n * p.inner + j;
-          const T* x = k.x(0) + base;
-          T* y = k.out + base;
-          double m = -std::numeric_limits<double>::infinity();
-          for (int64_t i = 0; i < p.n; ++i) m = std::max(m, double(x[i * p.inner]));
-          if (!std::isfinite(m)) m = 0;
-          double s = 0;
-          for (int64_t i = 0; i < p.n; ++i) s += (e[size_t(i)] = std::exp(double(x[i * p.inner]) - m));
-          for (int64_t i = 0; i < p.n; ++i) y[i * p.inner] = T(e[size_t(i)] / s);
-        }
+      rows(k, [&](int64_t base, int64_t n, int64_t inner, double, double s, const double* e) {
+        T* y = k.out + base;
+        for (int64_t i = 0; i < n; ++i) y[i * inner] = T(e[i] / s);
+      });
     }),
     .vjp = [](const VjpCtx& c, int) {
       Value y = c.y();
@@ -201,7 +186,7 @@ void define_nn(OpTable& t) {
   def(Op::LogSoftmax) = {.name = "log_softmax", .arity = 1, .shape = axis_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s) {
+      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s, const double*) {
         const T* x = k.x(0) + base;
         T* y = k.out + base;
         const double lse = m + std::log(s);
@@ -216,7 +201,7 @@ void define_nn(OpTable& t) {
   def(Op::SoftmaxCrossEntropy) = {.name = "softmax_cross_entropy", .arity = 2, .shape = xent_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s) {
+      rows(k, [&](int64_t base, int64_t n, int64_t inner, double m, double s, const double*) {
         const T* x = k.x(0) + base;
         const T* lab = k.x(1) + base;
         const double lse = m + std::log(s);
