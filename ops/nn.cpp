@@ -4,6 +4,7 @@
 // with its two gradient ops.
 // Each op: the formula, the definition (shape rule, kernel, VJP), the builder.
 #include "ops/family.hpp"
+#include "ops/blas.hpp"
 
 #include "graph/random.hpp"
 
@@ -163,6 +164,19 @@ ConvDims dims(const Shape& x, const Shape& w, const Conv1DAttrs& a) {
   return {x[0], x[1], x[2], w[0], w[2], gm.steps_out, a.stride, gm.pad};
 }
 
+// Calls f(b, kk, t0, rows, pos0) for each batch entry b and tap kk with the
+// output steps t0 .. t0 + rows - 1 whose input row t * stride + kk - pad lies
+// inside x (pos0 that row for t0); rows > 0. Order: b, then kk.
+template <class F> void for_taps(const ConvDims& d, F f) {
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t kk = 0; kk < d.K; ++kk) {
+      const int64_t off = kk - d.pad; // input row of output step t: t * stride + off
+      const int64_t t0 = off >= 0 ? 0 : (-off + d.stride - 1) / d.stride;
+      const int64_t t1 = off >= d.S ? 0 : std::min(d.So, (d.S - 1 - off) / d.stride + 1);
+      if (t1 > t0) f(b, kk, t0, t1 - t0, t0 * d.stride + off);
+    }
+}
+
 } // namespace
 
 void define_nn(OpTable& t) {
@@ -292,25 +306,14 @@ void define_nn(OpTable& t) {
   // stride and padding (valid, same): Conv1DAttrs
   def(Op::Conv1D) = {.name = "conv1d", .arity = 2, .shape = conv_rule,
     .kernel = kernels([](const auto& k) {
-      using T = std::remove_cvref_t<decltype(*k.out)>;
       const ConvDims d = dims(k.s(0), k.s(1), attr<Conv1DAttrs>(k));
-      const T* x = k.x(0);
-      const T* w = k.x(1);
-      for (int64_t b = 0; b < d.B; ++b)
-        for (int64_t t = 0; t < d.So; ++t) {
-          T* yr = k.out + (b * d.So + t) * d.Co;
-          std::fill(yr, yr + d.Co, T(0));
-          for (int64_t kk = 0; kk < d.K; ++kk) {
-            const int64_t pos = t * d.stride + kk - d.pad;
-            if (pos < 0 || pos >= d.S) continue;
-            const T* xr = x + (b * d.S + pos) * d.Ci;
-            for (int64_t c = 0; c < d.Ci; ++c) {
-              const T xv = xr[c];
-              const T* wr = w + (kk * d.Ci + c) * d.Co;
-              for (int64_t o = 0; o < d.Co; ++o) yr[o] += xv * wr[o];
-            }
-          }
-        }
+      std::fill(k.out, k.out + k.n(), 0);
+      // y_b[t] += x_b[t * stride + kk - pad] . w[kk] for each tap kk: the rows of x
+      // a tap reads are stride * Ci apart, so each tap is one product, no copy
+      for_taps(d, [&](int64_t b, int64_t kk, int64_t t0, int64_t rows, int64_t pos0) {
+        blas::gemm(false, false, rows, d.Co, d.Ci, k.x(0) + (b * d.S + pos0) * d.Ci, d.stride * d.Ci,
+                   k.x(1) + kk * d.Ci * d.Co, d.Co, k.out + (b * d.So + t0) * d.Co, d.Co, 1);
+      });
     }),
     .vjp = [](const VjpCtx& c, int i) {
       const Conv1DAttrs conv = c.attr<Conv1DAttrs>();
@@ -325,27 +328,15 @@ void define_nn(OpTable& t) {
   // inputs (dy, w), x's shape Conv1DGradAttrs::shape. Linear in dy and in w.
   def(Op::Conv1DGradInput) = {.name = "conv1d_grad_input", .arity = 2, .shape = conv_gi_rule,
     .kernel = kernels([](const auto& k) {
-      using T = std::remove_cvref_t<decltype(*k.out)>;
       const Conv1DGradAttrs& at = attr<Conv1DGradAttrs>(k);
       const ConvDims d = dims(at.shape, k.s(1), at.conv);
-      const T* dy = k.x(0);
-      const T* w = k.x(1);
-      std::fill(k.out, k.out + k.n(), T(0));
-      for (int64_t b = 0; b < d.B; ++b)
-        for (int64_t t = 0; t < d.So; ++t) {
-          const T* dyr = dy + (b * d.So + t) * d.Co;
-          for (int64_t kk = 0; kk < d.K; ++kk) {
-            const int64_t pos = t * d.stride + kk - d.pad;
-            if (pos < 0 || pos >= d.S) continue;
-            T* dxr = k.out + (b * d.S + pos) * d.Ci;
-            for (int64_t c = 0; c < d.Ci; ++c) {
-              const T* wr = w + (kk * d.Ci + c) * d.Co;
-              T acc = 0;
-              for (int64_t o = 0; o < d.Co; ++o) acc += dyr[o] * wr[o];
-              dxr[c] += acc;
-            }
-          }
-        }
+      std::fill(k.out, k.out + k.n(), 0);
+      // dx_b[t * stride + kk - pad] += dy_b[t] . w[kk]^T: a tap's rows of dx are
+      // distinct (stride * Ci apart), the taps one after another
+      for_taps(d, [&](int64_t b, int64_t kk, int64_t t0, int64_t rows, int64_t pos0) {
+        blas::gemm(false, true, rows, d.Ci, d.Co, k.x(0) + (b * d.So + t0) * d.Co, d.Co,
+                   k.x(1) + kk * d.Ci * d.Co, d.Co, k.out + (b * d.S + pos0) * d.Ci, d.stride * d.Ci, 1);
+      });
     }),
     // <ddx, G(dy, w)> = <conv1d(ddx, w), dy> = <G_filter(ddx, dy), w>
     .vjp = [](const VjpCtx& c, int i) {
@@ -362,26 +353,14 @@ void define_nn(OpTable& t) {
   // inputs (x, dy), w's shape Conv1DGradAttrs::shape. Linear in x and in dy.
   def(Op::Conv1DGradFilter) = {.name = "conv1d_grad_filter", .arity = 2, .shape = conv_gf_rule,
     .kernel = kernels([](const auto& k) {
-      using T = std::remove_cvref_t<decltype(*k.out)>;
       const Conv1DGradAttrs& at = attr<Conv1DGradAttrs>(k);
       const ConvDims d = dims(k.s(0), at.shape, at.conv);
-      const T* x = k.x(0);
-      const T* dy = k.x(1);
-      std::fill(k.out, k.out + k.n(), T(0));
-      for (int64_t b = 0; b < d.B; ++b)
-        for (int64_t t = 0; t < d.So; ++t) {
-          const T* dyr = dy + (b * d.So + t) * d.Co;
-          for (int64_t kk = 0; kk < d.K; ++kk) {
-            const int64_t pos = t * d.stride + kk - d.pad;
-            if (pos < 0 || pos >= d.S) continue;
-            const T* xr = x + (b * d.S + pos) * d.Ci;
-            for (int64_t c = 0; c < d.Ci; ++c) {
-              const T xv = xr[c];
-              T* dwr = k.out + (kk * d.Ci + c) * d.Co;
-              for (int64_t o = 0; o < d.Co; ++o) dwr[o] += xv * dyr[o];
-            }
-          }
-        }
+      std::fill(k.out, k.out + k.n(), 0);
+      // dw[kk] += x_b[t * stride + kk - pad]^T . dy_b[t], summed over b in order
+      for_taps(d, [&](int64_t b, int64_t kk, int64_t t0, int64_t rows, int64_t pos0) {
+        blas::gemm(true, false, d.Ci, d.Co, rows, k.x(0) + (b * d.S + pos0) * d.Ci, d.stride * d.Ci,
+                   k.x(1) + (b * d.So + t0) * d.Co, d.Co, k.out + kk * d.Ci * d.Co, d.Co, 1);
+      });
     }),
     // <ddw, G(x, dy)> = <conv1d(x, ddw), dy> = <x, G_input(dy, ddw)>
     .vjp = [](const VjpCtx& c, int i) {

@@ -117,6 +117,7 @@ std::vector<OpCase> cases() {
     {"Nn.Conv1DSame", [](Graph& g) { return conv1d(in(g, "x", {2, 6, 3}), in(g, "w", {4, 3, 2}), 1, "same"); }},
     {"Nn.Conv1DStride2", [](Graph& g) { return conv1d(in(g, "x", {2, 7, 2}), in(g, "w", {3, 2, 3}), 2, "valid"); }},
     {"Nn.Conv1DSameStride2", [](Graph& g) { return conv1d(in(g, "x", {2, 7, 2}), in(g, "w", {3, 2, 3}), 2, "same"); }},
+    {"Nn.Conv1DSameWideKernel", [](Graph& g) { return conv1d(in(g, "x", {2, 3, 2}), in(g, "w", {6, 2, 3}), 2, "same"); }},
     {"Nn.Conv1DGradInput", [](Graph& g) {
        // x (2, 7, 3), same, stride 2 -> dy (2, 4, 5)
        Conv1DGradAttrs a{.conv = {.stride = 2, .padding = Padding::same}, .shape = {2, 7, 3}};

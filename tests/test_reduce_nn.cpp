@@ -505,7 +505,8 @@ TEST_CASE("Nn.Conv1D") {
     int64_t want_steps;
   };
   const Case cs[] = {{7, 3, 1, false, 5}, {7, 3, 2, false, 3}, {7, 3, 1, true, 7}, {7, 3, 2, true, 4},
-                     {8, 4, 1, true, 8},  {8, 4, 2, true, 4},  {8, 4, 3, false, 2}, {5, 1, 2, true, 3}};
+                     {8, 4, 1, true, 8},  {8, 4, 2, true, 4},  {8, 4, 3, false, 2}, {5, 1, 2, true, 3},
+                     {3, 6, 2, true, 2},  {4, 9, 1, true, 4}}; // kernels wider than x: taps off both ends
   for (const Case& c : cs) {
     Graph g;
     Value x = input(g, "x", {2, c.steps, 3});
@@ -516,6 +517,28 @@ TEST_CASE("Nn.Conv1D") {
     const Tensor xv = seq({2, c.steps, 3}), wv = seq({c.kernel, 3, 4}, -0.2);
     check_close(eval(g, y, {{"x", xv}, {"w", wv}}), hand_conv(xv, wv, c.stride, c.same));
     check_close(eval(g, y, {{"x", xv}, {"w", wv}}, DType::f32), hand_conv(xv, wv, c.stride, c.same), 1e-5);
+  }
+}
+
+// At a size whose products the BLAS door cuts into blocks (a tap of more than
+// 8e6 multiply-adds): the forward against the definition, and both gradients by
+// bilinearity, <x, dL/dx> = <w, dL/dw> = L for L = sum(conv1d(x, w) * r).
+TEST_CASE("Nn.Conv1DLargeProducts") {
+  for (const bool same : {false, true}) {
+    INFO("same ", same);
+    Graph g;
+    Value x = input(g, "x", {1, 1001, 64});
+    Value w = input(g, "w", {3, 64, 256});
+    Value y = conv1d(x, w, 2, same ? "same" : "valid");
+    Value r = input(g, "r", y.shape());
+    Value loss = sum(y * r);
+    const auto grads = gradients(loss, {x, w});
+    const Tensor xv = seq({1, 1001, 64}), wv = seq({3, 64, 256}, -0.2), rv = seq(y.shape(), 0.3);
+    const std::map<std::string, Tensor> feeds{{"x", xv}, {"w", wv}, {"r", rv}};
+    check_close(eval(g, y, feeds), hand_conv(xv, wv, 2, same), 1e-12);
+    const double l = eval(g, loss, feeds).at(0);
+    CHECK(eval(g, sum(grads[0] * x), feeds).at(0) == doctest::Approx(l).epsilon(1e-12));
+    CHECK(eval(g, sum(grads[1] * w), feeds).at(0) == doctest::Approx(l).epsilon(1e-12));
   }
 }
 
