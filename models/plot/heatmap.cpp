@@ -1,27 +1,17 @@
 #include "models/plot/heatmap.hpp"
 
-#include "graph/errors.hpp"
+#include "models/plot/canvas.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cairo-pdf.h>
-#include <cairo-svg.h>
 #include <cairo.h>
 #include <cmath>
-#include <filesystem>
 #include <fmt/format.h>
-#include <memory>
 #include <stdexcept>
 
 namespace sg::plot {
 
 namespace {
-
-std::string extension(const std::string& path) {
-  std::string e = std::filesystem::path(path).extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return e;
-}
 
 // matplotlib's Blues (ColorBrewer's 9 classes), interpolated linearly
 constexpr std::array<std::array<int, 3>, 9> kBlues = {{{0xf7, 0xfb, 0xff},
@@ -39,21 +29,6 @@ struct Layout {
   double width(size_t cols) const { return left + cell * double(cols) + right; }
   double height(size_t rows) const { return top + cell * double(rows) + label_band + bottom; }
 };
-
-void text_at(cairo_t* cr, const std::string& s, double x, double y, double size, double align_x, double align_y,
-             double angle = 0, bool bold = false) {
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
-                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, size);
-  cairo_text_extents_t e;
-  cairo_text_extents(cr, s.c_str(), &e);
-  cairo_save(cr);
-  cairo_translate(cr, x, y);
-  cairo_rotate(cr, angle);
-  cairo_move_to(cr, -e.x_bearing - align_x * e.width, -e.y_bearing - align_y * e.height);
-  cairo_show_text(cr, s.c_str());
-  cairo_restore(cr);
-}
 
 void draw(cairo_t* cr, const Heatmap& m, const Layout& L) {
   const size_t rows = m.values.size(), cols = m.values[0].size();
@@ -108,18 +83,6 @@ void draw(cairo_t* cr, const Heatmap& m, const Layout& L) {
   text_at(cr, m.scale_title, bar_x + bar_w / 2, bar_y + bar_h + 24, 12, 0.5, 0);
 }
 
-struct SurfaceDeleter {
-  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
-};
-struct ContextDeleter {
-  void operator()(cairo_t* c) const { cairo_destroy(c); }
-};
-
-void check(cairo_status_t st, const std::string& path) {
-  if (st != CAIRO_STATUS_SUCCESS)
-    throw IoError(fmt::format("cannot write the heat map '{}': {}", path, cairo_status_to_string(st)));
-}
-
 } // namespace
 
 Rgb blues(double t) {
@@ -134,11 +97,7 @@ Rgb blues(double t) {
   return {mixc(0), mixc(1), mixc(2)};
 }
 
-void check_format(const std::string& path) {
-  const std::string e = extension(path);
-  if (e != ".png" && e != ".svg" && e != ".pdf")
-    throw std::invalid_argument(fmt::format("cannot write a heat map as '{}': the extension must be .png, .svg or .pdf", path));
-}
+void check_format(const std::string& path) { check_format(path, "a heat map"); }
 
 void write_heatmap(const std::string& path, const Heatmap& m) {
   check_format(path);
@@ -149,21 +108,8 @@ void write_heatmap(const std::string& path, const Heatmap& m) {
     throw std::invalid_argument(fmt::format("heat map: {} x {} values with {} column and {} row labels",
                                             m.values.size(), m.values[0].size(), m.x_labels.size(), m.y_labels.size()));
   const Layout L;
-  const double w = L.width(m.values[0].size()), h = L.height(m.values.size());
-  const std::string e = extension(path);
-  std::unique_ptr<cairo_surface_t, SurfaceDeleter> s(
-      e == ".png"   ? cairo_image_surface_create(CAIRO_FORMAT_RGB24, int(std::ceil(w)), int(std::ceil(h)))
-      : e == ".svg" ? cairo_svg_surface_create(path.c_str(), w, h)
-                    : cairo_pdf_surface_create(path.c_str(), w, h));
-  check(cairo_surface_status(s.get()), path);
-  {
-    std::unique_ptr<cairo_t, ContextDeleter> cr(cairo_create(s.get()));
-    draw(cr.get(), m, L);
-    check(cairo_status(cr.get()), path);
-  }
-  if (e == ".png") check(cairo_surface_write_to_png(s.get(), path.c_str()), path);
-  cairo_surface_finish(s.get());
-  check(cairo_surface_status(s.get()), path);
+  write_surface(path, L.width(m.values[0].size()), L.height(m.values.size()), "the heat map",
+                [&](cairo_t* cr) { draw(cr, m, L); });
 }
 
 } // namespace sg::plot

@@ -325,11 +325,12 @@ void Network::set_data(const Data& data) {
     if (!params_.contains(name)) params_.set(name, t.to(spec_.dtype));
 }
 
-std::vector<std::string> fit_columns(const Spec& spec, bool validation) {
+std::vector<std::string> fit_columns(const Spec& spec, bool validation, const std::vector<DataMetric>& data) {
   std::vector<std::string> c = spec.metrics;
   if (validation) {
     c.push_back("val_loss");
     for (auto& m : spec.metrics) c.push_back("val_" + m);
+    for (auto& m : data) c.push_back("val_" + m.name);
   }
   return c;
 }
@@ -420,7 +421,8 @@ void track(Network& net, train::Trainer& tr) {
 std::vector<double> fit_quietly(const Spec& spec, ParamStore& params, const Data& data, FitOptions opt,
                                 int64_t epochs, uint64_t seed) {
   train::Trainer tr({.model = spec.name, .unit = "epoch", .steps = epochs, .quiet = true, .seed = seed,
-                     .metrics = fit_columns(spec, opt.validation != nullptr), .out = train::no_output()},
+                     .metrics = fit_columns(spec, opt.validation != nullptr, opt.data_metrics),
+                     .out = train::no_output()},
                     params);
   Network net(spec, params, seed);
   net.set_data(data);
@@ -444,7 +446,7 @@ Network::Result evaluate(Network& net, const Dataset& data, int64_t batch_size, 
 
 double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed, const FitOptions& opt) {
   const std::string& model = net.spec().name;
-  if (tr.options().metrics != fit_columns(net.spec(), opt.validation != nullptr))
+  if (tr.options().metrics != fit_columns(net.spec(), opt.validation != nullptr, opt.data_metrics))
     throw std::logic_error(fmt::format("{}: the Trainer's metrics are not fit_columns()", model));
   if (tr.resumed() && tr.state().get_u64("data") != data.fingerprint())
     throw IoError(fmt::format("--resume: the training data are not those the checkpoint '{}' was trained on",
@@ -498,6 +500,7 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
       const Network::Result v = evaluate(net, *opt.validation, opt.batch_size, opt.summed_loss);
       r.metrics.push_back(v.loss);
       r.metrics.insert(r.metrics.end(), v.metrics.begin(), v.metrics.end());
+      for (const DataMetric& m : opt.data_metrics) r.metrics.push_back(m.compute(net, *opt.validation));
     }
     loss = r.loss;
     if (opt.on_epoch) opt.on_epoch(epoch, r);
@@ -596,7 +599,7 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
     opt.validation = d.validation.get();
   }
   train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs");
-  lo.metrics = fit_columns(spec, opt.validation != nullptr);
+  lo.metrics = fit_columns(spec, opt.validation != nullptr, opt.data_metrics);
   for (const std::string& m : spec.history_only) lo.history_only.insert({m, "val_" + m});
   lo.part = "batch"; // fit checks for Ctrl-C after every batch
   TrainRun r;

@@ -183,6 +183,15 @@ struct Dataset {
   virtual uint64_t fingerprint() const = 0;
 };
 
+// A metric of a dataset that no graph computes: trigger word's detection F1
+// reads whole predicted tracks. fit reports it on the validation data every
+// epoch (the column val_<name>, after the graph's val_ metrics), and train and
+// evaluate on every split after the loss and metrics.
+struct DataMetric {
+  std::string name;
+  std::function<double(Network&, const Dataset&)> compute;
+};
+
 struct FitOptions {
   int64_t epochs = 10;                   // when the command line does not say (fit::model's train)
   int64_t batch_size = 32;               // as Keras: the last batch of an epoch may be smaller
@@ -200,6 +209,7 @@ struct FitOptions {
   // Keras' validation_split: the last fraction of the examples (before any
   // shuffling) held out as validation data (fit::train only; 0: none).
   double validation_split = 0;
+  std::vector<DataMetric> data_metrics = {};
 };
 
 // The train options of a fit model, for its Model::options: --validation-split,
@@ -216,8 +226,8 @@ std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, b
                                                 const std::string& model, int64_t epoch);
 
 // The metric columns fit reports: the spec's metrics, then val_loss and
-// val_<metric> when there is validation data.
-std::vector<std::string> fit_columns(const Spec& spec, bool validation);
+// val_<metric> when there is validation data (then val_<name> of each data metric).
+std::vector<std::string> fit_columns(const Spec& spec, bool validation, const std::vector<DataMetric>& data = {});
 
 // The examples [begin, end) of `data`, as a dataset.
 class Subset : public Dataset {

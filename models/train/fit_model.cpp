@@ -90,11 +90,15 @@ std::string result_text(const Spec& spec, const Network::Result& r) {
 }
 
 void print_splits(const Spec& spec, Network& net, const Data& data, const FitOptions& o) {
-  fmt::print("train: {}\n", result_text(spec, evaluate(net, *data.train, o.batch_size, o.summed_loss)));
-  if (data.validation)
-    fmt::print("validation: {}\n", result_text(spec, evaluate(net, *data.validation, o.batch_size, o.summed_loss)));
-  for (auto& [name, d] : data.splits)
-    fmt::print("{}: {}\n", name, result_text(spec, evaluate(net, *d, o.batch_size, o.summed_loss)));
+  auto line = [&](const std::string& name, const Dataset& d) {
+    std::string s = result_text(spec, evaluate(net, d, o.batch_size, o.summed_loss));
+    for (const DataMetric& m : o.data_metrics) s += fmt::format(", {} {:.4f}", m.name, m.compute(net, d));
+    fmt::print("{}: {}\n", name, s);
+    std::fflush(stdout); // each split as it is done: a large one takes a while
+  };
+  line("train", *data.train);
+  if (data.validation) line("validation", *data.validation);
+  for (auto& [name, d] : data.splits) line(name, *d);
 }
 
 FitOptions fit_options_of(const Declaration& d, const OptionValues& o) { return d.fit ? d.fit(o) : FitOptions{}; }
