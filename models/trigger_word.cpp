@@ -306,6 +306,47 @@ int plot_command(const RunArgs& a) {
   return 0;
 }
 
+// The course's two real recordings (raw_data/dev/*.wav), as detect prints them.
+void print_recordings(const RunArgs& a, fit::Network& net) {
+  const std::filesystem::path dir = std::filesystem::path(raw_dir(a)) / "dev";
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".wav") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    fmt::print("the course's dev recordings: none in {}\n", dir.string());
+    return;
+  }
+  fmt::print("the course's dev recordings (threshold 0.5):\n");
+  for (const auto& f : files) {
+    const Heard h = listen(net, audio::read_wav(f.string()), {});
+    fmt::print("  {}: {}\n", f.filename().string(),
+               h.chimes_ms.empty() ? std::string("no detection") : fmt::format("detections at {} ms", ms_list(h.chimes_ms)));
+  }
+}
+
+// After training: where the trained model chimes on the real recordings.
+void trained(const RunArgs& a, const fit::Data&, const ParamStore& trained_params) {
+  ParamStore params = trained_params;
+  fit::Network net(trigger_spec, params, 0);
+  print_recordings(a, net);
+}
+
+// evaluate's lines after the loss and metrics: the dev set's detections in
+// full, then the real recordings.
+void report(const RunArgs& a, const fit::Data& d, ParamStore& params) {
+  fit::Network net(trigger_spec, params, 0);
+  if (d.validation) {
+    const trigger::Detections x = detections(net, *d.validation);
+    fmt::print("dev detections ({} clips, threshold 0.5): {} activates, {} chimes; {} detected, {} missed, {} false "
+               "chimes; precision {:.4f}, recall {:.4f}, F1 {:.4f}\n",
+               d.validation->size(), x.activates, x.chimes, x.hits, x.misses(), x.false_chimes(), x.precision(),
+               x.recall(), x.f1());
+  }
+  print_recordings(a, net);
+}
+
 int synth_command(const RunArgs& a) {
   const trigger::RawData raw = trigger::load_raw_data(raw_dir(a));
   const uint64_t index = uint64_t(a.get_int("index"));
@@ -387,6 +428,8 @@ const Model& registered() {
                     .min_args = 1,
                     .max_args = 1,
                     .run = plot_command}},
+      .trained = trained,
+      .report = report,
   });
   return m;
 }

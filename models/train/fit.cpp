@@ -310,6 +310,8 @@ Feeds Network::predict(const Feeds& inputs) {
   return out;
 }
 
+PlanStats Network::prepare(Mode mode, const Feeds& feeds) { return compiled(mode, feeds).plan.stats(); }
+
 std::map<std::string, uint64_t> Network::runs() const {
   std::map<std::string, uint64_t> r = restored_runs_;
   for (auto& [key, c] : plans_)

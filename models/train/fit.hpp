@@ -133,6 +133,10 @@ public:
   Result train_step(const Feeds& batch);    // one optimizer step; the loss before it
   Result evaluate_step(const Feeds& batch); // no update, inference behaviour
   Feeds predict(const Feeds& inputs);
+  // Compiles the plan of `mode` for the sizes of `feeds` now (creating the
+  // parameters it lacks), without running it: a benchmark's untimed set-up,
+  // a command's warm-up. Returns its statistics.
+  PlanStats prepare(Mode mode, const Feeds& feeds);
 
   // A graph for these sizes (graph-run's dot, eval, summary, gradcheck).
   Net build(const Sizes& sizes, Mode mode) const;

@@ -5,13 +5,28 @@
 //
 //   bench-models lstm-layer [--threads N] [--steps K] [--warmup W]
 //   bench-models sgemm [--threads N] [--sizes 256,512,1024]
+//   bench-models trigger-word [--threads N] [--steps K] [--warmup W] [--batches D]
+//                             [--dropout R] [--data-dir DIR] [--dump DIR]
 //
 // lstm-layer: batch 64, input 128, hidden 256, 50 steps, Keras initial
 // weights (ops/layers.hpp); x ~ N(0, 1), y ~ U(-0.5, 0.5), fixed and seeded;
 // one step = forward over the 50 steps, loss 0.5 * mean((h - y)^2) over every
 // output, backward, SGD with lr 1.0. Figure: ms per step; GFLOP/s counts the
 // matrix products (forward once, backward twice).
+//
+// trigger-word: the model of models/trigger_word.cpp (its spec, the training
+// defaults' dropout, or --dropout, and learning rate) in fit::Network's training plan at
+// batch 16, on D (default 4) batches of synthesized examples (seed 0,
+// examples 0 .. 16 D - 1, made before anything is timed) used in turn: W
+// untimed steps, then K timed ones. Figure: the median seconds per step
+// (examples/s = 16 / it); loss: the mean of the timed steps' losses (each
+// before its update). --dump DIR writes what the PyTorch side needs to
+// train the same model from the same start on the same batches: the
+// initial parameters (DIR/params/<name with / as __>.npy), the batches
+// (DIR/X<k>.npy, DIR/Y<k>.npy) and DIR/meta.json (lr, dropout, steps).
 #include "autodiff/optimizers.hpp"
+#include "graph/npy.hpp"
+#include "models/trigger_word.hpp"
 #include "graph/plan.hpp"
 #include "graph/random.hpp"
 #include "ops/layers.hpp"
@@ -22,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <stdexcept>
 #include <string>
@@ -117,10 +133,65 @@ int sgemm(int threads, const std::vector<int64_t>& sizes) {
   return 0;
 }
 
+int trigger_word_bench(int threads, int steps, int warmup, int batches, double dropout, const std::string& data_dir,
+                       const std::string& dump) {
+  constexpr int64_t B = trigger_word::kBatch;
+  auto raw = std::make_shared<const trigger::RawData>(trigger::load_raw_data(data_dir + "/trigger_word/raw_data"));
+  const trigger_word::SynthSet set(raw, B * batches, 0);
+  std::vector<fit::Feeds> feeds;
+  for (int k = 0; k < batches; ++k) {
+    std::vector<int64_t> idx;
+    for (int64_t i = 0; i < B; ++i) idx.push_back(k * B + i);
+    feeds.push_back(set.batch(idx));
+  }
+  const fit::Spec spec = trigger_word::spec(dropout);
+  ParamStore params;
+  fit::Network net(spec, params, 0);
+  auto t0 = Clock::now();
+  const PlanStats stats = net.prepare(fit::Mode::train, feeds[0]);
+  const double compile_s = seconds_since(t0);
+  if (!dump.empty()) {
+    std::filesystem::create_directories(std::filesystem::path(dump) / "params");
+    for (const auto& [name, t] : params.all()) {
+      std::string file = name;
+      for (size_t at; (at = file.find('/')) != std::string::npos;) file.replace(at, 1, "__");
+      save_npy((std::filesystem::path(dump) / "params" / (file + ".npy")).string(), t);
+    }
+    for (int k = 0; k < batches; ++k) {
+      save_npy(fmt::format("{}/X{}.npy", dump, k), feeds[size_t(k)].at("X"));
+      save_npy(fmt::format("{}/Y{}.npy", dump, k), feeds[size_t(k)].at("Y"));
+    }
+    std::FILE* f = std::fopen((dump + "/meta.json").c_str(), "w");
+    if (!f) throw std::runtime_error("cannot write " + dump + "/meta.json");
+    std::fprintf(f, "{\"lr\": %.17g, \"dropout\": %.17g, \"batches\": %d, \"warmup\": %d, \"steps\": %d}\n",
+                 trigger_word::kLr, dropout, batches, warmup, steps);
+    std::fclose(f);
+  }
+  for (int i = 0; i < warmup; ++i) net.train_step(feeds[size_t(i % batches)]);
+  std::vector<double> times;
+  double loss = 0;
+  for (int i = 0; i < steps; ++i) {
+    t0 = Clock::now();
+    loss += net.train_step(feeds[size_t((warmup + i) % batches)]).loss;
+    times.push_back(seconds_since(t0));
+  }
+  std::sort(times.begin(), times.end());
+  const double s = times[times.size() / 2];
+  std::printf("{\"impl\": \"seqgraph\", \"workload\": \"trigger-word\", \"threads\": %d, "
+              "\"figure\": %.4f, \"unit\": \"s/step\", \"loss\": %.6g, \"examples_per_s\": %.2f, "
+              "\"steps\": %d, \"warmup\": %d, \"compile_s\": %.2f, \"nodes\": %zu, \"arena_mb\": %.1f, "
+              "\"max_rss_kb\": %ld}\n",
+              threads, s, loss / steps, double(B) / s, steps, warmup, compile_s, stats.nodes,
+              double(stats.arena_bytes) / (1 << 20), max_rss_kb());
+  return 0;
+}
+
 int usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: bench-models lstm-layer [--threads N] [--steps K] [--warmup W]\n"
-               "       bench-models sgemm [--threads N] [--sizes 256,512,1024]\n");
+               "       bench-models sgemm [--threads N] [--sizes 256,512,1024]\n"
+               "       bench-models trigger-word [--threads N] [--steps K] [--warmup W] [--batches D]\n"
+               "                                 [--dropout R] [--data-dir DIR] [--dump DIR]\n");
   return code;
 }
 
@@ -139,7 +210,10 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage(2);
   const std::string what = argv[1];
   if (what == "-h" || what == "--help") return usage(0);
-  int threads = 1, steps = 20, warmup = 3;
+  int threads = 1, steps = 20, warmup = 3, batches = 4;
+  bool steps_given = false, warmup_given = false;
+  double dropout = trigger_word::kDropout;
+  std::string data_dir = SEQGRAPH_DATA_DIR, dump;
   std::vector<int64_t> sizes{256, 512, 1024};
   try {
     for (int i = 2; i < argc; ++i) {
@@ -147,8 +221,17 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(fmt::format("{} needs a value", o));
       const char* v = argv[++i];
       if (o == "--threads") threads = int(positive("--threads", v));
-      else if (o == "--steps") steps = int(positive("--steps", v));
-      else if (o == "--warmup") warmup = int(integer("--warmup", v, 0));
+      else if (o == "--steps") steps = int(positive("--steps", v)), steps_given = true;
+      else if (o == "--warmup") warmup = int(integer("--warmup", v, 0)), warmup_given = true;
+      else if (o == "--batches") batches = int(positive("--batches", v));
+      else if (o == "--data-dir") data_dir = v;
+      else if (o == "--dropout") {
+        char* end = nullptr;
+        dropout = std::strtod(v, &end);
+        if (end == v || *end || !(dropout >= 0 && dropout < 1))
+          throw std::invalid_argument(fmt::format("--dropout wants a number in [0, 1), got '{}'", v));
+      }
+      else if (o == "--dump") dump = v;
       else if (o == "--sizes") {
         sizes.clear();
         std::string s = v;
@@ -162,6 +245,9 @@ int main(int argc, char** argv) {
     set_threads(threads);
     if (what == "lstm-layer") return lstm_layer(threads, steps, warmup);
     if (what == "sgemm") return sgemm(threads, sizes);
+    if (what == "trigger-word")
+      return trigger_word_bench(threads, steps_given ? steps : 5, warmup_given ? warmup : 1, batches, dropout,
+                                data_dir, dump);
     std::fprintf(stderr, "bench-models: unknown workload '%s'\n", what.c_str());
     return usage(2);
   } catch (const std::exception& e) {

@@ -94,7 +94,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_GRAPH_RUN = REPO_ROOT / "build" / "graph-run"
 
-WORKLOADS = ("dinosaurus", "lstm-layer", "emojify-v2", "nmt-attention", "sgemm")
+WORKLOADS = ("dinosaurus", "lstm-layer", "emojify-v2", "nmt-attention", "trigger-word", "sgemm")
 
 # torch and numpy are imported in main(), after the thread variables are set.
 torch = None
@@ -916,7 +916,122 @@ def run_nmt_attention(args):
 
 
 # ---------------------------------------------------------------------------
-# 5. sgemm — float32 torch.mm of two n x n matrices (no model of ours; the BLAS baseline)
+# 5. trigger-word — mirrors models/trigger_word.cpp (ops/keras.hpp: Conv1D, BatchNormalization,
+#    GRU with reset_after, TimeDistributed(Dense), Dropout; ops/nn: sigmoid_cross_entropy).
+#
+#   The data and the initial weights are seqgraph's: `bench-models trigger-word --dump DIR`
+#   writes its initial parameters (DIR/params/<name, / as __>.npy), its D batches of 16
+#   synthesized examples (DIR/X<k>.npy (16, 5511, 101), DIR/Y<k>.npy (16, 1375, 1)) and
+#   DIR/meta.json (lr, dropout, batches, warmup, steps); tools/bench/run makes it once.
+#   The model, the course's: X (B, 5511, 101) -> Conv1d(101, 196, 15, stride 4) ->
+#   BatchNorm1d(196) -> ReLU -> Dropout -> GRU(196, 128) -> Dropout -> BatchNorm1d(128) ->
+#   GRU(128, 128) -> Dropout -> BatchNorm1d(128) -> Dropout -> Linear(128, 1) per step ->
+#   (B, 1375, 1) logits; loss: binary cross-entropy with logits, the mean over every step.
+#   Keras -> torch: Conv1D kernel (k, in, out) -> weight (out, in, k); GRU gates z, r, h in
+#   the kernel's columns -> torch's r, z, n rows (reset_after = torch's GRU), bias row 0 ->
+#   bias_ih, row 1 -> bias_hh; BatchNormalization momentum 0.99, epsilon 1e-3 -> BatchNorm1d
+#   momentum 0.01, eps 1e-3. Adam in Keras 2's form (KerasAdam), the dumped lr. Steps: the
+#   batches in turn, `warmup` untimed steps and `steps` timed ones (the median is the figure;
+#   the loss is the mean of the timed steps' losses, each before its update). Dropout masks
+#   are torch's (ours draw per node): the losses agree only roughly.
+
+TW_FREQ, TW_TX, TW_TY, TW_BATCH = 101, 5511, 1375, 16
+
+
+def tw_param(d, name):
+    return np.load(Path(d) / "params" / (name.replace("/", "__") + ".npy"))
+
+
+def tw_model(d, dropout):
+    def gru_rows(w):  # Keras columns z, r, h (..., 3u) -> torch rows r, z, n (3u, ...)
+        u = w.shape[-1] // 3
+        z, r, h = w[..., :u], w[..., u:2 * u], w[..., 2 * u:]
+        return np.concatenate([r, z, h], axis=-1)
+
+    def load_gru(gru, name):
+        k, rk, b = (tw_param(d, f"{name}/{p}") for p in ("kernel", "recurrent_kernel", "bias"))
+        with torch.no_grad():
+            gru.weight_ih_l0.copy_(torch.from_numpy(gru_rows(k).T.copy()))
+            gru.weight_hh_l0.copy_(torch.from_numpy(gru_rows(rk).T.copy()))
+            gru.bias_ih_l0.copy_(torch.from_numpy(gru_rows(b[0]).copy()))
+            gru.bias_hh_l0.copy_(torch.from_numpy(gru_rows(b[1]).copy()))
+
+    def bn(n, name):
+        m = torch.nn.BatchNorm1d(n, eps=1e-3, momentum=0.01)
+        with torch.no_grad():
+            m.weight.copy_(torch.from_numpy(tw_param(d, name + "/gamma")))
+            m.bias.copy_(torch.from_numpy(tw_param(d, name + "/beta")))
+            m.running_mean.copy_(torch.from_numpy(tw_param(d, name + "/moving_mean")))
+            m.running_var.copy_(torch.from_numpy(tw_param(d, name + "/moving_variance")))
+        return m
+
+    class TriggerWord(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv1d(TW_FREQ, 196, 15, stride=4)
+            with torch.no_grad():
+                self.conv.weight.copy_(torch.from_numpy(tw_param(d, "conv1d/kernel").transpose(2, 1, 0).copy()))
+                self.conv.bias.copy_(torch.from_numpy(tw_param(d, "conv1d/bias")))
+            self.bn0 = bn(196, "batch_normalization")
+            self.gru0 = torch.nn.GRU(196, 128, batch_first=True)
+            load_gru(self.gru0, "gru")
+            self.bn1 = bn(128, "batch_normalization_1")
+            self.gru1 = torch.nn.GRU(128, 128, batch_first=True)
+            load_gru(self.gru1, "gru_1")
+            self.bn2 = bn(128, "batch_normalization_2")
+            self.dense = torch.nn.Linear(128, 1)
+            with torch.no_grad():
+                self.dense.weight.copy_(torch.from_numpy(tw_param(d, "time_distributed/kernel").T.copy()))
+                self.dense.bias.copy_(torch.from_numpy(tw_param(d, "time_distributed/bias")))
+            self.drop = torch.nn.Dropout(dropout)
+
+        def forward(self, X):  # (B, Tx, 101) -> (B, Ty, 1) logits
+            x = self.drop(F.relu(self.bn0(self.conv(X.transpose(1, 2)))))  # (B, 196, Ty)
+            x, _ = self.gru0(x.transpose(1, 2))
+            x = self.bn1(self.drop(x).transpose(1, 2)).transpose(1, 2)
+            x, _ = self.gru1(x)
+            x = self.drop(self.bn2(self.drop(x).transpose(1, 2)).transpose(1, 2))
+            return self.dense(x)
+
+    return TriggerWord()
+
+
+def run_trigger_word(args):
+    if args.dump is None:
+        raise DataError("trigger-word needs --dump DIR (written by bench-models trigger-word --dump DIR)")
+    d = Path(args.dump)
+    meta = json.loads(need_file(d / "meta.json").read_text())
+    batches = [(torch.from_numpy(np.load(need_file(d / f"X{k}.npy"))),
+                torch.from_numpy(np.load(need_file(d / f"Y{k}.npy")))) for k in range(meta["batches"])]
+    steps = args.steps if args.steps is not None else meta["steps"]
+    warmup = meta["warmup"]
+    model = tw_model(d, meta["dropout"])
+    model.train()
+    opt = KerasAdam(model.parameters(), lr=meta["lr"])
+
+    def step(i):
+        X, Y = batches[i % len(batches)]
+        loss = F.binary_cross_entropy_with_logits(model(X), Y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for i in range(warmup):
+        step(i)
+    times, losses = [], []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        losses.append(step(warmup + i))
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    med = times[len(times) // 2]
+    emit("pytorch", "trigger-word", args.threads, med, "s/step", sum(losses) / len(losses),
+         examples_per_s=TW_BATCH / med, steps=steps, warmup=warmup)
+
+
+# ---------------------------------------------------------------------------
+# 6. sgemm — float32 torch.mm of two n x n matrices (no model of ours; the BLAS baseline)
 
 def run_sgemm(args):
     g = torch.Generator().manual_seed(args.seed)
@@ -955,6 +1070,8 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                     help=f"course data (default: {DEFAULT_DATA_DIR})")
     ap.add_argument("--seed", type=int, default=0, help="as graph-run's --seed (default 0)")
+    ap.add_argument("--dump", default=None,
+                    help="trigger-word: the directory bench-models trigger-word --dump wrote")
     ap.add_argument("--graph-run", default=str(DEFAULT_GRAPH_RUN),
                     help=f"nmt-attention: the graph-run that prints the dates (default: {DEFAULT_GRAPH_RUN})")
     args = ap.parse_args(argv)
@@ -990,7 +1107,7 @@ def main(argv=None):
     try:
         {"dinosaurus": run_dinosaurus, "lstm-layer": run_lstm_layer,
          "emojify-v2": run_emojify_v2, "nmt-attention": run_nmt_attention,
-         "sgemm": run_sgemm}[args.workload](args)
+         "trigger-word": run_trigger_word, "sgemm": run_sgemm}[args.workload](args)
     except DataError as e:
         log(f"torch_models.py: {e}")
         return 1
