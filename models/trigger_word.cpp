@@ -91,7 +91,8 @@ fit::Spec spec(double rate, double lr) {
       .inputs = {{"X", {fit::batch, fit::dim(kTx), fit::dim(kFreq)}}},
       .targets = {{"Y", {fit::batch, fit::dim(trigger::kTy), fit::dim(1)}}},
       .build = [rate](fit::Net& n) { trigger_model(n, rate); },
-      .optimizer = fit::adam({.lr = lr, .beta1 = 0.9, .beta2 = 0.999}),
+      .optimizer = fit::adam({.lr = lr, .beta1 = 0.9, .beta2 = 0.999,
+                              .schedule = exponential_decay(0.5, double(kHalvingSteps))}),
       .metrics = {"accuracy"},
   };
 }
@@ -370,15 +371,16 @@ std::vector<ModelOption> options() {
       {.name = "m", .help = "Synthesized training examples (example i of --seed is made when a batch needs it)",
        .type = OptionType::integer, .default_value = "1000", .min = at_least(1), .max = at_most(10'000'000),
        .commands = {"train"}},
-      {.name = "dev-size", .help = "Synthesized dev examples (another stream of --seed): val_loss and "
-                                   "val_accuracy every epoch",
-       .type = OptionType::integer, .default_value = "100", .min = at_least(1), .max = at_most(1'000'000),
+      {.name = "dev-size", .help = "Synthesized dev examples (another stream of --seed): val_loss, "
+                                   "val_accuracy and val_f1 (detections) every epoch",
+       .type = OptionType::integer, .default_value = "200", .min = at_least(1), .max = at_most(1'000'000),
        .commands = {"train"}},
       {.name = "dropout", .help = "The drop rate of every Dropout layer (the course's Dropout(0.8) is Keras' rate "
                                   "0.8; see the README)",
        .type = OptionType::number, .default_value = fmt::format("{}", kDropout), .min = at_least(0), .max = below(1),
        .commands = {"train"}},
-      {.name = "lr", .help = "Adam's learning rate", .type = OptionType::number,
+      {.name = "lr", .help = "Adam's learning rate (halved every 252 batches unless --lr-schedule says otherwise)",
+       .type = OptionType::number,
        .default_value = fmt::format("{}", kLr), .min = above(0), .max = at_most(1), .commands = {"train"}},
       {.name = "index", .help = "Which example of --seed", .type = OptionType::integer, .default_value = "0",
        .min = at_least(0), .max = at_most(1'000'000'000), .commands = {"synth"}},
@@ -398,13 +400,13 @@ std::vector<ModelOption> options() {
 const Model& registered() {
   static const Model m = fit::model({
       .name = "trigger_word",
-      .summary = "Trigger word detection: 'activate' in 10 s of audio (Conv1D, BatchNorm, 2 GRUs) [in progress]",
+      .summary = "Trigger word detection: 'activate' in 10 s of audio (Conv1D, BatchNorm, 2 GRUs)",
       .spec = [](const OptionValues& o) { return spec(o.get_number("dropout"), o.get_number("lr")); },
       .data = data,
       .fit = [](const OptionValues&) {
         return fit::FitOptions{.batch_size = kBatch, .report_every = 1, .data_metrics = {f1_metric}};
       },
-      .epochs_default = "1",
+      .epochs_default = fmt::format("{}", kEpochs),
       .save_every = "1",
       .graphs = {{"train", &trigger_spec, {{"batch", 2}}}},
       .options = options(),

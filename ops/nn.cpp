@@ -264,7 +264,12 @@ void define_nn(OpTable& t) {
       const T keep = T(1.0 / (1.0 - rate));
       const uint64_t s = rng::hash(at.seed, k.stream, *k.run);
       const int64_t n = k.n();
-      for (int64_t i = 0; i < n; ++i) k.out[i] = rng::uniform(s, 0, uint64_t(i)) >= rate ? keep : T(0);
+      // rng::uniform(s, 0, i) >= rate, the same bits without the per-element
+      // double: hash(s, 0, i) = mix(base ^ i), and u = (h >> 11) 2^-53 >= rate
+      // exactly when h >> 11 >= ceil(rate 2^53) (scaling by 2^53 is exact)
+      const uint64_t base = rng::mix(rng::mix(s) ^ 0);
+      const uint64_t cut = uint64_t(std::ceil(rate * 0x1.0p53));
+      for (int64_t i = 0; i < n; ++i) k.out[i] = (rng::mix(base ^ uint64_t(i)) >> 11) >= cut ? keep : T(0);
     }),
     .no_grad = "a random mask (a source)", .zero_grad = true, .random = true};
 

@@ -276,14 +276,15 @@ template <class T> void concat_kernel(const KernelArgs<T>& k) {
   const Shape& y = *k.out_shape;
   const size_t ax = axis_of(attr<AxisAttrs>(k).axis, y.size());
   const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
-  const int64_t row = y[ax] * inner;
-  int64_t off = 0;
-  for (int i = 0; i < k.n_in; ++i) {
-    const int64_t len = k.s(i)[ax] * inner;
-    const T* x = k.x(i);
-    for (int64_t o = 0; o < outer; ++o) std::copy(x + o * len, x + (o + 1) * len, k.out + o * row + off);
-    off += len;
-  }
+  // output-major: the output written once, front to back (many inputs: the
+  // gradient of a long sequence's per-step slices)
+  T* out = k.out;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int i = 0; i < k.n_in; ++i) {
+      const int64_t len = k.s(i)[ax] * inner;
+      const T* x = k.x(i) + o * len;
+      out = std::copy(x, x + len, out);
+    }
 }
 
 template <class T> void slice_kernel(const KernelArgs<T>& k) {

@@ -163,8 +163,10 @@ int trigger_word_bench(int threads, int steps, int warmup, int batches, double d
     }
     std::FILE* f = std::fopen((dump + "/meta.json").c_str(), "w");
     if (!f) throw std::runtime_error("cannot write " + dump + "/meta.json");
-    std::fprintf(f, "{\"lr\": %.17g, \"dropout\": %.17g, \"batches\": %d, \"warmup\": %d, \"steps\": %d}\n",
-                 trigger_word::kLr, dropout, batches, warmup, steps);
+    std::fprintf(f,
+                 "{\"lr\": %.17g, \"halving_steps\": %ld, \"dropout\": %.17g, \"batches\": %d, \"warmup\": %d, "
+                 "\"steps\": %d}\n",
+                 trigger_word::kLr, long(trigger_word::kHalvingSteps), dropout, batches, warmup, steps);
     std::fclose(f);
   }
   for (int i = 0; i < warmup; ++i) net.train_step(feeds[size_t(i % batches)]);

@@ -630,9 +630,10 @@ class KerasAdam:
     step's lr is lr / (1 + decay * iterations), iterations = the steps before this one,
     applied before the bias correction (decay 0: lr itself)."""
 
-    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7, decay=0.0):
+    def __init__(self, params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7, decay=0.0, halving_steps=None):
         self.params = list(params)
         self.lr, self.b1, self.b2, self.eps, self.decay = lr, beta1, beta2, eps, decay
+        self.halving = halving_steps  # exponential_decay(0.5, halving_steps) instead of `decay`
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
         self.t = 0
@@ -643,6 +644,8 @@ class KerasAdam:
 
     def step(self):
         lr = self.lr * (1.0 / (1.0 + self.decay * self.t))  # LRSchedule::at(lr, iterations)
+        if self.halving:
+            lr = self.lr * 0.5 ** (self.t / self.halving)
         self.t += 1
         lr_t = lr * math.sqrt(1.0 - self.b2 ** self.t) / (1.0 - self.b1 ** self.t)
         with torch.no_grad():
@@ -930,7 +933,8 @@ def run_nmt_attention(args):
 #   Keras -> torch: Conv1D kernel (k, in, out) -> weight (out, in, k); GRU gates z, r, h in
 #   the kernel's columns -> torch's r, z, n rows (reset_after = torch's GRU), bias row 0 ->
 #   bias_ih, row 1 -> bias_hh; BatchNormalization momentum 0.99, epsilon 1e-3 -> BatchNorm1d
-#   momentum 0.01, eps 1e-3. Adam in Keras 2's form (KerasAdam), the dumped lr. Steps: the
+#   momentum 0.01, eps 1e-3. Adam in Keras 2's form (KerasAdam), the dumped lr, halved every
+#   `halving_steps` steps as the model's exponential_decay(0.5, steps) does. Steps: the
 #   batches in turn, `warmup` untimed steps and `steps` timed ones (the median is the figure;
 #   the loss is the mean of the timed steps' losses, each before its update). Dropout masks
 #   are torch's (ours draw per node): the losses agree only roughly.
@@ -1007,7 +1011,7 @@ def run_trigger_word(args):
     warmup = meta["warmup"]
     model = tw_model(d, meta["dropout"])
     model.train()
-    opt = KerasAdam(model.parameters(), lr=meta["lr"])
+    opt = KerasAdam(model.parameters(), lr=meta["lr"], halving_steps=meta.get("halving_steps"))
 
     def step(i):
         X, Y = batches[i % len(batches)]
