@@ -5,6 +5,7 @@
 // Each op: the formula, the definition (shape rule, kernel, VJP), the builder.
 #include "ops/family.hpp"
 #include "ops/blas.hpp"
+#include "ops/simd.hpp"
 
 #include "graph/random.hpp"
 
@@ -164,16 +165,42 @@ ConvDims dims(const Shape& x, const Shape& w, const Conv1DAttrs& a) {
   return {x[0], x[1], x[2], w[0], w[2], gm.steps_out, a.stride, gm.pad};
 }
 
-// Calls f(b, kk, t0, rows, pos0) for each batch entry b and tap kk with the
-// output steps t0 .. t0 + rows - 1 whose input row t * stride + kk - pad lies
-// inside x (pos0 that row for t0); rows > 0. Order: b, then kk.
+// Calls f(b, kk, g, t0, rows, pos0) for each batch entry b: taps kk .. kk + g - 1
+// for the output steps t0 .. t0 + rows - 1 (rows > 0), where every one of those
+// taps reads a row inside x (input row t * stride + tap - pad; pos0 that row
+// for t0 and tap kk). Up to `stride` consecutive taps go together: for one
+// output step their g * Ci inputs are contiguous, and consecutive steps' are
+// stride * Ci apart, so a group is one product with K = g * Ci (not g products
+// of K = Ci) and no im2col copy. The steps only some taps of a group can read
+// (the edges of "same" padding) come as single taps. Every (b, tap, step)
+// whose row is inside x comes once; the order is fixed (b, then the groups,
+// each group's edges after it).
 template <class F> void for_taps(const ConvDims& d, F f) {
+  auto range = [&](int64_t kk) { // the steps tap kk can read: [t0, t1)
+    const int64_t off = kk - d.pad;
+    const int64_t t0 = off >= 0 ? 0 : (-off + d.stride - 1) / d.stride;
+    const int64_t t1 = off >= d.S ? 0 : std::min(d.So, (d.S - 1 - off) / d.stride + 1);
+    return std::pair{t0, std::max(t0, t1)};
+  };
+  auto call = [&](int64_t b, int64_t kk, int64_t g, int64_t t0, int64_t t1) {
+    if (t1 > t0) f(b, kk, g, t0, t1 - t0, t0 * d.stride + kk - d.pad);
+  };
+  const int64_t G = std::max<int64_t>(1, std::min(d.stride, d.K));
   for (int64_t b = 0; b < d.B; ++b)
-    for (int64_t kk = 0; kk < d.K; ++kk) {
-      const int64_t off = kk - d.pad; // input row of output step t: t * stride + off
-      const int64_t t0 = off >= 0 ? 0 : (-off + d.stride - 1) / d.stride;
-      const int64_t t1 = off >= d.S ? 0 : std::min(d.So, (d.S - 1 - off) / d.stride + 1);
-      if (t1 > t0) f(b, kk, t0, t1 - t0, t0 * d.stride + off);
+    for (int64_t kk = 0; kk < d.K; kk += G) {
+      const int64_t g = std::min(G, d.K - kk);
+      // a later tap reads later rows: the group's steps are [first's t0, last's t1)
+      const int64_t lo = range(kk).first, hi = range(kk + g - 1).second;
+      if (hi > lo) call(b, kk, g, lo, hi);
+      for (int64_t j = kk; j < kk + g; ++j) {
+        const auto [t0, t1] = range(j);
+        if (hi <= lo) {
+          call(b, j, 1, t0, t1);
+          continue;
+        }
+        call(b, j, 1, t0, std::min(t1, lo));
+        call(b, j, 1, std::max(t0, hi), t1);
+      }
     }
 }
 
@@ -269,7 +296,7 @@ void define_nn(OpTable& t) {
       // exactly when h >> 11 >= ceil(rate 2^53) (scaling by 2^53 is exact)
       const uint64_t base = rng::mix(rng::mix(s) ^ 0);
       const uint64_t cut = uint64_t(std::ceil(rate * 0x1.0p53));
-      for (int64_t i = 0; i < n; ++i) k.out[i] = (rng::mix(base ^ uint64_t(i)) >> 11) >= cut ? keep : T(0);
+      simd::keep_mask(base, cut, keep, k.out, n); // vectorised where the CPU has 64-bit lanes
     }),
     .no_grad = "a random mask (a source)", .zero_grad = true, .random = true};
 
@@ -313,10 +340,10 @@ void define_nn(OpTable& t) {
     .kernel = kernels([](const auto& k) {
       const ConvDims d = dims(k.s(0), k.s(1), attr<Conv1DAttrs>(k));
       std::fill(k.out, k.out + k.n(), 0);
-      // y_b[t] += x_b[t * stride + kk - pad] . w[kk] for each tap kk: the rows of x
-      // a tap reads are stride * Ci apart, so each tap is one product, no copy
-      for_taps(d, [&](int64_t b, int64_t kk, int64_t t0, int64_t rows, int64_t pos0) {
-        blas::gemm(false, false, rows, d.Co, d.Ci, k.x(0) + (b * d.S + pos0) * d.Ci, d.stride * d.Ci,
+      // y_b[t] += x_b[t * stride + kk - pad ..] . w[kk .. kk + g] for each group of
+      // taps: one product each (for_taps), no copy
+      for_taps(d, [&](int64_t b, int64_t kk, int64_t g, int64_t t0, int64_t rows, int64_t pos0) {
+        blas::gemm(false, false, rows, d.Co, g * d.Ci, k.x(0) + (b * d.S + pos0) * d.Ci, d.stride * d.Ci,
                    k.x(1) + kk * d.Ci * d.Co, d.Co, k.out + (b * d.So + t0) * d.Co, d.Co, 1);
       });
     }),
@@ -336,10 +363,10 @@ void define_nn(OpTable& t) {
       const Conv1DGradAttrs& at = attr<Conv1DGradAttrs>(k);
       const ConvDims d = dims(at.shape, k.s(1), at.conv);
       std::fill(k.out, k.out + k.n(), 0);
-      // dx_b[t * stride + kk - pad] += dy_b[t] . w[kk]^T: a tap's rows of dx are
-      // distinct (stride * Ci apart), the taps one after another
-      for_taps(d, [&](int64_t b, int64_t kk, int64_t t0, int64_t rows, int64_t pos0) {
-        blas::gemm(false, true, rows, d.Ci, d.Co, k.x(0) + (b * d.So + t0) * d.Co, d.Co,
+      // dx_b[t * stride + kk - pad ..] += dy_b[t] . w[kk .. kk + g]^T: a group's rows of
+      // dx (g * Ci each, stride * Ci apart) are distinct, the groups one after another
+      for_taps(d, [&](int64_t b, int64_t kk, int64_t g, int64_t t0, int64_t rows, int64_t pos0) {
+        blas::gemm(false, true, rows, g * d.Ci, d.Co, k.x(0) + (b * d.So + t0) * d.Co, d.Co,
                    k.x(1) + kk * d.Ci * d.Co, d.Co, k.out + (b * d.S + pos0) * d.Ci, d.stride * d.Ci, 1);
       });
     }),
@@ -361,9 +388,9 @@ void define_nn(OpTable& t) {
       const Conv1DGradAttrs& at = attr<Conv1DGradAttrs>(k);
       const ConvDims d = dims(k.s(0), at.shape, at.conv);
       std::fill(k.out, k.out + k.n(), 0);
-      // dw[kk] += x_b[t * stride + kk - pad]^T . dy_b[t], summed over b in order
-      for_taps(d, [&](int64_t b, int64_t kk, int64_t t0, int64_t rows, int64_t pos0) {
-        blas::gemm(true, false, d.Ci, d.Co, rows, k.x(0) + (b * d.S + pos0) * d.Ci, d.stride * d.Ci,
+      // dw[kk .. kk + g] += x_b[t * stride + kk - pad ..]^T . dy_b[t], summed over b in order
+      for_taps(d, [&](int64_t b, int64_t kk, int64_t g, int64_t t0, int64_t rows, int64_t pos0) {
+        blas::gemm(true, false, g * d.Ci, d.Co, rows, k.x(0) + (b * d.S + pos0) * d.Ci, d.stride * d.Ci,
                    k.x(1) + (b * d.So + t0) * d.Co, d.Co, k.out + kk * d.Ci * d.Co, d.Co, 1);
       });
     }),
