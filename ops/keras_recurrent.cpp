@@ -183,12 +183,17 @@ void GRU::build_cell(Loc l) {
 std::vector<Value> GRU::step(Value zx, const std::vector<Value>& prev, Loc l) const {
   const int64_t u = units_;
   const Value h = prev[0];
-  const std::vector<Value> x = split(zx, 1, {u, u, u}, l);
   const std::string& ra = o_.recurrent_activation;
+  Value rec; // reset_after: h U + b'
+  if (o_.reset_after) {
+    rec = h ? matmul(h, recurrent_kernel_, false, false, l) : Value();
+    // the default activations: one fused node (the same bits as the ops below)
+    if (h && bias_rec_ && o_.activation == "tanh" && ra == "sigmoid") return {gru_cell(zx, rec, h, bias_rec_, l)};
+    if (bias_rec_) rec = rec ? rec + bias_rec_ : bias_rec_;
+  }
+  const std::vector<Value> x = split(zx, 1, {u, u, u}, l);
   Value z, hh;
   if (o_.reset_after) {
-    Value rec = h ? matmul(h, recurrent_kernel_, false, false, l) : Value();
-    if (bias_rec_) rec = rec ? rec + bias_rec_ : bias_rec_;
     if (rec) {
       const std::vector<Value> rh = split(rec, 1, {u, u, u}, l);
       z = activation(x[0] + rh[0], ra, l);

@@ -204,6 +204,55 @@ template <class F> void for_taps(const ConvDims& d, F f) {
     }
 }
 
+// GruCell: zx, hu (B, 3u), h (B, u) and b (1, 3u) -> (B, u); GruCellGrad: those
+// and dy (B, u) -> the shape of input `input`.
+Shape gru_rule(Shapes in, const Attrs&) {
+  const Shape &zx = *in[0], &hu = *in[1], &h = *in[2], &b = *in[3];
+  if (h.size() != 2 || zx != hu || zx.size() != 2 || zx[0] != h[0] || zx[1] != 3 * h[1] ||
+      b != Shape{1, zx[1]})
+    throw RuleError(fmt::format("gru_cell: zx {} and hu {} must be (batch, 3u) and b {} (1, 3u) for h {} (batch, u)",
+                                to_string(zx), to_string(hu), to_string(b), to_string(h)));
+  return h;
+}
+Shape gru_grad_rule(Shapes in, const Attrs& a) {
+  const Shape h = gru_rule(in, a);
+  if (*in[4] != h) throw RuleError(fmt::format("gru_cell_grad: dy {} must be h's shape {}", to_string(*in[4]), to_string(h)));
+  const int64_t i = a.get<GruCellGradAttrs>().input;
+  if (i < 0 || i > 3) throw RuleError(fmt::format("gru_cell_grad: input {} is not 0, 1, 2 or 3", i));
+  return *in[size_t(i)];
+}
+
+// z, r and h~ of a GRU step (B rows of u) and rec = hu + b, computed as the
+// composite does: the sums in T, then the SIMD sigmoid and tanh of
+// ops/simd.hpp on them. `only_z`: z alone (h's cotangent needs no more).
+template <class T> struct GruGates {
+  std::vector<T> z, r, hh, rec;
+  GruGates(const T* zx, const T* hu, const T* bias, int64_t B, int64_t u, bool only_z = false)
+      : z(size_t(B * u)), rec(size_t(B * 3 * u)) {
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < 3 * u; ++j) rec[size_t(b * 3 * u + j)] = hu[b * 3 * u + j] + bias[j];
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < u; ++j) z[size_t(b * u + j)] = zx[b * 3 * u + j] + rec[size_t(b * 3 * u + j)];
+    simd::unary(simd::Fn::Sigmoid, z.data(), z.data(), B * u);
+    if (only_z) return;
+    r.resize(z.size());
+    hh.resize(z.size());
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < u; ++j) {
+        const int64_t o = b * 3 * u + u + j;
+        r[size_t(b * u + j)] = zx[o] + rec[size_t(o)];
+      }
+    simd::unary(simd::Fn::Sigmoid, r.data(), r.data(), B * u);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t j = 0; j < u; ++j) {
+        const int64_t o = b * 3 * u + 2 * u + j, q = b * u + j;
+        const T rh = r[size_t(q)] * rec[size_t(o)];
+        hh[size_t(q)] = zx[o] + rh;
+      }
+    simd::unary(simd::Fn::Tanh, hh.data(), hh.data(), B * u);
+  }
+};
+
 } // namespace
 
 void define_nn(OpTable& t) {
@@ -404,11 +453,67 @@ void define_nn(OpTable& t) {
       const Conv1DGradAttrs& at = a.get<Conv1DGradAttrs>();
       return conv_cost(*in[0], at.shape, at.conv);
     }};
+
+  // h' = z h + (1 - z) h~ from (zx, hu, h, b): ops.hpp gru_cell
+  def(Op::GruCell) = {.name = "gru_cell", .arity = 4, .shape = gru_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t B = k.s(2)[0], u = k.s(2)[1];
+      const GruGates<T> g(k.x(0), k.x(1), k.x(3), B, u);
+      const T* h = k.x(2);
+      for (int64_t i = 0; i < B * u; ++i) {
+        const T next = (T(1) - g.z[size_t(i)]) * g.hh[size_t(i)];
+        const T keep = g.z[size_t(i)] * h[i];
+        k.out[i] = keep + next;
+      }
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return make(Op::GruCellGrad, {c.x(0), c.x(1), c.x(2), c.x(3), c.dy}, GruCellGradAttrs{i});
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 30.0 * double(numel(*in[2])); }};
+
+  // With rec = hu + b, s = dy (h - h~) z (1 - z) and c = dy (1 - z) (1 - h~^2):
+  // d zx = [s, c rec_h r (1 - r), c], d hu = [s, c rec_h r (1 - r), c r], d h = dy z,
+  // d b = d hu summed over the batch (GruCellGradAttrs::input picks one)
+  def(Op::GruCellGrad) = {.name = "gru_cell_grad", .arity = 5, .shape = gru_grad_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t B = k.s(2)[0], u = k.s(2)[1];
+      const int64_t which = attr<GruCellGradAttrs>(k).input;
+      const GruGates<T> g(k.x(0), k.x(1), k.x(3), B, u, which == 2);
+      const T *h = k.x(2), *dy = k.x(4);
+      if (which == 2) {
+        for (int64_t q = 0; q < B * u; ++q) k.out[q] = dy[q] * g.z[size_t(q)];
+        return;
+      }
+      if (which == 3) std::fill(k.out, k.out + 3 * u, T(0));
+      for (int64_t b = 0; b < B; ++b) {
+        T* row = which == 3 ? k.out : k.out + b * 3 * u; // d b: the batch's rows summed in order
+        for (int64_t j = 0; j < u; ++j) {
+          const int64_t q = b * u + j, o = b * 3 * u + j;
+          const T z = g.z[size_t(q)], r = g.r[size_t(q)], hh = g.hh[size_t(q)], d = dy[q];
+          const T s = d * (h[q] - hh) * z * (T(1) - z);
+          const T cand = d * (T(1) - z) * (T(1) - hh * hh);
+          const T rr = cand * g.rec[size_t(o + 2 * u)] * r * (T(1) - r);
+          const T hc = which == 0 ? cand : cand * r;
+          if (which == 3) {
+            row[j] += s, row[j + u] += rr, row[j + 2 * u] += hc;
+          } else {
+            row[j] = s, row[j + u] = rr, row[j + 2 * u] = hc;
+          }
+        }
+      }
+    }),
+    .no_grad = "the GRU cell's gradient has none of its own (a second derivative through a GRU: build it with "
+               "activations other than tanh and sigmoid, which take the composite path)",
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 40.0 * double(numel(*in[2])); }};
 }
 
 } // namespace detail
 
 using detail::make;
+
+Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l) { return make(Op::GruCell, {zx, hu, h, b}, {}, l); }
 
 Value softmax(Value x, int64_t axis, Loc l) { return make(Op::Softmax, {x}, AxisAttrs{axis}, l); }
 Value sigmoid_cross_entropy(Value logits, Value labels, Loc l) {

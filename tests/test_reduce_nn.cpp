@@ -4,6 +4,7 @@
 #include "autodiff/autodiff.hpp"
 #include "autodiff/gradcheck.hpp"
 #include "graph/plan.hpp"
+#include "graph/random.hpp"
 #include "ops/ops.hpp"
 #include "tests/helpers.hpp"
 
@@ -599,4 +600,56 @@ TEST_CASE("Nn.Errors") {
   CHECK(shape_error([&] { sample_categorical(x, 3); }).find("out of range") != std::string::npos);
   CHECK_THROWS_AS(dropout(x, 1.0), std::invalid_argument);
   CHECK_THROWS_AS(dropout(x, std::nan("")), std::invalid_argument);
+}
+
+TEST_CASE("Nn.GruCellIsTheComposite") {
+  // The fused step against the ops it replaces (ops/keras_recurrent.cpp's
+  // reset_after step): the same bits forward in float32, and the same
+  // cotangents of every input (float64, to rounding).
+  const int64_t B = 5, u = 7;
+  auto build = [&](Graph& g, bool fused) {
+    Value zx = input(g, "zx", {B, 3 * u}), hu = input(g, "hu", {B, 3 * u}), h = input(g, "h", {B, u});
+    Value b = input(g, "b", {1, 3 * u});
+    if (fused) return std::vector<Value>{gru_cell(zx, hu, h, b), zx, hu, h, b};
+    Value rec = hu + b;
+    auto part = [&](Value v, int64_t k) { return slice(v, 1, k * u, (k + 1) * u); };
+    Value z = sigmoid(part(zx, 0) + part(rec, 0));
+    Value hh = tanh(part(zx, 2) + sigmoid(part(zx, 1) + part(rec, 1)) * part(rec, 2));
+    return std::vector<Value>{z * h + (1.0 - z) * hh, zx, hu, h, b};
+  };
+  std::map<std::string, Tensor> feeds;
+  for (auto [name, shape] : std::vector<std::pair<std::string, Shape>>{
+           {"zx", {B, 3 * u}}, {"hu", {B, 3 * u}}, {"h", {B, u}}, {"b", {1, 3 * u}}}) {
+    Tensor t(shape, DType::f64);
+    for (int64_t i = 0; i < t.size(); ++i) t.set(i, 2.5 * rng::normal(3, rng::hash_name(name), uint64_t(i)));
+    feeds[name] = t;
+  }
+  Tensor w({B, u}, DType::f64); // a loss sum(w * h'), so that every output element has its own weight
+  for (int64_t i = 0; i < w.size(); ++i) w.set(i, rng::uniform(4, 1, uint64_t(i)) - 0.5);
+  std::vector<Tensor> forward, grads[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    Graph g;
+    std::vector<Value> v = build(g, fused == 1);
+    Value loss = sum(v[0] * constant(g, w));
+    std::vector<Value> fetch{v[0]};
+    for (Value d : gradients(loss, {v[1], v[2], v[3], v[4]})) fetch.push_back(d);
+    ParamStore ps;
+    Plan f32(g, ps, std::vector<Value>{v[0]}, {}, {DType::f32});
+    Plan f64(g, ps, fetch, {}, {DType::f64});
+    for (auto& [name, t] : feeds) f32.feed(name, t.to(DType::f32)), f64.feed(name, t);
+    f32.run();
+    f64.run();
+    forward.push_back(f32.fetch(v[0]));
+    for (size_t i = 1; i < fetch.size(); ++i) grads[fused].push_back(f64.fetch(fetch[i]));
+  }
+  CHECK(max_abs_diff(forward[0], forward[1]) == 0);
+  for (size_t i = 0; i < 4; ++i) {
+    INFO("input ", i);
+    CHECK(max_abs_diff(grads[0][i], grads[1][i]) < 1e-13);
+    CHECK(max_abs_diff(grads[0][i], Tensor(grads[0][i].shape(), DType::f64)) > 0.01); // not trivially zero
+  }
+  // shapes are checked
+  Graph g;
+  CHECK_THROWS(gru_cell(input(g, "a", {2, 9}), input(g, "b", {2, 9}), input(g, "h", {2, 4}), input(g, "c", {1, 9})));
+  CHECK_THROWS(gru_cell(input(g, "d", {2, 9}), input(g, "e", {2, 9}), input(g, "f", {2, 3}), input(g, "k", {9})));
 }
