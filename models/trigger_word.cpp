@@ -63,7 +63,7 @@ void trigger_model(fit::Net& n, double rate) {
   X = Dropout(rate)(X);
   X = BatchNormalization()(X);
   X = Dropout(rate)(X);
-  const Value z = TimeDistributed(Dense(1))(X).named("z"); // the logits; the sigmoid below
+  const Value z = TimeDistributed(Dense(1))(X); // the logits; the sigmoid below
   n.outputs["y_hat"] = Activation("sigmoid")(z).named("y_hat");
   if (n.mode == fit::Mode::predict) return;
   const Value Y = n.in("Y");

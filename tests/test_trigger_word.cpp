@@ -72,6 +72,7 @@ TEST_CASE("TriggerWord.SummaryHasTheCoursesParameters") {
   for (const char* count : {"297,136", "125,184", "99,072", "784 (392 frozen)", "512 (256 frozen)", "129"})
     CHECK(has(r.out, count));
   CHECK(has(r.out, "(2, 1375, 196)")); // Conv1D: (5511 - 15) / 4 + 1 steps
+  CHECK(has(r.out, "time_distributed       (2, 1375, 1)"));
 }
 
 TEST_CASE("TriggerWord.SynthWritesTheExample") {
