@@ -13,6 +13,15 @@
 
 namespace sg::plot {
 
+Rgb colour_at(const ColourMap& map, double t) {
+  t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0);
+  const double x = t * double(map.size() - 1);
+  const size_t i = std::min(size_t(x), map.size() - 2);
+  const double f = x - double(i);
+  const auto mix = [&](size_t k) { return (map[i][k] + f * (map[i + 1][k] - map[i][k])) / 255.0; };
+  return {mix(0), mix(1), mix(2)};
+}
+
 namespace {
 
 std::string extension(const std::string& path) {

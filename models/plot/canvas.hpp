@@ -2,11 +2,22 @@
 // the drawing surface and its errors, and text placed by its alignment.
 #pragma once
 
+#include <array>
 #include <cairo.h>
 #include <functional>
 #include <string>
 
 namespace sg::plot {
+
+// A colour, r, g, b in [0, 1].
+struct Rgb {
+  double r, g, b;
+};
+// A colour map as matplotlib lists its own: 9 evenly spaced points from 0 to
+// 1, channels 0..255.
+using ColourMap = std::array<std::array<int, 3>, 9>;
+// The map's colour at t in [0, 1] (clamped; NaN as 0), linear between its points.
+Rgb colour_at(const ColourMap& map, double t);
 
 // std::invalid_argument unless `path` ends in .png, .svg or .pdf (any case);
 // `what` names the plot in the message ("a heat map").

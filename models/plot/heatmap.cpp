@@ -14,7 +14,7 @@ namespace sg::plot {
 namespace {
 
 // matplotlib's Blues (ColorBrewer's 9 classes), interpolated linearly
-constexpr std::array<std::array<int, 3>, 9> kBlues = {{{0xf7, 0xfb, 0xff},
+constexpr ColourMap kBlues = {{{0xf7, 0xfb, 0xff},
                                                        {0xde, 0xeb, 0xf7},
                                                        {0xc6, 0xdb, 0xef},
                                                        {0x9e, 0xca, 0xe1},
@@ -85,17 +85,7 @@ void draw(cairo_t* cr, const Heatmap& m, const Layout& L) {
 
 } // namespace
 
-Rgb blues(double t) {
-  if (!(t > 0)) t = 0;
-  if (t > 1) t = 1;
-  const double x = t * double(kBlues.size() - 1);
-  const size_t i = std::min(size_t(x), kBlues.size() - 2);
-  const double f = x - double(i);
-  const auto& a = kBlues[i];
-  const auto& b = kBlues[i + 1];
-  const auto mixc = [&](int k) { return (a[size_t(k)] + f * (b[size_t(k)] - a[size_t(k)])) / 255.0; };
-  return {mixc(0), mixc(1), mixc(2)};
-}
+Rgb blues(double t) { return colour_at(kBlues, t); }
 
 void check_format(const std::string& path) { check_format(path, "a heat map"); }
 

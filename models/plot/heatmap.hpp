@@ -3,6 +3,8 @@
 // horizontal colour bar), drawn with cairo as PNG, SVG or PDF.
 #pragma once
 
+#include "models/plot/canvas.hpp"
+
 #include <string>
 #include <vector>
 
@@ -25,10 +27,7 @@ void check_format(const std::string& path);
 // the file cannot be written.
 void write_heatmap(const std::string& path, const Heatmap& m);
 
-// The "Blues" colour at t in [0, 1] (clamped) as r, g, b in [0, 1].
-struct Rgb {
-  double r, g, b;
-};
+// The "Blues" colour at t in [0, 1] (clamped; NaN as 0).
 Rgb blues(double t);
 
 } // namespace sg::plot

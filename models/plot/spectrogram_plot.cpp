@@ -14,7 +14,7 @@ namespace sg::plot {
 namespace {
 
 // matplotlib's viridis at 9 evenly spaced points, interpolated linearly
-constexpr std::array<std::array<int, 3>, 9> kViridis = {{{0x44, 0x01, 0x54},
+constexpr ColourMap kViridis = {{{0x44, 0x01, 0x54},
                                                          {0x47, 0x2d, 0x7b},
                                                          {0x3b, 0x52, 0x8b},
                                                          {0x2c, 0x72, 0x8e},
@@ -23,17 +23,6 @@ constexpr std::array<std::array<int, 3>, 9> kViridis = {{{0x44, 0x01, 0x54},
                                                          {0x5e, 0xc9, 0x62},
                                                          {0xad, 0xdc, 0x30},
                                                          {0xfd, 0xe7, 0x25}}};
-
-std::array<uint8_t, 3> viridis(double t) {
-  t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0);
-  const double x = t * double(kViridis.size() - 1);
-  const size_t i = std::min(size_t(x), kViridis.size() - 2);
-  const double f = x - double(i);
-  std::array<uint8_t, 3> c{};
-  for (size_t k = 0; k < 3; ++k)
-    c[k] = uint8_t(std::lround(kViridis[i][k] + f * (kViridis[i + 1][k] - kViridis[i][k])));
-  return c;
-}
 
 struct ImageDeleter {
   void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
@@ -60,9 +49,10 @@ void draw(cairo_t* cr, const SpectrogramPlot& p) {
   unsigned char* px = cairo_image_surface_get_data(img.get());
   for (int64_t f = 0; f < p.frames; ++f)
     for (int64_t b = 0; b < p.bins; ++b) {
-      const auto c = viridis((db[size_t(f * p.bins + b)] - (top - 80)) / 80);
+      const Rgb c = colour_at(kViridis, (db[size_t(f * p.bins + b)] - (top - 80)) / 80);
       unsigned char* q = px + (p.bins - 1 - b) * stride + f * 4; // low frequencies at the bottom
-      q[0] = c[2], q[1] = c[1], q[2] = c[0], q[3] = 255;
+      const auto byte = [](double v) { return static_cast<unsigned char>(std::lround(v * 255)); };
+      q[0] = byte(c.b), q[1] = byte(c.g), q[2] = byte(c.r), q[3] = 255;
     }
   cairo_surface_mark_dirty(img.get());
   cairo_save(cr);
