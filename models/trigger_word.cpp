@@ -300,8 +300,7 @@ int plot_command(const RunArgs& a) {
                           .track_ms = h.track.ms,
                           .track_p = h.track.p,
                           .threshold = rule_of(a).threshold,
-                          .chimes_ms = h.chimes_ms,
-                          .windows_ms = {}};
+                          .chimes_ms = h.chimes_ms};
   plot::write_spectrogram_plot(path, p);
   if (!a.quiet) fmt::print("{} ({}): {} -> {}\n", a.args[0], clip_note(clip), p.title, path);
   return 0;

@@ -65,12 +65,7 @@ void draw(cairo_t* cr, const SpectrogramPlot& p) {
   const double dur = std::max(p.duration_ms, 1.0);
   auto x_of = [&](double ms) { return kLeft + pw * ms / dur; };
   auto y_of = [&](double prob) { return track_top + kTrackH * (1 - prob); };
-  // the truth windows, then the track, the threshold and the chimes
-  cairo_set_source_rgba(cr, 0.2, 0.7, 0.2, 0.25);
-  for (auto [a, b] : p.windows_ms) {
-    cairo_rectangle(cr, x_of(a), track_top, x_of(b) - x_of(a), kTrackH);
-    cairo_fill(cr);
-  }
+  // the track, the threshold and the chimes
   cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
   cairo_set_line_width(cr, 1.5);
   for (size_t i = 0; i < p.track_ms.size(); ++i) {
@@ -119,9 +114,8 @@ void draw(cairo_t* cr, const SpectrogramPlot& p) {
   }
   text_at(cr, "Hz", 16, kTop + kSpecH / 2, 12, 0.5, 0.5, -M_PI / 2);
   text_at(cr, "P(activate just ended)", 16, track_top + kTrackH / 2, 12, 0.5, 0.5, -M_PI / 2);
-  text_at(cr, fmt::format("{} chime{} (red); threshold {:g} (dashed){}", p.chimes_ms.size(),
-                          p.chimes_ms.size() == 1 ? "" : "s", p.threshold,
-                          p.windows_ms.empty() ? "" : "; green: 1 s after each true activate"),
+  text_at(cr, fmt::format("{} chime{} (red); threshold {:g} (dashed)", p.chimes_ms.size(),
+                          p.chimes_ms.size() == 1 ? "" : "s", p.threshold),
           kLeft + pw, track_top - 6, 11, 1, 1);
 }
 

@@ -1,14 +1,12 @@
 // A clip as the trigger-word assignment shows it: its spectrogram (matplotlib's
 // specgram image: time across, frequency up, 10 log10 of the power in the
 // viridis colour map) above the model's output probability against time,
-// the threshold dashed and the chimes as red lines (and, when known, where
-// the activates truly end, as green bands of the 1 s a chime may fall in),
-// drawn with cairo as PNG, SVG or PDF.
+// the threshold dashed and the chimes as red lines, drawn with cairo as
+// PNG, SVG or PDF.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace sg::plot {
@@ -23,7 +21,6 @@ struct SpectrogramPlot {
   std::vector<float> track_p;
   double threshold = 0.5;
   std::vector<double> chimes_ms;
-  std::vector<std::pair<double, double>> windows_ms; // [start, end] bands drawn under the track
 };
 
 // std::invalid_argument for another extension (checked first), a power of
