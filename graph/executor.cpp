@@ -117,7 +117,7 @@ template <class T> struct Runner {
         const NodeId value = P.graph->node(s.node).inputs[size_t(e.input)];
         throw P.non_finite(value, value, e.index, P.graph->node(s.node).name);
       }
-      if (check) P.check(s);
+      if (check && !s.join) P.check(s);
       for (uint32_t k = s.succ_begin; k < s.succ_end; ++k) {
         uint32_t nx = P.succ[k];
         if (P.counts[nx].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;

@@ -59,6 +59,8 @@ struct PlanStats {
   size_t param_bytes = 0;      // held by the ParamStore
   size_t levels = 0;           // longest dependency chain
   size_t shared_reshapes = 0;  // reshapes that share their input's buffer (no copy)
+  size_t joins = 0;            // extra steps that wait for a reused buffer's many readers
+  size_t edges = 0;            // dependency edges between steps
 };
 
 struct PlanImpl;

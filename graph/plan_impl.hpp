@@ -19,6 +19,7 @@ template <class T> struct Step {
   uint32_t succ_begin = 0, succ_end = 0; // into PlanImpl::succ
   int32_t preds = 0;                      // initial join count
   bool heavy = false;                     // worth a task of its own
+  bool join = false;                      // no kernel: waits for a reused buffer's readers (plan.cpp)
 };
 
 struct PlanImpl {

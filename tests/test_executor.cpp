@@ -195,6 +195,51 @@ TEST_CASE("Executor.ReshapeSharesItsInputsBuffer") {
   CHECK(bitwise_equal(got[0], got[1]));
 }
 
+TEST_CASE("Executor.AValueWithManyReadersIsReusedAfterAllOfThem") {
+  // A (16, 64) value `a` read by 16 nodes that wait for a long scalar chain,
+  // while a long chain of values of a's size runs beside them and takes a's
+  // buffer once its readers are done: one join step guards the buffer (not
+  // 16 edges for every later tenant), and every reader still reads `a`
+  // before it is overwritten, at any thread count. The chain is built first,
+  // so that a one-thread run reaches it before the readers.
+  Graph g;
+  Value x = input(g, "x", {16, 64});
+  Value h = x;
+  for (int i = 0; i < 60; ++i) h = tanh(h * 1.01 + 0.01);
+  Value a = tanh(x * 0.5);
+  Value c = sum(x);
+  for (int i = 0; i < 30; ++i) c = tanh(c * 0.9);
+  std::vector<Value> rows;
+  for (int t = 0; t < 16; ++t) rows.push_back(take(a * (c + double(t)), 0, t));
+  Value y = add_n(rows) + sum(h, {0});
+  ParamStore ps;
+  Tensor xv = random_tensor({16, 64}, 11, DType::f64);
+  double cv = 0;
+  for (int64_t i = 0; i < xv.size(); ++i) cv += xv.at(i);
+  for (int i = 0; i < 30; ++i) cv = std::tanh(cv * 0.9);
+  std::vector<double> want(64, 0.0);
+  for (int64_t col = 0; col < 64; ++col)
+    for (int64_t t = 0; t < 16; ++t) {
+      double v = xv.at(t * 64 + col);
+      want[size_t(col)] += std::tanh(v * 0.5) * (cv + double(t));
+      for (int i = 0; i < 60; ++i) v = std::tanh(v * 1.01 + 0.01);
+      want[size_t(col)] += v;
+    }
+  for (int threads : {1, 2, 4}) {
+    set_threads(threads);
+    Plan p(g, ps, std::vector<Value>{y}, {}, {DType::f64});
+    CHECK(p.stats().joins >= 1);
+    for (int run = 0; run < 20; ++run) {
+      p.feed("x", xv);
+      p.run();
+      const Tensor got = p.fetch(y);
+      for (int64_t col = 0; col < 64; ++col)
+        CHECK(got.at(col) == doctest::Approx(want[size_t(col)]).epsilon(1e-12));
+    }
+  }
+  set_threads(1);
+}
+
 TEST_CASE("Executor.NoAllocationInSteadyState") {
   Wide w;
   for (int threads : {1, 2}) {
