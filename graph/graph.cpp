@@ -193,6 +193,18 @@ std::optional<NodeId> Graph::mask_of(NodeId value) const {
   return it->second;
 }
 
+std::optional<NodeId> Graph::derived(NodeId of, std::string_view what) const {
+  auto it = derived_.find(std::pair{of, std::string(what)});
+  if (it == derived_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Graph::set_derived(NodeId of, std::string_view what, NodeId value) {
+  if (of >= size() || value >= size())
+    throw std::out_of_range(fmt::format("set_derived: node id {} or {} is not in the graph", of, value));
+  derived_[std::pair{of, std::string(what)}] = value;
+}
+
 std::string Graph::unique_name(const std::string& base) {
   for (;;) {
     int n = counters_[base]++;

@@ -125,6 +125,13 @@ public:
   void set_mask(NodeId value, NodeId mask);
   std::optional<NodeId> mask_of(NodeId value) const;
 
+  // A value derived from node `of` once and shared by every later asker (the
+  // transposed copy of a recurrent kernel that each time step's gradient
+  // reads, ops/linalg.cpp): the node remembered for (of, what), if any, and
+  // remembering one.
+  std::optional<NodeId> derived(NodeId of, std::string_view what) const;
+  void set_derived(NodeId of, std::string_view what, NodeId value);
+
   // Node kind for nodes added while the guard lives (autodiff, optimizers).
   class KindGuard {
   public:
@@ -154,6 +161,7 @@ private:
   std::map<std::string, int, std::less<>> counters_;
   std::map<std::string, int, std::less<>> layer_counters_;
   std::map<NodeId, NodeId> masks_;
+  std::map<std::pair<NodeId, std::string>, NodeId, std::less<>> derived_;
   std::vector<std::string> scopes_;
   NodeKind kind_ = NodeKind::forward;
   friend class Value;

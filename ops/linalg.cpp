@@ -77,11 +77,36 @@ template <class T> void products(const KernelArgs<T>& k, int64_t batch) {
 //   Y = A Bᵀ:    dA = dY B       dB = dYᵀ A
 //   Y = Aᵀ B:    dA = B dYᵀ      dB = A dY
 //   Y = Aᵀ Bᵀ:   dA = Bᵀ dYᵀ     dB = dYᵀ Aᵀ
-template <class Mul> Value product_vjp(const VjpCtx& c, int i, Mul mul) {
+//
+// dA = dY Bᵀ with B a parameter that several products read (a recurrent
+// kernel, once per time step) and few rows in dY reads one transposed copy
+// of B, made once per run and shared by every step, in a plain product:
+// OpenBLAS's "nt" kernels are 1.2-3.2x slower than "nn" there (8..64 rows:
+// the per-step products of tools/bench's lstm-layer and trigger-word,
+// measured at 1 thread), the same from ~256 rows on, and faster for one row
+// (a matrix-vector product).
+constexpr int64_t kCopyTransposeRows = 128;
+constexpr size_t kCopyTransposeReaders = 4; // the copy's pass over B pays off
+
+std::optional<Value> transposed_parameter(Value b) {
+  Graph& g = b.graph();
+  if (auto t = g.derived(b.id(), "transpose")) return Value(g, *t);
+  size_t products = 0;
+  for (NodeId r : g.consumers(b.id())) products += g.node(r).op == Op::MatMul;
+  if (products < kCopyTransposeReaders) return std::nullopt;
+  const Value t = transpose(b);
+  g.set_derived(b.id(), "transpose", t.id());
+  return t;
+}
+
+template <class Mul> Value product_vjp(const VjpCtx& c, int i, Mul mul, bool batched) {
   const MatMulAttrs at = c.attr<MatMulAttrs>();
   const bool ta = at.transpose_a, tb = at.transpose_b;
   const Value a = c.x(0), b = c.x(1), dy = c.dy;
   if (i == 0) {
+    if (!ta && !tb && !batched && b.node().op == Op::Variable && dy.dim(0) >= 2 &&
+        dy.dim(0) <= kCopyTransposeRows)
+      if (const auto bt = transposed_parameter(b)) return mul(dy, *bt, false, false);
     if (!ta) return tb ? mul(dy, b, false, false) : mul(dy, b, false, true);
     return tb ? mul(b, dy, true, true) : mul(b, dy, false, true);
   }
@@ -98,7 +123,7 @@ void define_linalg(OpTable& t) {
   def(Op::MatMul) = {.name = "matmul", .arity = 2, .shape = matmul_rule,
     .kernel = kernels([](const auto& k) { products(k, 1); }),
     .vjp = [](const VjpCtx& c, int i) {
-      return product_vjp(c, i, [](Value x, Value y, bool tx, bool ty) { return matmul(x, y, tx, ty); });
+      return product_vjp(c, i, [](Value x, Value y, bool tx, bool ty) { return matmul(x, y, tx, ty); }, false);
     },
     .cost = product_cost};
 
@@ -107,7 +132,7 @@ void define_linalg(OpTable& t) {
     .kernel = kernels([](const auto& k) { products(k, k.s(0)[0]); }),
     .vjp = [](const VjpCtx& c, int i) {
       return product_vjp(c, i,
-                         [](Value x, Value y, bool tx, bool ty) { return batch_matmul(x, y, tx, ty); });
+                         [](Value x, Value y, bool tx, bool ty) { return batch_matmul(x, y, tx, ty); }, true);
     },
     .cost = product_cost};
 }
