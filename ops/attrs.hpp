@@ -311,12 +311,13 @@ struct MovingAverageAttrs {
   bool operator==(const MovingAverageAttrs&) const = default;
 };
 
-// GruCellGrad: the cotangent of GruCell's input `input` (0 zx, 1 hu, 2 h, 3 b).
-struct GruCellGradAttrs {
-  static constexpr const char* name = "GruCellGradAttrs";
+// GruGatesGrad, GruBlendGrad: the cotangent of which input of the forward op
+// (gates: 0 zx, 1 hu, 2 b; blend: 0 the gates, 1 h).
+struct GruGradAttrs {
+  static constexpr const char* name = "GruGradAttrs";
   int64_t input = 0;
   template <class F> void fields(F&& f) const { f("input", input); }
-  bool operator==(const GruCellGradAttrs&) const = default;
+  bool operator==(const GruGradAttrs&) const = default;
 };
 
 // Every attribute struct; NoAttrs first (a default Attrs holds it).
@@ -324,7 +325,7 @@ using AttrsVariant =
     std::variant<NoAttrs, ShapeAttrs, PowScalarAttrs, RangeAttrs, MatMulAttrs, PermuteAttrs, AxisAttrs,
                  SliceAttrs, SliceGradAttrs, RepeatAttrs, GatherGradAttrs, OneHotAttrs, ReduceAttrs,
                  DropoutMaskAttrs, SampleAttrs, Conv1DAttrs, Conv1DGradAttrs, SGDAttrs, AdamAttrs,
-                 AdaGradAttrs, SparseAdaGradAttrs, MovingAverageAttrs, GruCellGradAttrs>;
+                 AdaGradAttrs, SparseAdaGradAttrs, MovingAverageAttrs, GruGradAttrs>;
 
 namespace detail {
 template <class A, class V> struct AttrsIndex;

@@ -204,54 +204,67 @@ template <class F> void for_taps(const ConvDims& d, F f) {
     }
 }
 
-// GruCell: zx, hu (B, 3u), h (B, u) and b (1, 3u) -> (B, u); GruCellGrad: those
+// GruGates: zx, hu (B, 3u) and b (1, 3u) -> the gates (4, B, u); GruGatesGrad:
+// the gates and their cotangent -> the shape of input `input`.
+Shape gates_rule(Shapes in, const Attrs&) {
+  const Shape &zx = *in[0], &hu = *in[1], &b = *in[2];
+  if (zx.size() != 2 || zx != hu || zx[1] % 3 != 0 || zx[1] == 0 || b != Shape{1, zx[1]})
+    throw RuleError(fmt::format("gru_cell: zx {} and hu {} must be (batch, 3u) and b {} (1, 3u)", to_string(zx),
+                                to_string(hu), to_string(b)));
+  return {4, zx[0], zx[1] / 3};
+}
+Shape gates_grad_rule(Shapes in, const Attrs& a) {
+  const Shape &g = *in[0], &dg = *in[1];
+  if (g.size() != 3 || g != dg || g[0] != 4)
+    throw RuleError(fmt::format("gru_gates_grad: gates {} and their cotangent {} must be one (4, batch, u) shape",
+                                to_string(g), to_string(dg)));
+  const int64_t i = a.get<GruGradAttrs>().input, u = g[2];
+  if (i < 0 || i > 2) throw RuleError(fmt::format("gru_gates_grad: input {} is not 0, 1 or 2", i));
+  return i == 2 ? Shape{1, 3 * u} : Shape{g[1], 3 * u};
+}
+// GruBlend: the gates (4, B, u) and h (B, u) -> (B, u); GruBlendGrad: those
 // and dy (B, u) -> the shape of input `input`.
-Shape gru_rule(Shapes in, const Attrs&) {
-  const Shape &zx = *in[0], &hu = *in[1], &h = *in[2], &b = *in[3];
-  if (h.size() != 2 || zx != hu || zx.size() != 2 || zx[0] != h[0] || zx[1] != 3 * h[1] ||
-      b != Shape{1, zx[1]})
-    throw RuleError(fmt::format("gru_cell: zx {} and hu {} must be (batch, 3u) and b {} (1, 3u) for h {} (batch, u)",
-                                to_string(zx), to_string(hu), to_string(b), to_string(h)));
+Shape blend_rule(Shapes in, const Attrs&) {
+  const Shape &g = *in[0], &h = *in[1];
+  if (h.size() != 2 || g != Shape{4, h[0], h[1]})
+    throw RuleError(fmt::format("gru_cell: h {} must be (batch, u) for the gates {} (4, batch, u)", to_string(h),
+                                to_string(g)));
   return h;
 }
-Shape gru_grad_rule(Shapes in, const Attrs& a) {
-  const Shape h = gru_rule(in, a);
-  if (*in[4] != h) throw RuleError(fmt::format("gru_cell_grad: dy {} must be h's shape {}", to_string(*in[4]), to_string(h)));
-  const int64_t i = a.get<GruCellGradAttrs>().input;
-  if (i < 0 || i > 3) throw RuleError(fmt::format("gru_cell_grad: input {} is not 0, 1, 2 or 3", i));
+Shape blend_grad_rule(Shapes in, const Attrs& a) {
+  const Shape h = blend_rule(in, a);
+  if (*in[2] != h) throw RuleError(fmt::format("gru_blend_grad: dy {} must be h's shape {}", to_string(*in[2]), to_string(h)));
+  const int64_t i = a.get<GruGradAttrs>().input;
+  if (i < 0 || i > 1) throw RuleError(fmt::format("gru_blend_grad: input {} is not 0 or 1", i));
   return *in[size_t(i)];
 }
 
-// z, r and h~ of a GRU step (B rows of u) and rec = hu + b, computed as the
-// composite does: the sums in T, then the SIMD sigmoid and tanh of
-// ops/simd.hpp on them. `only_z`: z alone (h's cotangent needs no more).
-template <class T> struct GruGates {
-  std::vector<T> z, r, hh, rec;
-  GruGates(const T* zx, const T* hu, const T* bias, int64_t B, int64_t u, bool only_z = false)
-      : z(size_t(B * u)), rec(size_t(B * 3 * u)) {
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t j = 0; j < 3 * u; ++j) rec[size_t(b * 3 * u + j)] = hu[b * 3 * u + j] + bias[j];
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t j = 0; j < u; ++j) z[size_t(b * u + j)] = zx[b * 3 * u + j] + rec[size_t(b * 3 * u + j)];
-    simd::unary(simd::Fn::Sigmoid, z.data(), z.data(), B * u);
-    if (only_z) return;
-    r.resize(z.size());
-    hh.resize(z.size());
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t j = 0; j < u; ++j) {
-        const int64_t o = b * 3 * u + u + j;
-        r[size_t(b * u + j)] = zx[o] + rec[size_t(o)];
-      }
-    simd::unary(simd::Fn::Sigmoid, r.data(), r.data(), B * u);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t j = 0; j < u; ++j) {
-        const int64_t o = b * 3 * u + 2 * u + j, q = b * u + j;
-        const T rh = r[size_t(q)] * rec[size_t(o)];
-        hh[size_t(q)] = zx[o] + rh;
-      }
-    simd::unary(simd::Fn::Tanh, hh.data(), hh.data(), B * u);
+// The gates of a GRU step, (4, B, u): z, r, h~ and rec_h, each (B, u), with
+// rec = hu + b, computed as the composite does: the sums in T, then the SIMD
+// sigmoid and tanh of ops/simd.hpp on each (B, u) block (the composite's
+// calls, so the same bits wherever a kernel has a scalar tail).
+template <class T> void gru_gates(const T* zx, const T* hu, const T* bias, T* out, int64_t B, int64_t u) {
+  const int64_t n = B * u;
+  T *z = out, *r = out + n, *hh = out + 2 * n, *rh = out + 3 * n;
+  for (int64_t b = 0; b < B; ++b) {
+    const T* x = zx + b * 3 * u;
+    const T* h = hu + b * 3 * u;
+    for (int64_t j = 0; j < u; ++j) {
+      const int64_t q = b * u + j;
+      z[q] = x[j] + (h[j] + bias[j]);
+      r[q] = x[u + j] + (h[u + j] + bias[u + j]);
+      rh[q] = h[2 * u + j] + bias[2 * u + j];
+    }
   }
-};
+  simd::unary(simd::Fn::Sigmoid, z, z, n);
+  simd::unary(simd::Fn::Sigmoid, r, r, n);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < u; ++j) {
+      const int64_t q = b * u + j;
+      hh[q] = zx[b * 3 * u + 2 * u + j] + r[q] * rh[q];
+    }
+  simd::unary(simd::Fn::Tanh, hh, hh, n);
+}
 
 } // namespace
 
@@ -454,66 +467,92 @@ void define_nn(OpTable& t) {
       return conv_cost(*in[0], at.shape, at.conv);
     }};
 
-  // h' = z h + (1 - z) h~ from (zx, hu, h, b): ops.hpp gru_cell
-  def(Op::GruCell) = {.name = "gru_cell", .arity = 4, .shape = gru_rule,
+  // the gates (z, r, h~, rec_h) of a GRU step from (zx, hu, b): ops.hpp gru_cell
+  def(Op::GruGates) = {.name = "gru_gates", .arity = 3, .shape = gates_rule,
     .kernel = kernels([](const auto& k) {
-      using T = std::remove_cvref_t<decltype(*k.out)>;
-      const int64_t B = k.s(2)[0], u = k.s(2)[1];
-      const GruGates<T> g(k.x(0), k.x(1), k.x(3), B, u);
-      const T* h = k.x(2);
-      for (int64_t i = 0; i < B * u; ++i) {
-        const T next = (T(1) - g.z[size_t(i)]) * g.hh[size_t(i)];
-        const T keep = g.z[size_t(i)] * h[i];
-        k.out[i] = keep + next;
-      }
+      gru_gates(k.x(0), k.x(1), k.x(2), k.out, k.s(0)[0], k.s(0)[1] / 3);
     }),
-    .vjp = [](const VjpCtx& c, int i) {
-      return make(Op::GruCellGrad, {c.x(0), c.x(1), c.x(2), c.x(3), c.dy}, GruCellGradAttrs{i});
-    },
-    .cost = [](Shapes in, const Shape&, const Attrs&) { return 30.0 * double(numel(*in[2])); }};
+    .vjp = [](const VjpCtx& c, int i) { return make(Op::GruGatesGrad, {c.y(), c.dy}, GruGradAttrs{i}); },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 12.0 * double(numel(*in[0])); }};
 
-  // With rec = hu + b, s = dy (h - h~) z (1 - z) and c = dy (1 - z) (1 - h~^2):
-  // d zx = [s, c rec_h r (1 - r), c], d hu = [s, c rec_h r (1 - r), c r], d h = dy z,
-  // d b = d hu summed over the batch (GruCellGradAttrs::input picks one)
-  def(Op::GruCellGrad) = {.name = "gru_cell_grad", .arity = 5, .shape = gru_grad_rule,
+  // From the gates (z, r, h~, rec_h) and their cotangents (gz, gr, gh, grec):
+  // a = gh (1 - h~^2), dz = gz z (1 - z), dr = (gr + a rec_h) r (1 - r);
+  // d zx = [dz, dr, a], d hu = [dz, dr, a r + grec], d b = d hu summed over
+  // the batch, rows in order (GruGradAttrs::input picks one). Arithmetic only:
+  // the gates were computed once, forward.
+  def(Op::GruGatesGrad) = {.name = "gru_gates_grad", .arity = 2, .shape = gates_grad_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
-      const int64_t B = k.s(2)[0], u = k.s(2)[1];
-      const int64_t which = attr<GruCellGradAttrs>(k).input;
-      const GruGates<T> g(k.x(0), k.x(1), k.x(3), B, u, which == 2);
-      const T *h = k.x(2), *dy = k.x(4);
-      if (which == 2) {
-        for (int64_t q = 0; q < B * u; ++q) k.out[q] = dy[q] * g.z[size_t(q)];
-        return;
-      }
-      if (which == 3) std::fill(k.out, k.out + 3 * u, T(0));
+      const int64_t B = k.s(0)[1], u = k.s(0)[2], n = B * u;
+      const int64_t which = attr<GruGradAttrs>(k).input;
+      const T *g = k.x(0), *d = k.x(1);
+      if (which == 2) std::fill(k.out, k.out + 3 * u, T(0));
       for (int64_t b = 0; b < B; ++b) {
-        T* row = which == 3 ? k.out : k.out + b * 3 * u; // d b: the batch's rows summed in order
+        T* row = which == 2 ? k.out : k.out + b * 3 * u;
         for (int64_t j = 0; j < u; ++j) {
-          const int64_t q = b * u + j, o = b * 3 * u + j;
-          const T z = g.z[size_t(q)], r = g.r[size_t(q)], hh = g.hh[size_t(q)], d = dy[q];
-          const T s = d * (h[q] - hh) * z * (T(1) - z);
-          const T cand = d * (T(1) - z) * (T(1) - hh * hh);
-          const T rr = cand * g.rec[size_t(o + 2 * u)] * r * (T(1) - r);
-          const T hc = which == 0 ? cand : cand * r;
-          if (which == 3) {
-            row[j] += s, row[j + u] += rr, row[j + 2 * u] += hc;
+          const int64_t q = b * u + j;
+          const T z = g[q], r = g[n + q], hh = g[2 * n + q], rh = g[3 * n + q];
+          const T a = d[2 * n + q] * (T(1) - hh * hh);
+          const T dz = d[q] * z * (T(1) - z);
+          const T dr = (d[n + q] + a * rh) * r * (T(1) - r);
+          const T third = which == 0 ? a : a * r + d[3 * n + q];
+          if (which == 2) {
+            row[j] += dz, row[u + j] += dr, row[2 * u + j] += third;
           } else {
-            row[j] = s, row[j + u] = rr, row[j + 2 * u] = hc;
+            row[j] = dz, row[u + j] = dr, row[2 * u + j] = third;
           }
         }
       }
     }),
-    .no_grad = "the GRU cell's gradient has none of its own (a second derivative through a GRU: build it with "
+    .no_grad = "the GRU gates' gradient has none of its own (a second derivative through a GRU: build it with "
                "activations other than tanh and sigmoid, which take the composite path)",
-    .cost = [](Shapes in, const Shape&, const Attrs&) { return 40.0 * double(numel(*in[2])); }};
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 3.0 * double(numel(*in[0])); }};
+
+  // h' = z h + (1 - z) h~ from the gates and h: ops.hpp gru_cell
+  def(Op::GruBlend) = {.name = "gru_blend", .arity = 2, .shape = blend_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t n = k.n();
+      const T *z = k.x(0), *hh = k.x(0) + 2 * n, *h = k.x(1);
+      for (int64_t q = 0; q < n; ++q) {
+        const T next = (T(1) - z[q]) * hh[q];
+        const T keep = z[q] * h[q];
+        k.out[q] = keep + next;
+      }
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return make(Op::GruBlendGrad, {c.x(0), c.x(1), c.dy}, GruGradAttrs{i});
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 2.0 * double(numel(*in[1])); }};
+
+  // d gates = (dy (h - h~), 0, dy (1 - z), 0), d h = dy z
+  def(Op::GruBlendGrad) = {.name = "gru_blend_grad", .arity = 3, .shape = blend_grad_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t n = numel(k.s(1));
+      const T *z = k.x(0), *hh = k.x(0) + 2 * n, *h = k.x(1), *dy = k.x(2);
+      if (attr<GruGradAttrs>(k).input == 1) {
+        for (int64_t q = 0; q < n; ++q) k.out[q] = dy[q] * z[q];
+        return;
+      }
+      for (int64_t q = 0; q < n; ++q) {
+        k.out[q] = dy[q] * (h[q] - hh[q]);
+        k.out[2 * n + q] = dy[q] * (T(1) - z[q]);
+      }
+      std::fill(k.out + n, k.out + 2 * n, T(0));
+      std::fill(k.out + 3 * n, k.out + 4 * n, T(0));
+    }),
+    .no_grad = "the GRU blend's gradient has none of its own (see gru_gates_grad)",
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 2.0 * double(numel(*in[0])); }};
 }
 
 } // namespace detail
 
 using detail::make;
 
-Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l) { return make(Op::GruCell, {zx, hu, h, b}, {}, l); }
+Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l) {
+  return make(Op::GruBlend, {make(Op::GruGates, {zx, hu, b}, {}, l), h}, {}, l);
+}
 
 Value softmax(Value x, int64_t axis, Loc l) { return make(Op::Softmax, {x}, AxisAttrs{axis}, l); }
 Value sigmoid_cross_entropy(Value logits, Value labels, Loc l) {

@@ -121,9 +121,10 @@ Value conv1d(Value x, Value w, int64_t stride = 1, const std::string& padding = 
 // zx = x W + b_in (batch, 3u; gates z, r, h), hu = h U (batch, 3u), the state
 // h (batch, u) and the recurrent bias b (1, 3u): with rec = hu + b,
 // z = sigmoid(zx_z + rec_z), r = sigmoid(zx_r + rec_r),
-// h~ = tanh(zx_h + r rec_h), h' = z h + (1 - z) h~. One node, and one per
-// input's cotangent (GruCellGrad), instead of some forty; the forward gives
-// the bits of those ops composed (the same operations in the same order).
+// h~ = tanh(zx_h + r rec_h), h' = z h + (1 - z) h~. Two nodes instead of
+// some forty: gru_gates, (batch, 4u) [z | r | h~ | rec_h], then gru_blend;
+// the backward reads the gates (no activation computed again). The forward
+// gives the bits of those ops composed (the same operations in the same order).
 Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l = Loc::current());
 
 // ---- parameter updates (ops/update.cpp): update nodes mutate their leading

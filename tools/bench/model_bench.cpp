@@ -3,16 +3,17 @@
 // square float32 products. Prints one JSON line per measurement (the
 // protocol of tools/bench/torch_models.py, the PyTorch side):
 //
-//   bench-models lstm-layer [--threads N] [--steps K] [--warmup W]
+//   bench-models lstm-layer [--threads N] [--steps K] [--warmup W] [--batch B] [--seq T]
 //   bench-models sgemm [--threads N] [--sizes 256,512,1024]
 //   bench-models trigger-word [--threads N] [--steps K] [--warmup W] [--batches D]
 //                             [--dropout R] [--data-dir DIR] [--dump DIR]
 //
-// lstm-layer: batch 64, input 128, hidden 256, 50 steps, Keras initial
+// lstm-layer: batch 64 (--batch), input 128, hidden 256, 50 steps (--seq), Keras initial
 // weights (ops/layers.hpp); x ~ N(0, 1), y ~ U(-0.5, 0.5), fixed and seeded;
 // one step = forward over the 50 steps, loss 0.5 * mean((h - y)^2) over every
 // output, backward, SGD with lr 1.0. Figure: ms per step; GFLOP/s counts the
-// matrix products (forward once, backward twice).
+// matrix products (forward once, backward twice). The JSON line also gives the plan's
+// compile time, nodes, dependency edges and arena size (the scaling mode of tools/bench/run).
 //
 // trigger-word: the model of models/trigger_word.cpp (its spec, the training
 // defaults' dropout, or --dropout, and learning rate) in fit::Network's training plan at
@@ -80,8 +81,8 @@ double median_run_seconds(Plan& p, int reps) {
   return times[times.size() / 2];
 }
 
-int lstm_layer(int threads, int steps, int warmup) {
-  constexpr int64_t B = 64, X = 128, H = 256, T = 50;
+int lstm_layer(int threads, int steps, int warmup, int64_t B, int64_t T) {
+  constexpr int64_t X = 128, H = 256;
   Graph g;
   Value x = input(g, "x", {T, B, X});
   Value y = input(g, "y", {T, B, H});
@@ -97,17 +98,20 @@ int lstm_layer(int threads, int steps, int warmup) {
   loss = loss * (0.5 / double(T * B * H));
   TrainOps sgd = minimize(loss, all_params(g), SGD{.lr = 1.0});
   ParamStore ps;
+  const auto c0 = Clock::now();
   Plan p(g, ps, std::vector<Value>{loss}, sgd.updates, {.dtype = DType::f32, .seed = 1});
+  const double compile_s = seconds_since(c0);
   p.feed("x", seeded({T, B, X}, 1, true));
   p.feed("y", seeded({T, B, H}, 2, false));
   for (int i = 0; i < warmup; ++i) p.run();
   const double s = median_run_seconds(p, steps);
-  const double flops = 3.0 * 2.0 * T * B * (X + H) * 4 * H;
+  const double flops = 3.0 * 2.0 * double(T * B * (X + H) * 4 * H);
   std::printf("{\"impl\": \"seqgraph\", \"workload\": \"lstm-layer\", \"threads\": %d, "
               "\"figure\": %.4f, \"unit\": \"ms/step\", \"loss\": %.6g, \"gflops\": %.2f, "
-              "\"steps\": %d, \"nodes\": %zu, \"arena_mb\": %.1f, \"max_rss_kb\": %ld}\n",
-              threads, s * 1e3, p.fetch(loss).at(0), flops / s / 1e9, steps, p.stats().nodes,
-              double(p.stats().arena_bytes) / (1 << 20), max_rss_kb());
+              "\"steps\": %d, \"T\": %ld, \"B\": %ld, \"nodes\": %zu, \"edges\": %zu, \"compile_ms\": %.2f, "
+              "\"arena_mb\": %.2f, \"max_rss_kb\": %ld}\n",
+              threads, s * 1e3, p.fetch(loss).at(0), flops / s / 1e9, steps, long(T), long(B), p.stats().nodes,
+              p.stats().edges, compile_s * 1e3, double(p.stats().arena_bytes) / (1 << 20), max_rss_kb());
   return 0;
 }
 
@@ -190,7 +194,7 @@ int trigger_word_bench(int threads, int steps, int warmup, int batches, double d
 
 int usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: bench-models lstm-layer [--threads N] [--steps K] [--warmup W]\n"
+               "usage: bench-models lstm-layer [--threads N] [--steps K] [--warmup W] [--batch B] [--seq T]\n"
                "       bench-models sgemm [--threads N] [--sizes 256,512,1024]\n"
                "       bench-models trigger-word [--threads N] [--steps K] [--warmup W] [--batches D]\n"
                "                                 [--dropout R] [--data-dir DIR] [--dump DIR]\n");
@@ -213,6 +217,7 @@ int main(int argc, char** argv) {
   const std::string what = argv[1];
   if (what == "-h" || what == "--help") return usage(0);
   int threads = 1, steps = 20, warmup = 3, batches = 4;
+  int64_t batch = 64, seq = 50;
   bool steps_given = false, warmup_given = false;
   double dropout = trigger_word::kDropout;
   std::string data_dir = SEQGRAPH_DATA_DIR, dump;
@@ -226,6 +231,8 @@ int main(int argc, char** argv) {
       else if (o == "--steps") steps = int(positive("--steps", v)), steps_given = true;
       else if (o == "--warmup") warmup = int(integer("--warmup", v, 0)), warmup_given = true;
       else if (o == "--batches") batches = int(positive("--batches", v));
+      else if (o == "--batch") batch = positive("--batch", v);
+      else if (o == "--seq") seq = positive("--seq", v);
       else if (o == "--data-dir") data_dir = v;
       else if (o == "--dropout") {
         char* end = nullptr;
@@ -245,7 +252,7 @@ int main(int argc, char** argv) {
       } else throw std::invalid_argument(fmt::format("unknown option '{}'", o));
     }
     set_threads(threads);
-    if (what == "lstm-layer") return lstm_layer(threads, steps, warmup);
+    if (what == "lstm-layer") return lstm_layer(threads, steps, warmup, batch, seq);
     if (what == "sgemm") return sgemm(threads, sizes);
     if (what == "trigger-word")
       return trigger_word_bench(threads, steps_given ? steps : 5, warmup_given ? warmup : 1, batches, dropout,

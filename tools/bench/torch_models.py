@@ -427,7 +427,7 @@ def run_dinosaurus(args):
 #    lstm_weights / lstm (Keras LSTM, sigmoid recurrent activation, gates i, f, c, o) with
 #    graph/params.cpp's initializers.
 #
-#   T=50, B=64, X=128, H=256, float32; fixed data drawn as model_bench.cpp's seeded():
+#   T=50 (--seq), B=64 (--batch), X=128, H=256, float32; fixed data drawn as model_bench.cpp's seeded():
 #   x[i] = rng::normal(7, 1, i), y[i] = rng::uniform(7, 2, i) - 0.5 (flat row-major index i
 #   of (T, B, X) and (T, B, H)); weights lstm/kernel, lstm/recurrent_kernel, lstm/bias from
 #   seed 1 (its Plan's seed). --seed does not apply. h, c start at 0;
@@ -439,7 +439,7 @@ LSTM_DATA_SEED, LSTM_WEIGHT_SEED = 7, 1
 
 
 def run_lstm_layer(args):
-    T, B, X, H = 50, 64, 128, 256
+    T, B, X, H = args.seq, args.batch, 128, 256
     warmup, steps = 3, args.steps if args.steps is not None else 20
     x = sg_normal(LSTM_DATA_SEED, 1, T * B * X).astype(np.float32).reshape(T, B, X)
     y = (sg_uniform(LSTM_DATA_SEED, 2, np.arange(T * B * H, dtype=np.uint64)) - 0.5)
@@ -1069,6 +1069,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, required=True, help="intra-op threads (and BLAS/OpenMP)")
     ap.add_argument("--steps", type=int, default=None,
                     help="timed steps (dinosaurus: 5000, lstm-layer: 20)")
+    ap.add_argument("--batch", type=int, default=64, help="lstm-layer batch size (default 64)")
+    ap.add_argument("--seq", type=int, default=50, help="lstm-layer sequence length (default 50)")
     ap.add_argument("--epochs", type=int, default=None,
                     help="emojify-v2 epochs (default 50), nmt-attention epochs (default 1)")
     ap.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
@@ -1085,6 +1087,8 @@ def main(argv=None):
         ap.error("--steps must be >= 1")
     if args.epochs is not None and args.epochs < 1:
         ap.error("--epochs must be >= 1")
+    if args.batch < 1 or args.seq < 1:
+        ap.error("--batch and --seq must be >= 1")
 
     n = str(args.threads)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
