@@ -312,7 +312,7 @@ struct MovingAverageAttrs {
 };
 
 // GruGatesGrad, GruBlendGrad: the cotangent of which input of the forward op
-// (gates: 0 zx, 1 hu, 2 b; blend: 0 the gates, 1 h).
+// (gates: 0 zx, 1 hu; blend: 0 the gates, 1 h).
 struct GruGradAttrs {
   static constexpr const char* name = "GruGradAttrs";
   int64_t input = 0;

@@ -218,9 +218,9 @@ Shape gates_grad_rule(Shapes in, const Attrs& a) {
   if (g.size() != 3 || g != dg || g[0] != 4)
     throw RuleError(fmt::format("gru_gates_grad: gates {} and their cotangent {} must be one (4, batch, u) shape",
                                 to_string(g), to_string(dg)));
-  const int64_t i = a.get<GruGradAttrs>().input, u = g[2];
-  if (i < 0 || i > 2) throw RuleError(fmt::format("gru_gates_grad: input {} is not 0, 1 or 2", i));
-  return i == 2 ? Shape{1, 3 * u} : Shape{g[1], 3 * u};
+  const int64_t i = a.get<GruGradAttrs>().input;
+  if (i < 0 || i > 1) throw RuleError(fmt::format("gru_gates_grad: input {} is not 0 (zx) or 1 (hu)", i));
+  return {g[1], 3 * g[2]};
 }
 // GruBlend: the gates (4, B, u) and h (B, u) -> (B, u); GruBlendGrad: those
 // and dy (B, u) -> the shape of input `input`.
@@ -472,36 +472,50 @@ void define_nn(OpTable& t) {
     .kernel = kernels([](const auto& k) {
       gru_gates(k.x(0), k.x(1), k.x(2), k.out, k.s(0)[0], k.s(0)[1] / 3);
     }),
-    .vjp = [](const VjpCtx& c, int i) { return make(Op::GruGatesGrad, {c.y(), c.dy}, GruGradAttrs{i}); },
+    .vjp = [](const VjpCtx& c, int i) {
+      // d b is d hu summed over the batch: a sum of the d hu node (in cache
+      // by then), which both cotangents share
+      if (i == 0) return make(Op::GruGatesGrad, {c.y(), c.dy}, GruGradAttrs{0});
+      Graph& g = c.g;
+      std::optional<NodeId> hu = g.derived(c.dy.id(), "gru_gates_grad hu");
+      if (!hu) {
+        hu = make(Op::GruGatesGrad, {c.y(), c.dy}, GruGradAttrs{1}).id();
+        g.set_derived(c.dy.id(), "gru_gates_grad hu", *hu);
+      }
+      return i == 1 ? Value(g, *hu) : sum(Value(g, *hu), {0}, true);
+    },
     .cost = [](Shapes in, const Shape&, const Attrs&) { return 12.0 * double(numel(*in[0])); }};
 
   // From the gates (z, r, h~, rec_h) and their cotangents (gz, gr, gh, grec):
   // a = gh (1 - h~^2), dz = gz z (1 - z), dr = (gr + a rec_h) r (1 - r);
-  // d zx = [dz, dr, a], d hu = [dz, dr, a r + grec], d b = d hu summed over
-  // the batch, rows in order (GruGradAttrs::input picks one). Arithmetic only:
-  // the gates were computed once, forward.
+  // d zx = [dz, dr, a], d hu = [dz, dr, a r + grec] (GruGradAttrs::input
+  // picks one; d b is a sum of d hu). Arithmetic only: the gates were
+  // computed once, forward.
   def(Op::GruGatesGrad) = {.name = "gru_gates_grad", .arity = 2, .shape = gates_grad_rule,
     .kernel = kernels([](const auto& k) {
       using T = std::remove_cvref_t<decltype(*k.out)>;
       const int64_t B = k.s(0)[1], u = k.s(0)[2], n = B * u;
-      const int64_t which = attr<GruGradAttrs>(k).input;
-      const T *g = k.x(0), *d = k.x(1);
-      if (which == 2) std::fill(k.out, k.out + 3 * u, T(0));
+      const bool hu = attr<GruGradAttrs>(k).input == 1;
       for (int64_t b = 0; b < B; ++b) {
-        T* row = which == 2 ? k.out : k.out + b * 3 * u;
+        // one row: straight loops over j (vectorised; the output does not alias the inputs)
+        const T* __restrict z = k.x(0) + b * u;
+        const T* __restrict r = z + n;
+        const T* __restrict hh = z + 2 * n;
+        const T* __restrict rh = z + 3 * n;
+        const T* __restrict gz = k.x(1) + b * u;
+        const T* __restrict gr = gz + n;
+        const T* __restrict gh = gz + 2 * n;
+        const T* __restrict grec = gz + 3 * n;
+        T* __restrict row = k.out + b * 3 * u;
         for (int64_t j = 0; j < u; ++j) {
-          const int64_t q = b * u + j;
-          const T z = g[q], r = g[n + q], hh = g[2 * n + q], rh = g[3 * n + q];
-          const T a = d[2 * n + q] * (T(1) - hh * hh);
-          const T dz = d[q] * z * (T(1) - z);
-          const T dr = (d[n + q] + a * rh) * r * (T(1) - r);
-          const T third = which == 0 ? a : a * r + d[3 * n + q];
-          if (which == 2) {
-            row[j] += dz, row[u + j] += dr, row[2 * u + j] += third;
-          } else {
-            row[j] = dz, row[u + j] = dr, row[2 * u + j] = third;
-          }
+          const T a = gh[j] * (T(1) - hh[j] * hh[j]);
+          row[j] = gz[j] * z[j] * (T(1) - z[j]);
+          row[u + j] = (gr[j] + a * rh[j]) * r[j] * (T(1) - r[j]);
         }
+        if (hu)
+          for (int64_t j = 0; j < u; ++j) row[2 * u + j] = gh[j] * (T(1) - hh[j] * hh[j]) * r[j] + grec[j];
+        else
+          for (int64_t j = 0; j < u; ++j) row[2 * u + j] = gh[j] * (T(1) - hh[j] * hh[j]);
       }
     }),
     .no_grad = "the GRU gates' gradient has none of its own (a second derivative through a GRU: build it with "
