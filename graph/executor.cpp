@@ -30,10 +30,16 @@ namespace {
 std::atomic<bool> g_check_numerics{false};
 
 // NaN and ±inf are the values whose exponent bits are all ones: a branch-free
-// OR over a block (vectorised), then the exact index in the block that has one.
+// OR over a block, then the exact index in the block that has one. The
+// exponent field plus one carries into the sign bit exactly when it is all
+// ones, so the test is an AND, an ADD and an OR per element: integer ops that
+// vectorise at the baseline SSE2 for doubles too (an equality test of 64-bit
+// lanes needs SSE4.1, and left the loop scalar: 0.8 ns an element).
 template <class T, class U> int64_t first_bad(const T* p, int64_t n) {
   static_assert(sizeof(T) == sizeof(U));
   constexpr U mask = sizeof(T) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
+  constexpr U one = sizeof(T) == 4 ? U(1u << 23) : U(1ull << 52); // the exponent's lowest bit
+  constexpr U sign = U(1) << (8 * sizeof(U) - 1);
   constexpr int64_t kBlock = 512;
   for (int64_t b = 0; b < n; b += kBlock) {
     const int64_t e = std::min(n, b + kBlock);
@@ -41,9 +47,9 @@ template <class T, class U> int64_t first_bad(const T* p, int64_t n) {
     for (int64_t i = b; i < e; ++i) {
       U u;
       std::memcpy(&u, p + i, sizeof u);
-      bad |= U((u & mask) == mask);
+      bad |= U((u & mask) + one);
     }
-    if (bad)
+    if (bad & sign)
       for (int64_t i = b; i < e; ++i)
         if (!std::isfinite(p[i])) return i;
   }

@@ -276,6 +276,21 @@ template <class T> void concat_kernel(const KernelArgs<T>& k) {
   const Shape& y = *k.out_shape;
   const size_t ax = axis_of(attr<AxisAttrs>(k).axis, y.size());
   const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
+  if (inner == 1 && outer > 1) { // columns side by side (a sequence's per-step (n, 1) states): no copy call per element
+    int64_t width = 0;
+    bool columns = true;
+    for (int i = 0; i < k.n_in; ++i) {
+      width += k.s(i)[ax];
+      columns = columns && k.s(i)[ax] == 1;
+    }
+    if (columns) {
+      for (int i = 0; i < k.n_in; ++i) {
+        const T* x = k.x(i);
+        for (int64_t o = 0; o < outer; ++o) k.out[o * width + i] = x[o];
+      }
+      return;
+    }
+  }
   // output-major: the output written once, front to back (many inputs: the
   // gradient of a long sequence's per-step slices)
   T* out = k.out;
@@ -293,6 +308,11 @@ template <class T> void slice_kernel(const KernelArgs<T>& k) {
   const size_t ax = axis_of(at.axis, x.size());
   const int64_t outer = prod(x, 0, ax), inner = prod(x, ax + 1, x.size());
   const int64_t row = x[ax] * inner, len = (at.end - at.begin) * inner, begin = at.begin * inner;
+  if (len == 1) { // one column (a step of a sequence laid out (features, steps)): a strided gather
+    const T* in = k.x(0) + begin;
+    for (int64_t o = 0; o < outer; ++o) k.out[o] = in[o * row];
+    return;
+  }
   for (int64_t o = 0; o < outer; ++o)
     std::copy(k.x(0) + o * row + begin, k.x(0) + o * row + begin + len, k.out + o * len);
 }
@@ -304,6 +324,11 @@ template <class T> void slice_grad_kernel(const KernelArgs<T>& k) {
   const int64_t outer = prod(y, 0, ax), inner = prod(y, ax + 1, y.size());
   const int64_t row = y[ax] * inner, len = (at.end - at.begin) * inner, begin = at.begin * inner;
   std::fill(k.out, k.out + k.n(), T(0));
+  if (len == 1) { // one column: a strided scatter
+    T* out = k.out + begin;
+    for (int64_t o = 0; o < outer; ++o) out[o * row] = k.x(0)[o];
+    return;
+  }
   for (int64_t o = 0; o < outer; ++o)
     std::copy(k.x(0) + o * len, k.x(0) + (o + 1) * len, k.out + o * row + begin);
 }

@@ -103,6 +103,36 @@ TEST_CASE("Numerics.FirstNonFinite") {
   CHECK(first_non_finite(f.data(), 0) == -1);
 }
 
+// Every special at every position of a buffer that spans block boundaries
+// (512 elements a block), next to the finite values nearest to them.
+template <class T> void first_non_finite_everywhere() {
+  using L = std::numeric_limits<T>;
+  const std::vector<T> finite{L::max(), -L::max(), L::denorm_min(), -L::min(), T(0), -T(0)};
+  const std::vector<T> bad{L::infinity(), -L::infinity(), L::quiet_NaN(), -L::quiet_NaN(), L::signaling_NaN()};
+  const int64_t n = 1100;
+  std::vector<T> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = finite[size_t(i) % finite.size()];
+  REQUIRE(first_non_finite(v.data(), n) == -1);
+  for (const T b : bad)
+    for (int64_t at : {int64_t(0), int64_t(1), int64_t(510), int64_t(511), int64_t(512), int64_t(513), int64_t(777),
+                       int64_t(1023), int64_t(1024), n - 1}) {
+      CAPTURE(at);
+      std::vector<T> w = v;
+      w[size_t(at)] = b;
+      CHECK(first_non_finite(w.data(), n) == at);
+      CHECK(first_non_finite(w.data(), at) == -1); // just before it
+      if (at + 5 < n) {
+        w[size_t(at + 5)] = b; // a second one later: the first is found
+        CHECK(first_non_finite(w.data(), n) == at);
+      }
+    }
+}
+
+TEST_CASE("Numerics.FirstNonFiniteAtEveryBlockPosition") {
+  first_non_finite_everywhere<float>();
+  first_non_finite_everywhere<double>();
+}
+
 TEST_CASE("Numerics.PlanNamesTheFirstNonFiniteNodeAndWhy") {
   Graph g;
   Value x = input(g, "x", {4});

@@ -227,6 +227,12 @@ TEST_CASE("Shape.Concat") {
   check_close(eval(g, z, f), vals({3, 2}, {1, 2, 3, 4, 7, 8}));
   Value w = concat({a, b}, -1); // last axis
   CHECK(w.shape() == Shape{2, 3});
+  // one-column inputs side by side (a sequence's per-step states): the strided path
+  Value cols = concat({b, input(g, "d", {2, 1}), b}, 1);
+  f.emplace("d", vals({2, 1}, {-1, -2}));
+  check_close(eval(g, cols, f), vals({2, 3}, {5, -1, 5, 6, -2, 6}));
+  Value mixed = concat({b, a}, 1); // a one-column input among wider ones: the general path
+  check_close(eval(g, mixed, f), vals({2, 3}, {5, 1, 2, 6, 3, 4}));
 }
 
 TEST_CASE("Shape.Slice") {

@@ -79,10 +79,15 @@ std::vector<OpCase> cases() {
     {"Shape.BroadcastTo", [](Graph& g) { return broadcast_to(in(g, "a", {2, 1, 3}), {2, 4, 3}); }},
     {"Shape.BroadcastToScalar", [](Graph& g) { return broadcast_to(in(g, "a", {}), {2, 3}); }},
     {"Shape.Concat", [](Graph& g) { return concat({in(g, "a", {2, 2, 3}), in(g, "b", {2, 1, 3}), in(g, "c", {2, 3, 3})}, 1); }},
+    {"Shape.ConcatColumns", [](Graph& g) { return concat({in(g, "a", {4, 1}), in(g, "b", {4, 1}), in(g, "c", {4, 1})}, 1); }},
     {"Shape.Slice", [](Graph& g) { return slice(in(g, "a", {3, 5, 2}), 1, 1, 4); }},
+    {"Shape.SliceColumn", [](Graph& g) { return slice(in(g, "a", {4, 5}), 1, 3, 4); }},
     {"Shape.SliceGrad", [](Graph& g) {  // no builder: the node Slice's VJP emits
        SliceGradAttrs at{.full = {3, 5}, .axis = 1, .begin = 1, .end = 3};
        return Value(g, g.add(Op::SliceGrad, {in(g, "dy", {3, 2}).id()}, at)); }},
+    {"Shape.SliceGradColumn", [](Graph& g) {
+       SliceGradAttrs at{.full = {3, 5}, .axis = 1, .begin = 4, .end = 5};
+       return Value(g, g.add(Op::SliceGrad, {in(g, "dy", {3, 1}).id()}, at)); }},
     {"Shape.Stack", [](Graph& g) { return stack({in(g, "a", {2, 3}), in(g, "b", {2, 3}), in(g, "c", {2, 3})}, 1); }},
     {"Shape.Take", [](Graph& g) { return take(in(g, "a", {2, 3, 2}), 1, 2); }},
     {"Shape.Repeat", [](Graph& g) { return repeat(in(g, "a", {2, 3, 2}), 3, 1); }},
