@@ -102,6 +102,25 @@ template <class T> struct Runner {
     });
   }
 
+  // Runs step `at` alone (the caller runs its successors).
+  void one(uint32_t at) {
+    const Step<T>& s = steps[at];
+    try {
+      if (prof) {
+        const auto t0 = std::chrono::steady_clock::now();
+        s.fn(s.args);
+        prof[at] += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - t0).count();
+      } else {
+        s.fn(s.args);
+      }
+    } catch (const NonFiniteInput& e) { // the guard: name the value (its inputs may be reused by now)
+      const NodeId value = P.graph->node(s.node).inputs[size_t(e.input)];
+      throw P.non_finite(value, value, e.index, P.graph->node(s.node).name);
+    }
+    if (check && !s.join) P.check(s);
+  }
+
   // Runs `first` and everything it readies, inline where cheap.
   void drain(uint32_t first) {
     uint32_t local[64];
@@ -110,20 +129,7 @@ template <class T> struct Runner {
     while (top > 0) {
       const uint32_t at = local[--top];
       const Step<T>& s = steps[at];
-      try {
-        if (prof) {
-          const auto t0 = std::chrono::steady_clock::now();
-          s.fn(s.args);
-          prof[at] += std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now() - t0).count();
-        } else {
-          s.fn(s.args);
-        }
-      } catch (const NonFiniteInput& e) { // the guard: name the value (its inputs may be reused by now)
-        const NodeId value = P.graph->node(s.node).inputs[size_t(e.input)];
-        throw P.non_finite(value, value, e.index, P.graph->node(s.node).name);
-      }
-      if (check && !s.join) P.check(s);
+      one(at);
       for (uint32_t k = s.succ_begin; k < s.succ_end; ++k) {
         uint32_t nx = P.succ[k];
         if (P.counts[nx].fetch_sub(1, std::memory_order_acq_rel) != 1) continue;
@@ -301,8 +307,20 @@ template <class T> std::optional<NumericError> PlanImpl::diagnose() {
 
 template <class T> void PlanImpl::execute() {
   auto& st = steps<T>();
-  for (size_t i = 0; i < st.size(); ++i) counts[i].store(st[i].preds, std::memory_order_relaxed);
   Pool& pl = pool();
+  // One thread, or no step worth a task of its own (a small model: the
+  // scheduler would run every step on this thread anyway): straight through,
+  // in the order a one-thread run takes. The same values either way.
+  if (pl.n == 1 || stats.heavy == 0) {
+    pl.arena->execute([&] { // the kernels' own task groups (a large product's blocks) in the pool's arena
+      tbb::task_group tg;      // unused: one() never spawns
+      Runner<T> r{*this, st, tg, false, prof_ns.empty() ? nullptr : prof_ns.data(),
+                  g_check_numerics.load(std::memory_order_relaxed)};
+      for (const uint32_t at : serial) r.one(at);
+    });
+    return;
+  }
+  for (size_t i = 0; i < st.size(); ++i) counts[i].store(st[i].preds, std::memory_order_relaxed);
   pl.arena->execute([&] {
     tbb::task_group tg;
     Runner<T> r{*this, st, tg, pl.n > 1, prof_ns.empty() ? nullptr : prof_ns.data(),

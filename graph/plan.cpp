@@ -75,8 +75,9 @@ void* PlanImpl::ptr(NodeId id) const {
 }
 
 void PlanImpl::rebind_params() {
-  for (auto& [id, s] : slots) {
-    if (!s.param || s.param->raw() == s.param_raw) continue;
+  for (auto& [id, sp] : param_slots) {
+    Slot& s = *sp;
+    if (s.param->raw() == s.param_raw) continue;
     const Node& n = graph->node(id);
     if (s.param->shape() != n.shape || s.param->dtype() != dtype)
       throw std::runtime_error(fmt::format(
@@ -396,6 +397,26 @@ private:
     }
     P.stats.joins = joins.size();
     P.stats.edges = P.succ.size();
+    // One thread runs the steps straight in this order, with no join
+    // counters and no task hand-offs: the order the scheduler's own
+    // one-thread run takes (each root in turn, then depth first what it
+    // readies, the last readied first: executor.cpp's drain).
+    std::vector<int32_t> left(steps.size());
+    for (size_t s = 0; s < steps.size(); ++s) left[s] = steps[s].preds;
+    P.serial.clear();
+    P.serial.reserve(steps.size());
+    std::vector<uint32_t> stack;
+    for (const uint32_t root : P.roots) {
+      stack.push_back(root);
+      while (!stack.empty()) {
+        const uint32_t at = stack.back();
+        stack.pop_back();
+        P.serial.push_back(at);
+        for (uint32_t k = steps[at].succ_begin; k < steps[at].succ_end; ++k)
+          if (--left[P.succ[k]] == 0) stack.push_back(P.succ[k]);
+      }
+    }
+    if (P.serial.size() != steps.size()) throw std::logic_error("plan: the step graph has a cycle");
   }
 
   template <class T>
@@ -433,6 +454,8 @@ private:
   // 7. Join counters, statistics, profiling.
   void finish() {
     P.counts = std::make_unique<std::atomic<int32_t>[]>(step_nodes.size());
+    for (auto& [id, slot] : P.slots)
+      if (slot.param) P.param_slots.emplace_back(id, &slot);
     P.stats.nodes = step_nodes.size() - joins.size();
     if (const char* e = std::getenv("SEQGRAPH_PROFILE"); e && *e && std::string(e) != "0")
       P.prof_ns.assign(step_nodes.size(), 0);

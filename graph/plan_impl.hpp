@@ -31,6 +31,7 @@ struct PlanImpl {
   std::vector<Step<double>> steps_d;
   std::vector<uint32_t> succ;               // successor step indices
   std::vector<uint32_t> roots;              // steps with no predecessors
+  std::vector<uint32_t> serial;             // every step in an order the edges allow (one thread's run)
   std::unique_ptr<std::atomic<int32_t>[]> counts;
   // storage the step args point into (stable after compile)
   std::vector<void*> in_ptrs;               // flattened input pointer arrays
@@ -45,6 +46,7 @@ struct PlanImpl {
     bool kept = false;     // fetched / input / constant: never reused
   };
   std::map<NodeId, Slot> slots;
+  std::vector<std::pair<NodeId, Slot*>> param_slots; // the slots of ParamStore tensors (rebind_params)
   std::map<NodeId, bool> fed; // inputs: fed yet?
   uint64_t run_counter = 0;
   uint64_t last_run = 0; // the run counter the last run started with

@@ -94,6 +94,7 @@ struct Wide {
     set_threads(threads);
     ParamStore ps;
     Plan p(g, ps, outs, {}, {d});
+    CHECK(p.stats().heavy >= 1); // more threads: the parallel path
     p.feed("x", random_tensor({64, 32}, 1, d));
     for (int b = 0; b < 8; ++b)
       p.feed("branch" + std::to_string(b) + "/W", random_tensor({64, 64}, 10 + uint64_t(b), d));
@@ -196,14 +197,16 @@ TEST_CASE("Executor.ReshapeSharesItsInputsBuffer") {
 }
 
 TEST_CASE("Executor.AValueWithManyReadersIsReusedAfterAllOfThem") {
-  // A (16, 64) value `a` read by 16 nodes that wait for a long scalar chain,
+  // A (16, 640) value `a` read by 16 nodes that wait for a long scalar chain,
   // while a long chain of values of a's size runs beside them and takes a's
   // buffer once its readers are done: one join step guards the buffer (not
   // 16 edges for every later tenant), and every reader still reads `a`
   // before it is overwritten, at any thread count. The chain is built first,
-  // so that a one-thread run reaches it before the readers.
+  // so that a one-thread run reaches it before the readers; the values are
+  // big enough (10,240 elements) for steps worth a task, so that more threads
+  // run the scheduler's parallel path (a small plan runs straight through).
   Graph g;
-  Value x = input(g, "x", {16, 64});
+  Value x = input(g, "x", {16, 640});
   Value h = x;
   for (int i = 0; i < 60; ++i) h = tanh(h * 1.01 + 0.01);
   Value a = tanh(x * 0.5);
@@ -213,14 +216,14 @@ TEST_CASE("Executor.AValueWithManyReadersIsReusedAfterAllOfThem") {
   for (int t = 0; t < 16; ++t) rows.push_back(take(a * (c + double(t)), 0, t));
   Value y = add_n(rows) + sum(h, {0});
   ParamStore ps;
-  Tensor xv = random_tensor({16, 64}, 11, DType::f64);
+  Tensor xv = random_tensor({16, 640}, 11, DType::f64);
   double cv = 0;
   for (int64_t i = 0; i < xv.size(); ++i) cv += xv.at(i);
   for (int i = 0; i < 30; ++i) cv = std::tanh(cv * 0.9);
-  std::vector<double> want(64, 0.0);
-  for (int64_t col = 0; col < 64; ++col)
+  std::vector<double> want(640, 0.0);
+  for (int64_t col = 0; col < 640; ++col)
     for (int64_t t = 0; t < 16; ++t) {
-      double v = xv.at(t * 64 + col);
+      double v = xv.at(t * 640 + col);
       want[size_t(col)] += std::tanh(v * 0.5) * (cv + double(t));
       for (int i = 0; i < 60; ++i) v = std::tanh(v * 1.01 + 0.01);
       want[size_t(col)] += v;
@@ -229,11 +232,12 @@ TEST_CASE("Executor.AValueWithManyReadersIsReusedAfterAllOfThem") {
     set_threads(threads);
     Plan p(g, ps, std::vector<Value>{y}, {}, {DType::f64});
     CHECK(p.stats().joins >= 1);
+    CHECK(p.stats().heavy >= 1);
     for (int run = 0; run < 20; ++run) {
       p.feed("x", xv);
       p.run();
       const Tensor got = p.fetch(y);
-      for (int64_t col = 0; col < 64; ++col)
+      for (int64_t col = 0; col < 640; ++col)
         CHECK(got.at(col) == doctest::Approx(want[size_t(col)]).epsilon(1e-12));
     }
   }
