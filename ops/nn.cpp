@@ -38,8 +38,9 @@ Shape axis_rule(Shapes in, const Attrs& a) {
 }
 
 // For each row (o, j) along the axis (AxisAttrs): m = max, e_i = exp(x_i - m),
-// s = sum e_i, in double (lse = m + log s). f(base, n, inner, m, s, e) consumes
-// it; e holds the row's n exps.
+// s = sum e_i, in double (lse = m + log s; the row's exps in one call of
+// ops/simd.hpp). f(base, n, inner, m, s, e) consumes it; e holds the row's n
+// exps.
 template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
   const AxisSplit p = split_k(k.s(0), attr<AxisAttrs>(k).axis);
   const T* x = k.x(0);
@@ -52,8 +53,10 @@ template <class T, class F> void rows(const KernelArgs<T>& k, F f) {
       double m = -std::numeric_limits<double>::infinity();
       for (int64_t i = 0; i < p.n; ++i) m = std::max(m, double(r[i * p.inner]));
       if (!std::isfinite(m)) m = 0; // all -inf (or inf/NaN): let the arithmetic say so
+      for (int64_t i = 0; i < p.n; ++i) e[size_t(i)] = double(r[i * p.inner]) - m;
+      simd::unary(simd::Fn::Exp, e.data(), e.data(), p.n); // the row's exps at once (the same bits on every arch)
       double s = 0;
-      for (int64_t i = 0; i < p.n; ++i) s += (e[size_t(i)] = std::exp(double(r[i * p.inner]) - m));
+      for (int64_t i = 0; i < p.n; ++i) s += e[size_t(i)];
       f(base, p.n, p.inner, m, s, e.data());
     }
 }
