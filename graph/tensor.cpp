@@ -7,12 +7,6 @@
 
 namespace sg {
 
-int64_t numel(const Shape& s) {
-  int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
-}
-
 int64_t checked_numel(const Shape& s) noexcept {
   int64_t n = 1;
   bool empty = false;

@@ -16,8 +16,13 @@ namespace sg {
 using Shape = std::vector<int64_t>;
 
 // Number of elements of a shape (1 for a scalar, shape {}). For shapes that
-// passed checked_numel (every tensor's, every graph node's).
-int64_t numel(const Shape& s);
+// passed checked_numel (every tensor's, every graph node's). Inline: every
+// kernel asks for its output's size.
+inline int64_t numel(const Shape& s) {
+  int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
 
 // The most elements a tensor may have: 2^40 (4 TiB of float32). Shapes read
 // from files and shapes inferred in a graph are held to it, so that every

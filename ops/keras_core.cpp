@@ -141,7 +141,7 @@ Value Dense::over_parts(const std::vector<Value>& parts, Loc l) {
   if (z.shape() != out) z = broadcast_to(z, out, l); // every part repeated
   if (w_.bias_row) {
     Shape b(out.size(), 1);
-    b.back() = units_;
+    if (!b.empty()) b.back() = units_; // (never empty: the guard tells g++ -Warray-bounds so)
     z = z + (out.size() == 2 ? w_.bias_row : reshape(w_.bias, b, l));
   }
   return activation(z, o_.activation, l);
