@@ -228,4 +228,8 @@ TEST_CASE("Dot.BigGraphsAreDrawnByLayer") {
   CHECK(!has(read_file(dir / "o.dot"), "lstm ⟨t3⟩"));
   r = graph_run(fmt::format("dot dinosaurus -o '{}'", dir / "d.dot")); // small: every op
   CHECK(!has(r.out, "by layer"));
+  r = graph_run(fmt::format("dot jazz --ops --layers -o '{}'", dir / "both.dot")); // one view or the other
+  CHECK(r.rc == 2);
+  CHECK(has(r.out, "--ops and --layers are two views of the graph: give one"));
+  CHECK(!std::filesystem::exists(dir / "both.dot"));
 }

@@ -76,6 +76,11 @@ TEST_CASE("GraphRun.Help") {
   CHECK(r.rc == 0);
   CHECK(has(r.out, "graph-run list"));
   CHECK(has(r.out, "example_affine"));
+  // each model's own command once, with the models that have it
+  CHECK(has(r.out, "\nmodels' own commands:\n"));
+  CHECK(has(r.out, "\n  translate  nmt_attention\n"));
+  CHECK(has(r.out, "\n  evaluate   emojify, glove, jazz, nmt_attention, trigger_word\n"));
+  CHECK(graph_run("help").out == r.out);
 
   r = graph_run("gradcheck example_affine --help");
   CHECK(r.rc == 0);

@@ -593,6 +593,9 @@ void CliArgs::set_builtins(const sg::OptionValues& v) {
   check_numerics = flag("check-numerics");
   random_inputs = flag("random-inputs");
   backward = flag("backward");
+  if (flag("ops") && flag("layers"))
+    throw UsageError("--ops and --layers are two views of the graph: give one (without either, graphs of up to "
+                     "150 nodes are drawn --ops, larger ones --layers)");
   view = flag("ops") ? "ops" : flag("layers") ? "layers" : "";
   clusters = !flag("no-clusters");
   legend = !flag("no-legend");
@@ -625,10 +628,18 @@ std::string general_help() {
       "commands:\n";
   s += fmt::format("  {:<10} {}\n", "list", command_summary("list"));
   for (auto& c : all_commands()) s += fmt::format("  {:<10} {}\n", c, command_summary(c));
-  std::vector<std::string> own;
+  // models' own commands, each with the models that have it, in first-seen order
+  std::vector<std::pair<std::string, std::vector<std::string>>> own;
   for (auto& m : sg::models())
-    for (auto& c : m.commands) own.push_back(c.name + " (" + m.name + ")");
-  if (!own.empty()) s += "  models' own commands: " + join(own) + "\n";
+    for (auto& c : m.commands) {
+      auto it = std::find_if(own.begin(), own.end(), [&](auto& o) { return o.first == c.name; });
+      if (it == own.end()) it = own.insert(own.end(), {c.name, {}});
+      it->second.push_back(m.name);
+    }
+  if (!own.empty()) {
+    s += "\nmodels' own commands:\n";
+    for (auto& [name, ms] : own) s += fmt::format("  {:<10} {}\n", name, join(ms));
+  }
   s += "\nmodels: " + model_names() + "\n";
   s += "\nexit status: 0 success, 1 failure (or a failed gradcheck), 2 command-line error (a bad option "
        "value, a missing value, an unknown option, command or model)\n";
