@@ -1,5 +1,6 @@
-// Raw cblas calls (OpenBLAS at one thread) and libxsmm's JIT kernels for
-// small products, behind ops/blas.hpp.
+// Raw cblas calls (OpenBLAS at one thread), oneDNN's sgemm for mid-size and
+// large float products, and libxsmm's JIT kernels for small products (opt-in),
+// behind ops/blas.hpp.
 #include "ops/blas.hpp"
 
 #include "graph/tsan.hpp"
@@ -12,9 +13,17 @@
 #include <libxsmm.h>
 #include <mutex>
 #include <oneapi/tbb/task_group.h>
+#include <type_traits>
 #include <utility>
 #include <fmt/format.h>
 #include <stdexcept>
+#ifndef SEQGRAPH_HAVE_DNNL
+#define SEQGRAPH_HAVE_DNNL 0
+#endif
+#if SEQGRAPH_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+extern "C" void omp_set_num_threads(int); // libgomp's, which Debian's oneDNN runs on
+#endif
 
 namespace sg::blas {
 
@@ -95,14 +104,28 @@ void blas_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* 
 constexpr double kSmallMacs = 2.2e6; // 128^3 = 2.1 M
 constexpr int64_t kMinColumns = 8, kNarrowColumns = 64;
 
-// Opt-in for now: SEQGRAPH_GEMM=xsmm sends the products above to libxsmm
-// (read once at start-up); by default every product goes to OpenBLAS. The
-// switch changes the bits of every model's figures (another kernel rounds
-// differently), so making it the default waits for the README's figures to
-// be regenerated with it (the performance issue); CI runs the suite both ways.
-const bool kUseXsmm = [] {
+// Which library computes which product, read once from SEQGRAPH_GEMM at
+// start-up: "dnnl" (the default, "auto", where oneDNN is built in) sends the float
+// products of at least kDnnlMacs multiply-adds to oneDNN and the rest to
+// OpenBLAS; "xsmm" does the same and also sends the small products above to
+// libxsmm (opt-in: measured a few percent on NMT, within the noise elsewhere);
+// "openblas" sends every product to OpenBLAS. Another library rounds
+// differently, so each choice has its own bits (CI runs the suite with each).
+enum class Path { openblas, dnnl, xsmm };
+constexpr bool kHaveDnnl = SEQGRAPH_HAVE_DNNL;
+Path path_from_env() {
   const char* e = std::getenv("SEQGRAPH_GEMM");
-  if (!e || std::string_view(e) != "xsmm") return false;
+  const std::string_view v = e ? e : "";
+  if (v == "openblas") return Path::openblas;
+  if (v == "xsmm") return Path::xsmm;
+  if (!v.empty() && v != "auto" && v != "dnnl") // said, as SEQGRAPH_SIMD's are (ops/simd.cpp)
+    fmt::print(stderr, "seqgraph: SEQGRAPH_GEMM={}: unknown (openblas, dnnl, xsmm or auto); using {}\n", v,
+               kHaveDnnl ? "dnnl" : "openblas");
+  return kHaveDnnl ? Path::dnnl : Path::openblas;
+}
+const Path kPath = path_from_env();
+const bool kUseXsmm = [] {
+  if (kPath != Path::xsmm) return false;
   libxsmm_init(); // once, here: its CPU detection before the first dispatch
   return true;
 }();
@@ -130,11 +153,9 @@ Kernel<double> dispatch(libxsmm_blasint m, libxsmm_blasint n, libxsmm_blasint k,
 // C = op(A) op(B) + beta C through libxsmm; false if it has no kernel for
 // the case (then BLAS computes it).
 template <class T>
-bool small_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-                int64_t ldb, T* c, int64_t ldc, T beta) {
-  if (!kUseXsmm || tb || n < kMinColumns || (beta != T(0) && beta != T(1)) ||
-      (n > kNarrowColumns && double(m) * double(n) * double(k) > kSmallMacs))
-    return false;
+bool xsmm_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T* c, int64_t ldc, T beta) {
+  if (tb || n < kMinColumns || (beta != T(0) && beta != T(1))) return false;
   const T one = 1;
   // column-major: C^T (n x m) = B' (n x k) A' (k x m), B' = the row-major B
   // as stored, A' = the row-major A (transposed if ta)
@@ -148,11 +169,57 @@ bool small_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, i
   return true;
 }
 
+// ---- mid-size and large float products: oneDNN's sgemm
+//
+// Measured one against the other at 1 thread on this project's products
+// (`build/bench-models gemm` prints the table; 2-vCPU AMD EPYC, AVX-512):
+// oneDNN's JIT sgemm is 1.05-1.35x OpenBLAS's from ~0.5 M multiply-adds up
+// (the trigger-word convolution and GRU projections, the LSTM layer's gates,
+// square products), even at 16 rows; OpenBLAS stays ahead on gemv-like
+// products (a few rows or columns), below that size and on narrow products
+// with a transposed B (below). Debian's oneDNN runs
+// its threads on OpenMP: each calling thread's OpenMP team is held at one
+// thread (TBB owns the cores; omp_set_num_threads is per thread), so a call
+// is sequential code chosen by the shapes and the CPU alone, the same bits
+// whichever thread runs it. No double kernel: doubles go to OpenBLAS.
+constexpr double kDnnlMacs = 5e5;
+constexpr int64_t kDnnlMinRows = 8, kDnnlMinColumns = 32;
+// d h = d z U^T-like products (a transposed B of fewer than 256 columns):
+// oneDNN 0.85-0.9x at 32 and 100 rows, so OpenBLAS's (a recurrent layer's
+// U^T is mostly a plain product on a transposed copy: ops/linalg.cpp).
+constexpr int64_t kDnnlMinColumnsTransposed = 256;
+
+template <class T>
+bool dnnl_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+               int64_t ldb, T* c, int64_t ldc, T beta) {
+#if SEQGRAPH_HAVE_DNNL
+  if constexpr (std::is_same_v<T, float>) {
+    thread_local const bool one_thread = [] {
+      omp_set_num_threads(1);
+      return true;
+    }();
+    (void)one_thread;
+    return dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc) ==
+           dnnl_success;
+  }
+#endif
+  (void)ta, (void)tb, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)c, (void)ldc,
+      (void)beta;
+  return false;
+}
+
+// Which library a product goes to: by size, on the path SEQGRAPH_GEMM chose.
 template <class T>
 void call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
           int64_t ldb, T* c, int64_t ldc, T beta) {
-  if (!small_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta))
-    blas_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
+  const double macs = double(m) * double(n) * double(k);
+  if (kUseXsmm && (n <= kNarrowColumns || macs <= kSmallMacs) &&
+      xsmm_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta))
+    return;
+  if (kPath != Path::openblas && m >= kDnnlMinRows && n >= kDnnlMinColumns && macs >= kDnnlMacs &&
+      (!tb || n >= kDnnlMinColumnsTransposed) && dnnl_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta))
+    return;
+  blas_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
 }
 
 template <class T>
@@ -223,6 +290,31 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
           const double* b, int64_t ldb, double* c, int64_t ldc, double beta) {
   gemm_impl(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
+}
+
+bool gemm_with(Library lib, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float* c, int64_t ldc, float beta) {
+  if (degenerate(m, n, k, c, ldc, beta)) return true;
+  switch (lib) {
+  case Library::openblas: blas_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta); return true;
+  case Library::dnnl: return dnnl_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
+  case Library::xsmm:
+    libxsmm_init(); // idempotent
+    return xsmm_call(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta);
+  }
+  return false;
+}
+
+const char* gemm_path() {
+  switch (kPath) {
+  case Path::openblas: return "OpenBLAS for every product (SEQGRAPH_GEMM=openblas)";
+  case Path::dnnl: return "oneDNN for float products of >= 0.5 M multiply-adds, OpenBLAS for the rest";
+  case Path::xsmm:
+    return kHaveDnnl ? "libxsmm for small products, oneDNN for the other float products of >= 0.5 M "
+                       "multiply-adds, OpenBLAS for the rest (SEQGRAPH_GEMM=xsmm)"
+                     : "libxsmm for small products, OpenBLAS for the rest (SEQGRAPH_GEMM=xsmm)";
+  }
+  return "";
 }
 
 bool threaded() { return openblas_get_num_threads() > 1; }

@@ -33,6 +33,16 @@ struct Blocks {
 };
 Blocks blocks_of(int64_t m, int64_t n, int64_t k);
 
+// One product on one library, as it is (no blocks, no choice by size): for
+// tools/bench's comparison of the libraries on the models' products. False
+// if the library is not built in or has no kernel for the case (libxsmm: a
+// transposed B, fewer than 8 columns).
+enum class Library { openblas, dnnl, xsmm };
+bool gemm_with(Library lib, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float* c, int64_t ldc, float beta = 0);
+// What computes which product in this process (SEQGRAPH_GEMM), in words.
+const char* gemm_path();
+
 // True if the BLAS linked in runs threads of its own (it must not: TBB owns
 // the cores; seqgraph holds OpenBLAS at one thread).
 bool threaded();

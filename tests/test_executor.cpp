@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <new>
 
 using namespace sg;
@@ -399,6 +400,54 @@ TEST_CASE("Blas.SmallProductsEveryCaseAgainstAReference") {
           CHECK(check(0.0f, s[0], s[1], s[2], ta, tb, beta) < 1e-4);
           CHECK(check(0.0, s[0], s[1], s[2], ta, tb, beta) < 1e-12);
         }
+}
+
+TEST_CASE("Blas.EveryLibraryAgainstAReference") {
+  // Each library on its own (blas::gemm_with, what bench-models gemm times):
+  // every transpose combination, beta 0, 1 and 0.5, row strides wider than
+  // the rows (the convolution's taps read rows stride * Ci apart), against
+  // a reference in double. oneDNN is built in wherever libdnnl-dev is
+  // (meson's dnnl feature): then it must compute every case it is given.
+  auto check = [](blas::Library lib, int64_t m, int64_t n, int64_t k, bool ta, bool tb, float beta) {
+    const int64_t lda = (ta ? m : k) + 5, ldb = (tb ? k : n) + 3, ldc = n + 1;
+    std::vector<float> a(size_t((ta ? k : m) * lda)), b(size_t((tb ? n : k) * ldb)), c(size_t(m * ldc));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = float(std::sin(0.29 * double(i)));
+    for (size_t i = 0; i < b.size(); ++i) b[i] = float(std::cos(0.13 * double(i) + 0.2));
+    for (size_t i = 0; i < c.size(); ++i) c[i] = float(double(i % 5) - 2.0);
+    const std::vector<float> c0 = c;
+    if (!blas::gemm_with(lib, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, beta)) return -1.0;
+    double worst = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const size_t at = size_t(i * ldc + j);
+        double want = double(c0[at]);
+        if (j < n) {
+          want *= beta;
+          for (int64_t p = 0; p < k; ++p)
+            want += double(ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]) *
+                    double(tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]);
+        }
+        worst = std::max(worst, std::abs(want - double(c[at])) / (1.0 + std::abs(want)));
+      }
+    return worst;
+  };
+  const int64_t shapes[][3] = {{16, 384, 128}, {130, 200, 404}, {9, 33, 65}, {1, 64, 30}};
+  int dnnl_cases = 0;
+  for (const auto& s : shapes)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (float beta : {0.0f, 1.0f, 0.5f}) {
+          INFO("m ", s[0], " n ", s[1], " k ", s[2], " ta ", ta, " tb ", tb, " beta ", beta);
+          CHECK(check(blas::Library::openblas, s[0], s[1], s[2], ta, tb, beta) < 1e-5);
+          const double d = check(blas::Library::dnnl, s[0], s[1], s[2], ta, tb, beta);
+#if SEQGRAPH_HAVE_DNNL
+          CHECK(d >= 0);
+          ++dnnl_cases;
+#endif
+          CHECK(d < 1e-5);
+          CHECK(check(blas::Library::xsmm, s[0], s[1], s[2], ta, tb, beta) < 1e-5); // -1: no kernel
+        }
+  MESSAGE(fmt::format("oneDNN checked on {} cases; this process: {}", dnnl_cases, blas::gemm_path()));
 }
 
 TEST_CASE("Executor.BlockedMatmulIsTheSameAtAnyThreadCount") {

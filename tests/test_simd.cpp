@@ -183,3 +183,15 @@ TEST_CASE("Simd.TrainingGivesTheSameCheckpointOnEveryPath") {
   CHECK(test::has(bad.out, "SEQGRAPH_SIMD=neon: unknown (sse2, avx2, avx512 or auto)"));
   CHECK(test::read_file(d / "bad.ckpt") == want);
 }
+
+// SEQGRAPH_GEMM (ops/blas.cpp) as SEQGRAPH_SIMD: an unknown value is said and
+// the default path taken, the same checkpoint as without the variable.
+TEST_CASE("Blas.AnUnknownGemmPathIsSaidAndTheDefaultUsed") {
+  test::TempDir d;
+  const std::string args = "jazz train --epochs 1 --quiet --checkpoint ";
+  REQUIRE(test::graph_run(args + (d / "default.ckpt"), false).rc == 0);
+  const test::Result r = test::graph_run(args + (d / "mkl.ckpt"), false, "SEQGRAPH_GEMM=mkl");
+  CHECK(r.rc == 0);
+  CHECK(test::has(r.out, "SEQGRAPH_GEMM=mkl: unknown (openblas, dnnl, xsmm or auto)"));
+  CHECK(test::read_file(d / "mkl.ckpt") == test::read_file(d / "default.ckpt"));
+}

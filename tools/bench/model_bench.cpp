@@ -5,6 +5,7 @@
 //
 //   bench-models lstm-layer [--threads N] [--steps K] [--warmup W] [--batch B] [--seq T]
 //   bench-models sgemm [--threads N] [--sizes 256,512,1024]
+//   bench-models gemm
 //   bench-models trigger-word [--threads N] [--steps K] [--warmup W] [--batches D]
 //                             [--dropout R] [--data-dir DIR] [--dump DIR]
 //
@@ -30,6 +31,7 @@
 #include "models/trigger_word.hpp"
 #include "graph/plan.hpp"
 #include "graph/random.hpp"
+#include "ops/blas.hpp"
 #include "ops/layers.hpp"
 #include "ops/ops.hpp"
 
@@ -195,10 +197,70 @@ int trigger_word_bench(int threads, int steps, int warmup, int batches, double d
   return 0;
 }
 
+// The libraries against each other on the models' float products, one
+// call at a time at one thread (the ratios behind ops/blas.cpp's choice by
+// size): a Markdown table, the best of 3 timings of as many calls as take
+// ~0.1 s each.
+struct Product {
+  const char* where;
+  bool ta, tb;
+  int64_t m, n, k;
+};
+int gemm_table() {
+  const Product ps[] = {
+      {"dinosaurus: W x (one column)", false, false, 50, 1, 50},
+      {"emojify-v2: gates of a step", false, false, 32, 512, 128},
+      {"emojify-v2: d h = d z U^T", false, true, 32, 128, 512},
+      {"nmt: gates of a step", false, false, 100, 256, 64},
+      {"nmt: d h = d z U^T", false, true, 100, 64, 256},
+      {"nmt: attention scores", false, false, 3000, 10, 64},
+      {"lstm-layer: gates of a step", false, false, 64, 1024, 256},
+      {"lstm-layer: d U = h^T d z", true, false, 256, 1024, 64},
+      {"lstm-layer: x W, all steps", false, false, 3200, 1024, 128},
+      {"trigger-word: a GRU step", false, false, 16, 384, 128},
+      {"trigger-word: d h of a GRU step", false, true, 16, 128, 384},
+      {"trigger-word: d h, on U^T's copy", false, false, 16, 128, 384},
+      {"trigger-word: x W, all steps", false, false, 22000, 384, 196},
+      {"trigger-word: d W = x^T d z", true, false, 196, 384, 22000},
+      {"trigger-word: conv taps (one example)", false, false, 1375, 196, 404},
+      {"square 1024", false, false, 1024, 1024, 1024},
+  };
+  std::printf("| product | m x n x k | OpenBLAS GFLOP/s | oneDNN GFLOP/s | libxsmm GFLOP/s | oneDNN / OpenBLAS |\n"
+              "|---|---|---|---|---|---|\n");
+  for (const Product& p : ps) {
+    const int64_t ar = p.ta ? p.k : p.m, ac = p.ta ? p.m : p.k, br = p.tb ? p.n : p.k, bc = p.tb ? p.k : p.n;
+    Tensor a = seeded({ar, ac}, 1, true), b = seeded({br, bc}, 2, true), c({p.m, p.n}, DType::f32);
+    const double flop = 2.0 * double(p.m) * double(p.n) * double(p.k);
+    const int calls = std::max(1, int(1e10 / flop)); // ~0.1 s at 100 GFLOP/s
+    auto rate = [&](blas::Library lib) {
+      auto once = [&] {
+        return blas::gemm_with(lib, p.ta, p.tb, p.m, p.n, p.k, a.data<float>(), ac, b.data<float>(), bc,
+                               c.data<float>(), p.n);
+      };
+      if (!once()) return 0.0;
+      double best = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        const auto t0 = Clock::now();
+        for (int i = 0; i < calls; ++i) once();
+        best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count() / calls);
+      }
+      return flop / best / 1e9;
+    };
+    const double ob = rate(blas::Library::openblas), dn = rate(blas::Library::dnnl), xs = rate(blas::Library::xsmm);
+    auto cell = [](double v) { return v > 0 ? fmt::format("{:.1f}", v) : std::string("-"); };
+    std::printf("| %s | %ldx%ldx%ld%s | %s | %s | %s | %s |\n", p.where, long(p.m), long(p.n), long(p.k),
+                p.ta ? " (A^T)" : p.tb ? " (B^T)" : "", cell(ob).c_str(), cell(dn).c_str(), cell(xs).c_str(),
+                dn > 0 ? fmt::format("{:.2f}x", dn / ob).c_str() : "-");
+  }
+  std::printf("\nthis process: %s\n", blas::gemm_path());
+  return 0;
+}
+
 int usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: bench-models lstm-layer [--threads N] [--steps K] [--warmup W] [--batch B] [--seq T]\n"
                "       bench-models sgemm [--threads N] [--sizes 256,512,1024]\n"
+               "       bench-models gemm        (OpenBLAS, oneDNN and libxsmm on the models' products)\n"
                "       bench-models trigger-word [--threads N] [--steps K] [--warmup W] [--batches D]\n"
                "                                 [--dropout R] [--data-dir DIR] [--dump DIR]\n");
   return code;
@@ -257,6 +319,7 @@ int main(int argc, char** argv) {
     set_threads(threads);
     if (what == "lstm-layer") return lstm_layer(threads, steps, warmup, batch, seq);
     if (what == "sgemm") return sgemm(threads, sizes);
+    if (what == "gemm") return gemm_table();
     if (what == "trigger-word")
       return trigger_word_bench(threads, steps_given ? steps : 5, warmup_given ? warmup : 1, batches, dropout,
                                 data_dir, dump);
