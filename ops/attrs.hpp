@@ -311,8 +311,9 @@ struct MovingAverageAttrs {
   bool operator==(const MovingAverageAttrs&) const = default;
 };
 
-// GruGatesGrad, GruBlendGrad: the cotangent of which input of the forward op
-// (gates: 0 zx, 1 hu; blend: 0 the gates, 1 h).
+// GruGatesGrad, GruBlendGrad, LstmCellStateGrad, LstmCellOutputGrad: the
+// cotangent of which input of the forward op (GRU gates: 0 zx, 1 hu; GRU
+// blend: 0 the gates, 1 h; LSTM cell state and output: 0 the gates, 1 c).
 struct GruGradAttrs {
   static constexpr const char* name = "GruGradAttrs";
   int64_t input = 0;

@@ -128,6 +128,10 @@ LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l) {
 
 LSTMState lstm_gates(Value z, Value c_prev, const std::string& act, const std::string& recurrent_act,
                      Loc l) {
+  if (act == "tanh" && recurrent_act == "sigmoid") { // Keras' defaults: the fused step (ops.hpp)
+    const LstmCell s = lstm_cell(z, c_prev, l);
+    return {s.h, s.c};
+  }
   const int64_t u = z.dim(1) / 4;
   std::vector<Value> gate = split(z, 1, {u, u, u, u}, l);
   Value i = activation(gate[0], recurrent_act, l);

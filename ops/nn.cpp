@@ -269,6 +269,50 @@ template <class T> void gru_gates(const T* zx, const T* hu, const T* bias, T* ou
   simd::unary(simd::Fn::Tanh, hh, hh, n);
 }
 
+// LstmGates: z (B, 4u) -> the gates (4, B, u); LstmGatesGrad: the gates and
+// their cotangent -> z's shape.
+Shape lstm_gates_rule(Shapes in, const Attrs&) {
+  const Shape& z = *in[0];
+  if (z.size() != 2 || z[1] % 4 != 0 || z[1] == 0)
+    throw RuleError(fmt::format("lstm_cell: z {} must be (batch, 4u)", to_string(z)));
+  return {4, z[0], z[1] / 4};
+}
+Shape lstm_gates_grad_rule(Shapes in, const Attrs&) {
+  const Shape &g = *in[0], &dg = *in[1];
+  if (g.size() != 3 || g != dg || g[0] != 4)
+    throw RuleError(fmt::format("lstm_gates_grad: gates {} and their cotangent {} must be one (4, batch, u) shape",
+                                to_string(g), to_string(dg)));
+  return {g[1], 4 * g[2]};
+}
+// LstmCellState, LstmCellOutput: the gates (4, B, u) and c (B, u) -> (B, u);
+// their grads: those and dy (B, u) -> the shape of input `input`.
+Shape lstm_cell_rule(Shapes in, const Attrs&) {
+  const Shape &g = *in[0], &c = *in[1];
+  if (c.size() != 2 || g != Shape{4, c[0], c[1]})
+    throw RuleError(fmt::format("lstm_cell: c {} must be (batch, u) for the gates {} (4, batch, u)", to_string(c),
+                                to_string(g)));
+  return c;
+}
+Shape lstm_cell_grad_rule(Shapes in, const Attrs& a) {
+  const Shape c = lstm_cell_rule(in, a);
+  if (*in[2] != c) throw RuleError(fmt::format("lstm_cell grad: dy {} must be c's shape {}", to_string(*in[2]), to_string(c)));
+  const int64_t i = a.get<GruGradAttrs>().input;
+  if (i < 0 || i > 1) throw RuleError(fmt::format("lstm_cell grad: input {} is not 0 (the gates) or 1 (c)", i));
+  return *in[size_t(i)];
+}
+
+// The gates of a LSTM step, (4, B, u): sigmoid(z_i), sigmoid(z_f),
+// tanh(z_c), sigmoid(z_o), each block (B, u) a copy of z's quarter and then
+// the SIMD activation of ops/simd.hpp over it, as the composite (split, then
+// an activation node per gate) computes them: the same bits.
+template <class T> void lstm_gates(const T* z, T* out, int64_t B, int64_t u) {
+  const int64_t n = B * u;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t k = 0; k < 4; ++k) std::copy_n(z + b * 4 * u + k * u, u, out + k * n + b * u);
+  for (int64_t k = 0; k < 4; ++k)
+    simd::unary(k == 2 ? simd::Fn::Tanh : simd::Fn::Sigmoid, out + k * n, out + k * n, n);
+}
+
 } // namespace
 
 void define_nn(OpTable& t) {
@@ -525,6 +569,102 @@ void define_nn(OpTable& t) {
                "activations other than tanh and sigmoid, which take the composite path)",
     .cost = [](Shapes in, const Shape&, const Attrs&) { return 3.0 * double(numel(*in[0])); }};
 
+  // the gates (i, f, c~, o) of a LSTM step from z: ops.hpp lstm_cell
+  def(Op::LstmGates) = {.name = "lstm_gates", .arity = 1, .shape = lstm_gates_rule,
+    .kernel = kernels([](const auto& k) { lstm_gates(k.x(0), k.out, k.s(0)[0], k.s(0)[1] / 4); }),
+    .vjp = [](const VjpCtx& c, int) { return make(Op::LstmGatesGrad, {c.y(), c.dy}, {}); },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 8.0 * double(numel(*in[0])); }};
+
+  // dz = [gi i (1 - i), gf f (1 - f), gc (1 - c~^2), go o (1 - o)] from the
+  // gates and their cotangents: arithmetic only, the gates were computed forward
+  def(Op::LstmGatesGrad) = {.name = "lstm_gates_grad", .arity = 2, .shape = lstm_gates_grad_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t B = k.s(0)[1], u = k.s(0)[2], n = B * u;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t q = 0; q < 4; ++q) {
+          const T* __restrict y = k.x(0) + q * n + b * u;
+          const T* __restrict g = k.x(1) + q * n + b * u;
+          T* __restrict row = k.out + b * 4 * u + q * u;
+          if (q == 2)
+            for (int64_t j = 0; j < u; ++j) row[j] = g[j] * (T(1) - y[j] * y[j]);
+          else
+            for (int64_t j = 0; j < u; ++j) row[j] = g[j] * y[j] * (T(1) - y[j]);
+        }
+    }),
+    .no_grad = "the LSTM gates' gradient has none of its own (a second derivative through a LSTM: build it with "
+               "activations other than tanh and sigmoid, which take the composite path)",
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 3.0 * double(numel(*in[0])); }};
+
+  // c' = f c + i c~ from the gates and c: ops.hpp lstm_cell
+  def(Op::LstmCellState) = {.name = "lstm_cell_state", .arity = 2, .shape = lstm_cell_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t n = k.n();
+      const T *i = k.x(0), *f = k.x(0) + n, *cc = k.x(0) + 2 * n, *c = k.x(1);
+      for (int64_t q = 0; q < n; ++q) {
+        const T keep = f[q] * c[q];
+        const T add = i[q] * cc[q];
+        k.out[q] = keep + add;
+      }
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return make(Op::LstmCellStateGrad, {c.x(0), c.x(1), c.dy}, GruGradAttrs{i});
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 3.0 * double(numel(*in[1])); }};
+
+  // d gates = (dy c~, dy c, dy i, 0), d c = dy f
+  def(Op::LstmCellStateGrad) = {.name = "lstm_cell_state_grad", .arity = 3, .shape = lstm_cell_grad_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t n = numel(k.s(1));
+      const T *i = k.x(0), *f = k.x(0) + n, *cc = k.x(0) + 2 * n, *c = k.x(1), *dy = k.x(2);
+      if (attr<GruGradAttrs>(k).input == 1) {
+        for (int64_t q = 0; q < n; ++q) k.out[q] = dy[q] * f[q];
+        return;
+      }
+      for (int64_t q = 0; q < n; ++q) {
+        k.out[q] = dy[q] * cc[q];
+        k.out[n + q] = dy[q] * c[q];
+        k.out[2 * n + q] = dy[q] * i[q];
+      }
+      std::fill(k.out + 3 * n, k.out + 4 * n, T(0));
+    }),
+    .no_grad = "the LSTM cell state's gradient has none of its own (see lstm_gates_grad)",
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 1.0 * double(numel(*in[0])); }};
+
+  // h' = o tanh(c') from the gates and c': ops.hpp lstm_cell
+  def(Op::LstmCellOutput) = {.name = "lstm_cell_output", .arity = 2, .shape = lstm_cell_rule,
+    .kernel = kernels([](const auto& k) {
+      const int64_t n = k.n();
+      const auto* o = k.x(0) + 3 * n;
+      simd::unary(simd::Fn::Tanh, k.x(1), k.out, n); // the composite's tanh node, then its mul
+      for (int64_t q = 0; q < n; ++q) k.out[q] = o[q] * k.out[q];
+    }),
+    .vjp = [](const VjpCtx& c, int i) {
+      return make(Op::LstmCellOutputGrad, {c.x(0), c.x(1), c.dy}, GruGradAttrs{i});
+    },
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 6.0 * double(numel(*in[1])); }};
+
+  // d gates = (0, 0, 0, dy tanh(c')), d c' = dy o (1 - tanh(c')^2)
+  def(Op::LstmCellOutputGrad) = {.name = "lstm_cell_output_grad", .arity = 3, .shape = lstm_cell_grad_rule,
+    .kernel = kernels([](const auto& k) {
+      using T = std::remove_cvref_t<decltype(*k.out)>;
+      const int64_t n = numel(k.s(1));
+      const T *o = k.x(0) + 3 * n, *dy = k.x(2);
+      if (attr<GruGradAttrs>(k).input == 1) {
+        simd::unary(simd::Fn::Tanh, k.x(1), k.out, n);
+        for (int64_t q = 0; q < n; ++q) k.out[q] = dy[q] * o[q] * (T(1) - k.out[q] * k.out[q]);
+        return;
+      }
+      std::fill(k.out, k.out + 3 * n, T(0));
+      T* th = k.out + 3 * n;
+      simd::unary(simd::Fn::Tanh, k.x(1), th, n);
+      for (int64_t q = 0; q < n; ++q) th[q] = dy[q] * th[q];
+    }),
+    .no_grad = "the LSTM cell output's gradient has none of its own (see lstm_gates_grad)",
+    .cost = [](Shapes in, const Shape&, const Attrs&) { return 6.0 * double(numel(*in[1])); }};
+
   // h' = z h + (1 - z) h~ from the gates and h: ops.hpp gru_cell
   def(Op::GruBlend) = {.name = "gru_blend", .arity = 2, .shape = blend_rule,
     .kernel = kernels([](const auto& k) {
@@ -569,6 +709,13 @@ using detail::make;
 
 Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l) {
   return make(Op::GruBlend, {make(Op::GruGates, {zx, hu, b}, {}, l), h}, {}, l);
+}
+
+LstmCell lstm_cell(Value z, Value c, Loc l) {
+  const Value gates = make(Op::LstmGates, {z}, {}, l);
+  // the first step (c = 0): c' = i c~, as the composite computes it
+  const Value next = c ? make(Op::LstmCellState, {gates, c}, {}, l) : take(gates, 0, 0, l) * take(gates, 0, 2, l);
+  return {make(Op::LstmCellOutput, {gates, next}, {}, l), next};
 }
 
 Value softmax(Value x, int64_t axis, Loc l) { return make(Op::Softmax, {x}, AxisAttrs{axis}, l); }

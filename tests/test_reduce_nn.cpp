@@ -602,6 +602,69 @@ TEST_CASE("Nn.Errors") {
   CHECK_THROWS_AS(dropout(x, std::nan("")), std::invalid_argument);
 }
 
+TEST_CASE("Nn.LstmCellIsTheComposite") {
+  // The fused step against the ops it replaces (ops/layers.cpp lstm_gates'
+  // composite: split, sigmoid / tanh per gate, c' = f c + i c~, h' = o
+  // tanh(c')): the same bits forward in float32, and the same cotangents of
+  // z and c (float64, to rounding), with a cell state and without (the first step).
+  const int64_t B = 5, u = 7;
+  auto build = [&](Graph& g, bool fused, bool first) {
+    Value z = input(g, "z", {B, 4 * u}), c = first ? Value() : input(g, "c", {B, u});
+    if (fused) {
+      const LstmCell s = lstm_cell(z, c);
+      return std::vector<Value>{s.h, s.c, z, c};
+    }
+    auto part = [&](int64_t k) { return slice(z, 1, k * u, (k + 1) * u); };
+    Value i = sigmoid(part(0)), f = sigmoid(part(1)), cc = tanh(part(2)), o = sigmoid(part(3));
+    Value next = c ? f * c + i * cc : i * cc;
+    return std::vector<Value>{o * tanh(next), next, z, c};
+  };
+  std::map<std::string, Tensor> feeds;
+  for (auto [name, shape] : std::vector<std::pair<std::string, Shape>>{{"z", {B, 4 * u}}, {"c", {B, u}}}) {
+    Tensor t(shape, DType::f64);
+    for (int64_t i = 0; i < t.size(); ++i) t.set(i, 2.5 * rng::normal(5, rng::hash_name(name), uint64_t(i)));
+    feeds[name] = t;
+  }
+  Tensor wh({B, u}, DType::f64), wc({B, u}, DType::f64); // a loss sum(wh h' + wc c')
+  for (int64_t i = 0; i < wh.size(); ++i)
+    wh.set(i, rng::uniform(6, 1, uint64_t(i)) - 0.5), wc.set(i, rng::uniform(6, 2, uint64_t(i)) - 0.5);
+  for (bool first : {false, true}) {
+    INFO("first step: ", first);
+    std::vector<Tensor> forward, grads[2];
+    for (int fused = 0; fused < 2; ++fused) {
+      Graph g;
+      std::vector<Value> v = build(g, fused == 1, first);
+      Value loss = sum(v[0] * constant(g, wh)) + sum(v[1] * constant(g, wc));
+      std::vector<Value> wrt{v[2]};
+      if (!first) wrt.push_back(v[3]);
+      std::vector<Value> fetch{v[0], v[1]};
+      for (Value d : gradients(loss, wrt)) fetch.push_back(d);
+      ParamStore ps;
+      Plan f32(g, ps, std::vector<Value>{v[0], v[1]}, {}, {DType::f32});
+      Plan f64(g, ps, fetch, {}, {DType::f64});
+      for (auto& [name, t] : feeds)
+        if (name == "z" || !first) f32.feed(name, t.to(DType::f32)), f64.feed(name, t);
+      f32.run();
+      f64.run();
+      forward.push_back(f32.fetch(v[0]));
+      forward.push_back(f32.fetch(v[1]));
+      for (size_t i = 2; i < fetch.size(); ++i) grads[fused].push_back(f64.fetch(fetch[i]));
+    }
+    CHECK(max_abs_diff(forward[0], forward[2]) == 0); // h'
+    CHECK(max_abs_diff(forward[1], forward[3]) == 0); // c'
+    REQUIRE(grads[0].size() == (first ? 1u : 2u));
+    for (size_t i = 0; i < grads[0].size(); ++i) {
+      INFO("input ", i);
+      CHECK(max_abs_diff(grads[0][i], grads[1][i]) < 1e-13);
+      CHECK(max_abs_diff(grads[0][i], Tensor(grads[0][i].shape(), DType::f64)) > 0.01); // not trivially zero
+    }
+  }
+  // shapes are checked
+  Graph g;
+  CHECK_THROWS(lstm_cell(input(g, "a", {2, 10}), input(g, "b", {2, 2})));
+  CHECK_THROWS(lstm_cell(input(g, "d", {2, 12}), input(g, "e", {2, 4})));
+}
+
 TEST_CASE("Nn.GruCellIsTheComposite") {
   // The fused step against the ops it replaces (ops/keras_recurrent.cpp's
   // reset_after step): the same bits forward in float32, and the same
