@@ -7,7 +7,8 @@
 //      to max_len = 10 -> the frozen pre-trained Embedding -> LSTM(128,
 //      return_sequences) -> Dropout(0.5) -> LSTM(128) -> Dropout(0.5) ->
 //      Dense(5) -> softmax; categorical cross-entropy, Adam (Keras
-//      defaults), 50 epochs, batches of 32 shuffled every epoch.
+//      defaults), 50 epochs, batches of 32 shuffled every epoch, of
+//      sentences of similar length (kBucket below).
 //
 // V2 is masked (Embedding(mask_zero)), where the course's Keras model is not:
 // a padding step keeps both LSTMs' states, and every product is per step, so
@@ -76,10 +77,18 @@ const fit::Spec v2{.name = "emojify",
 
 int version_of(const OptionValues& o) { return o.get_text("version") == "2" ? 2 : 1; }
 
+// V2's batches of similar length (fit::FitOptions::bucket): pools of 4
+// batches (128 sentences) sorted by length, each batch padded to its longest
+// sentence: 1,320 padded word steps an epoch -> ~750 (624 real), an epoch
+// 1.3x faster; test accuracy over seeds 0-3 0.61-0.66 (0.61-0.73 with
+// Keras' random batches): within the seed-to-seed spread (README, Emojify).
+constexpr int64_t kBucket = 4;
+
 // V1: the course's loop, one example at a time in order; V2: Keras' fit, batches of 32 shuffled
 fit::FitOptions fit_options(int version) {
   return version == 1 ? fit::FitOptions{.epochs = 400, .batch_size = 1, .shuffle = false, .report_every = 100}
-                      : fit::FitOptions{.epochs = 50, .batch_size = 32, .shuffle = true, .report_every = 10};
+                      : fit::FitOptions{.epochs = 50, .batch_size = 32, .shuffle = true, .report_every = 10,
+                                        .bucket = kBucket};
 }
 
 } // namespace

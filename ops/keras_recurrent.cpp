@@ -154,7 +154,8 @@ Initializer LSTM::bias_init() const {
 
 // i, f, c̃, o from z = x W + b + h U; c' = f c + i c̃; h' = o act(c') (ops/layers.hpp lstm_gates)
 std::vector<Value> LSTM::step(Value zx, const std::vector<Value>& prev, Loc l) const {
-  LSTMState s = lstm_gates(recur(zx, prev[0], l), prev[1], o_.activation, o_.recurrent_activation, l);
+  const Value hu = prev[0] ? matmul(prev[0], recurrent_kernel_, false, false, l) : Value();
+  LSTMState s = lstm_gates(zx, hu, prev[1], o_.activation, o_.recurrent_activation, l);
   return {s.h, s.c};
 }
 

@@ -122,16 +122,17 @@ std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights&
 LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l) {
   Graph& g = zx.graph();
   auto scope = g.scope(w.name);
-  Value z = prev.h ? zx + matmul(prev.h, w.recurrent_kernel, false, false, l) : zx;
-  return lstm_gates(z, prev.c, "tanh", w.recurrent_activation, l);
+  const Value hu = prev.h ? matmul(prev.h, w.recurrent_kernel, false, false, l) : Value();
+  return lstm_gates(zx, hu, prev.c, "tanh", w.recurrent_activation, l);
 }
 
-LSTMState lstm_gates(Value z, Value c_prev, const std::string& act, const std::string& recurrent_act,
+LSTMState lstm_gates(Value zx, Value hu, Value c_prev, const std::string& act, const std::string& recurrent_act,
                      Loc l) {
   if (act == "tanh" && recurrent_act == "sigmoid") { // Keras' defaults: the fused step (ops.hpp)
-    const LstmCell s = lstm_cell(z, c_prev, l);
+    const LstmCell s = lstm_cell(zx, hu, c_prev, l);
     return {s.h, s.c};
   }
+  const Value z = hu ? zx + hu : zx;
   const int64_t u = z.dim(1) / 4;
   std::vector<Value> gate = split(z, 1, {u, u, u, u}, l);
   Value i = activation(gate[0], recurrent_act, l);

@@ -73,10 +73,12 @@ std::vector<Value> lstm_project(const std::vector<Value>& xs, const LSTMWeights&
                                 Loc l = Loc::current());
 // lstm_cell given its input projection zx = x W + b (batch, 4 units).
 LSTMState lstm_step(Value zx, LSTMState prev, const LSTMWeights& w, Loc l = Loc::current());
-// The gates of one step from the pre-activations z = x W + h U + b (batch, 4 units),
-// split i, f, c, o: c' = σ(zf) c + σ(zi) act(zc), h' = σ(zo) act(c') (σ =
-// recurrent_act); an invalid c_prev means zeros.
-LSTMState lstm_gates(Value z, Value c_prev, const std::string& act, const std::string& recurrent_act,
+// The gates of one step from the pre-activations z = zx + hu (zx = x W + b,
+// hu = h U; batch, 4 units; an invalid hu: z = zx), split i, f, c, o:
+// c' = σ(zf) c + σ(zi) act(zc), h' = σ(zo) act(c') (σ = recurrent_act); an
+// invalid c_prev means zeros. With Keras' default activations (tanh,
+// sigmoid) the fused ops of ops.hpp lstm_cell, else the composite.
+LSTMState lstm_gates(Value zx, Value hu, Value c_prev, const std::string& act, const std::string& recurrent_act,
                      Loc l = Loc::current());
 // Unrolled over time: the h of every step (Keras return_sequences); `last`,
 // if given, receives the final (h, c) (Keras return_state). The input

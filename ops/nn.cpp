@@ -269,12 +269,13 @@ template <class T> void gru_gates(const T* zx, const T* hu, const T* bias, T* ou
   simd::unary(simd::Fn::Tanh, hh, hh, n);
 }
 
-// LstmGates: z (B, 4u) -> the gates (4, B, u); LstmGatesGrad: the gates and
-// their cotangent -> z's shape.
+// LstmGates: zx (B, 4u), and hu of the same shape if given -> the gates
+// (4, B, u); LstmGatesGrad: the gates and their cotangent -> z's shape.
 Shape lstm_gates_rule(Shapes in, const Attrs&) {
   const Shape& z = *in[0];
-  if (z.size() != 2 || z[1] % 4 != 0 || z[1] == 0)
-    throw RuleError(fmt::format("lstm_cell: z {} must be (batch, 4u)", to_string(z)));
+  if (z.size() != 2 || z[1] % 4 != 0 || z[1] == 0 || in.size() > 2 || (in.size() == 2 && *in[1] != z))
+    throw RuleError(fmt::format("lstm_cell: zx {}{} must be (batch, 4u)", to_string(z),
+                                in.size() == 2 ? " and hu " + to_string(*in[1]) : std::string()));
   return {4, z[0], z[1] / 4};
 }
 Shape lstm_gates_grad_rule(Shapes in, const Attrs&) {
@@ -302,13 +303,23 @@ Shape lstm_cell_grad_rule(Shapes in, const Attrs& a) {
 }
 
 // The gates of a LSTM step, (4, B, u): sigmoid(z_i), sigmoid(z_f),
-// tanh(z_c), sigmoid(z_o), each block (B, u) a copy of z's quarter and then
-// the SIMD activation of ops/simd.hpp over it, as the composite (split, then
-// an activation node per gate) computes them: the same bits.
-template <class T> void lstm_gates(const T* z, T* out, int64_t B, int64_t u) {
+// tanh(z_c), sigmoid(z_o) of z = zx + hu (hu null: z = zx), each block
+// (B, u) z's quarter and then the SIMD activation of ops/simd.hpp over it,
+// as the composite (an add, a split, then an activation node per gate)
+// computes them: the same bits.
+template <class T> void lstm_gates(const T* zx, const T* hu, T* out, int64_t B, int64_t u) {
   const int64_t n = B * u;
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t k = 0; k < 4; ++k) std::copy_n(z + b * 4 * u + k * u, u, out + k * n + b * u);
+    for (int64_t k = 0; k < 4; ++k) {
+      const T* __restrict x = zx + b * 4 * u + k * u;
+      T* __restrict y = out + k * n + b * u;
+      if (!hu) {
+        std::copy_n(x, u, y);
+        continue;
+      }
+      const T* __restrict h = hu + b * 4 * u + k * u;
+      for (int64_t j = 0; j < u; ++j) y[j] = x[j] + h[j];
+    }
   for (int64_t k = 0; k < 4; ++k)
     simd::unary(k == 2 ? simd::Fn::Tanh : simd::Fn::Sigmoid, out + k * n, out + k * n, n);
 }
@@ -569,10 +580,21 @@ void define_nn(OpTable& t) {
                "activations other than tanh and sigmoid, which take the composite path)",
     .cost = [](Shapes in, const Shape&, const Attrs&) { return 3.0 * double(numel(*in[0])); }};
 
-  // the gates (i, f, c~, o) of a LSTM step from z: ops.hpp lstm_cell
-  def(Op::LstmGates) = {.name = "lstm_gates", .arity = 1, .shape = lstm_gates_rule,
-    .kernel = kernels([](const auto& k) { lstm_gates(k.x(0), k.out, k.s(0)[0], k.s(0)[1] / 4); }),
-    .vjp = [](const VjpCtx& c, int) { return make(Op::LstmGatesGrad, {c.y(), c.dy}, {}); },
+  // the gates (i, f, c~, o) of a LSTM step from zx (+ hu): ops.hpp lstm_cell
+  def(Op::LstmGates) = {.name = "lstm_gates", .arity = -1, .shape = lstm_gates_rule,
+    .kernel = kernels([](const auto& k) {
+      lstm_gates(k.x(0), k.n_in == 2 ? k.x(1) : nullptr, k.out, k.s(0)[0], k.s(0)[1] / 4);
+    }),
+    .vjp = [](const VjpCtx& c, int) {
+      // zx and hu have one cotangent, dz: one node for both
+      Graph& g = c.g;
+      std::optional<NodeId> dz = g.derived(c.dy.id(), "lstm_gates_grad");
+      if (!dz) {
+        dz = make(Op::LstmGatesGrad, {c.y(), c.dy}, {}).id();
+        g.set_derived(c.dy.id(), "lstm_gates_grad", *dz);
+      }
+      return Value(g, *dz);
+    },
     .cost = [](Shapes in, const Shape&, const Attrs&) { return 8.0 * double(numel(*in[0])); }};
 
   // dz = [gi i (1 - i), gf f (1 - f), gc (1 - c~^2), go o (1 - o)] from the
@@ -711,8 +733,8 @@ Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l) {
   return make(Op::GruBlend, {make(Op::GruGates, {zx, hu, b}, {}, l), h}, {}, l);
 }
 
-LstmCell lstm_cell(Value z, Value c, Loc l) {
-  const Value gates = make(Op::LstmGates, {z}, {}, l);
+LstmCell lstm_cell(Value zx, Value hu, Value c, Loc l) {
+  const Value gates = hu ? make(Op::LstmGates, {zx, hu}, {}, l) : make(Op::LstmGates, {zx}, {}, l);
   // the first step (c = 0): c' = i c~, as the composite computes it
   const Value next = c ? make(Op::LstmCellState, {gates, c}, {}, l) : take(gates, 0, 0, l) * take(gates, 0, 2, l);
   return {make(Op::LstmCellOutput, {gates, next}, {}, l), next};

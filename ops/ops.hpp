@@ -128,16 +128,17 @@ Value conv1d(Value x, Value w, int64_t stride = 1, const std::string& padding = 
 Value gru_cell(Value zx, Value hu, Value h, Value b, Loc l = Loc::current());
 
 // One step of a LSTM (Keras' gate order i, f, c~, o; sigmoid gates, tanh
-// candidate and output) from z = x W + b + h U (batch, 4u) and the cell
-// state c (batch, u; none: zeros): c' = f c + i c~, h' = o tanh(c'). Three
-// nodes instead of thirteen: lstm_gates (4, batch, u) [i | f | c~ | o], then
-// lstm_cell_state and lstm_cell_output; the backward reads the gates (no
-// activation but tanh(c') computed again). The forward gives the bits of
-// those ops composed (the same operations in the same order).
+// candidate and output) from z = zx + hu (batch, 4u: zx = x W + b, hu =
+// h U; hu none at the first step) and the cell state c (batch, u; none:
+// zeros): c' = f c + i c~, h' = o tanh(c'). Three nodes instead of
+// fourteen: lstm_gates (4, batch, u) [i | f | c~ | o], then lstm_cell_state
+// and lstm_cell_output; the backward reads the gates (no activation but
+// tanh(c') computed again). The forward gives the bits of those ops
+// composed (the same operations in the same order).
 struct LstmCell {
   Value h, c;
 };
-LstmCell lstm_cell(Value z, Value c, Loc l = Loc::current());
+LstmCell lstm_cell(Value zx, Value hu, Value c, Loc l = Loc::current());
 
 // ---- parameter updates (ops/update.cpp): update nodes mutate their leading
 // inputs in place, after every other reader of them in the same run.

@@ -245,9 +245,32 @@ Shape one_hot_rule(Shapes in, const Attrs& a) {
 
 // ---- kernels
 
+// The last two axes swapped, the others in place: a batch of (R, C)
+// matrices transposed in 16 x 16 tiles that stay in cache on both sides (the
+// element-by-element strided copy took ~2.4 ns an element on (512, 128) and
+// (128, 512), these tiles ~0.4; 32 x 32 tiles ~0.6-1.2: rows 2 KB apart fall
+// in few L1 sets).
+template <class T> void transpose_tiles(const T* x, T* y, int64_t batch, int64_t R, int64_t C) {
+  constexpr int64_t kTile = 16;
+  for (int64_t b = 0; b < batch; ++b, x += R * C, y += R * C)
+    for (int64_t i0 = 0; i0 < R; i0 += kTile)
+      for (int64_t j0 = 0; j0 < C; j0 += kTile) {
+        const int64_t i1 = std::min(R, i0 + kTile), j1 = std::min(C, j0 + kTile);
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t i = i0; i < i1; ++i) y[j * R + i] = x[i * C + j];
+      }
+}
+
 template <class T> void permute_kernel(const KernelArgs<T>& k) {
   const Shape& x = k.s(0);
   const auto& p = attr<PermuteAttrs>(k).perm;
+  const size_t r = p.size();
+  bool last_two = r >= 2 && p[r - 2] == int64_t(r - 1) && p[r - 1] == int64_t(r - 2);
+  for (size_t i = 0; last_two && i + 2 < r; ++i) last_two = p[i] == int64_t(i);
+  if (last_two) {
+    transpose_tiles(k.x(0), k.out, prod(x, 0, r - 2), x[r - 2], x[r - 1]);
+    return;
+  }
   const auto xs = strides_of(x);
   std::array<int64_t, kMaxRank> st{};
   for (size_t i = 0; i < p.size(); ++i) st[i] = xs[size_t(p[i])];

@@ -4,7 +4,9 @@
 // reads the old values everywhere and leaves the new ones in the ParamStore.
 // Each op: the formula, the definition (shape rule, kernel), the builder.
 #include "ops/family.hpp"
+#include "ops/simd.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <utility>
@@ -94,11 +96,20 @@ void define_update(OpTable& t) {
       const T c1 = static_cast<T>(1.0 - h.beta1), c2 = static_cast<T>(1.0 - h.beta2);
       const T eps = static_cast<T>(h.epsilon), step = static_cast<T>(lr_t);
       const int64_t n = k.size(0);
-      for (int64_t i = 0; i < n; ++i) {
-        const T gi = g[i];
-        m[i] = b1 * m[i] + c1 * gi;
-        v[i] = b2 * v[i] + c2 * (gi * gi);
-        p[i] -= step * m[i] / (std::sqrt(v[i]) + eps);
+      // in chunks: the moments, then sqrt(v) through ops/simd.hpp (libm's
+      // sqrt keeps gcc from vectorising the loop: errno), then p. sqrt is
+      // exact in IEEE arithmetic: the same bits as sqrt per element.
+      constexpr int64_t kChunk = 256;
+      T root[kChunk];
+      for (int64_t at = 0; at < n; at += kChunk) {
+        const int64_t len = std::min(kChunk, n - at);
+        for (int64_t i = at; i < at + len; ++i) {
+          const T gi = g[i];
+          m[i] = b1 * m[i] + c1 * gi;
+          v[i] = b2 * v[i] + c2 * (gi * gi);
+        }
+        simd::unary(simd::Fn::Sqrt, v + at, root, len);
+        for (int64_t i = 0; i < len; ++i) p[at + i] -= step * m[at + i] / (root[i] + eps);
       }
     }),
     .no_grad = "parameter update", .mutates = 3, .cost = per_element<6>};

@@ -297,8 +297,51 @@ TEST_CASE("Fit.LearningRateScheduleOption") {
 // the epochs done and how far into the next one the run got; the resumed run
 // ends bit for bit where an uninterrupted one does. The interrupt is raised
 // by the dataset itself while the 6th epoch's 2nd batch (of 3) is read.
+// Lines with a length per example (i * 7 mod 11: 0 .. 10), for fit's buckets.
+struct LinesOfLengths : Lines {
+  int64_t length(int64_t i) const override { return (i * 7) % 11; }
+};
+
+TEST_CASE("Fit.BucketsBatchExamplesOfSimilarLength") {
+  const LinesOfLengths data;
+  const fit::FitOptions keras{.batch_size = 8}, buckets{.batch_size = 8, .bucket = 4};
+  // bucket 0: Keras' batches
+  CHECK(fit::epoch_batches(data, keras, 3, "lines", 2) == fit::epoch_batches(64, 8, true, 3, "lines", 2));
+  for (int64_t epoch : {0, 1, 5}) {
+    const auto batches = fit::epoch_batches(data, buckets, 3, "lines", epoch);
+    CHECK(batches == fit::epoch_batches(data, buckets, 3, "lines", epoch)); // a function of (seed, epoch)
+    REQUIRE(batches.size() == 8);
+    std::vector<int64_t> seen;
+    int64_t spread = 0; // the widest range of lengths within one batch
+    for (const auto& b : batches) {
+      CHECK(b.size() == 8);
+      seen.insert(seen.end(), b.begin(), b.end());
+      int64_t lo = 99, hi = -1;
+      for (int64_t i : b) lo = std::min(lo, data.length(i)), hi = std::max(hi, data.length(i));
+      spread = std::max(spread, hi - lo);
+    }
+    std::sort(seen.begin(), seen.end());
+    for (int64_t i = 0; i < 64; ++i) CHECK(seen[size_t(i)] == i); // every example once
+    // 32 examples of 11 lengths sorted into 4 batches: each batch spans at most 4 lengths
+    // (Keras' random batches of 8 span ~8 of the 11)
+    CHECK(spread <= 4);
+    // the batches' order is drawn too: not sorted by length across the epoch
+    bool sorted = true;
+    for (size_t k = 1; k < batches.size(); ++k) sorted = sorted && data.length(batches[k][0]) >= data.length(batches[k - 1][0]);
+    CHECK_FALSE(sorted);
+  }
+  CHECK(fit::epoch_batches(data, buckets, 3, "lines", 0) != fit::epoch_batches(data, buckets, 3, "lines", 1));
+  // a smaller last batch stays last in its pool's order of cuts: sizes 8 x 7 + 4 of 60 examples
+  struct Sixty : LinesOfLengths {
+    int64_t size() const override { return 60; }
+  } sixty;
+  int64_t small = 0;
+  for (const auto& b : fit::epoch_batches(sixty, buckets, 3, "lines", 0)) small += b.size() == 4 ? 1 : 0;
+  CHECK(small == 1);
+}
+
 TEST_CASE("Fit.CtrlCWithinAnEpochResumesBitwise") {
-  struct Interrupting : Lines {
+  struct Interrupting : LinesOfLengths {
     mutable int64_t calls = 0;
     int64_t at = -1;
     fit::Feeds batch(std::span<const int64_t> idx) const override {
@@ -306,30 +349,33 @@ TEST_CASE("Fit.CtrlCWithinAnEpochResumesBitwise") {
       return Lines::batch(idx);
     }
   };
-  TempDir dir;
-  auto run = [&](const std::string& ck, int64_t interrupt_at, bool resume) {
-    ParamStore params;
-    train::Trainer tr({.model = "lines", .unit = "epoch", .steps = 8, .checkpoint = ck, .resume = resume,
-                       .quiet = true, .seed = 5, .metrics = fit::fit_columns(spec(), false), .part = "batch",
-                       .out = train::no_output()},
-                      params);
-    fit::Network net(spec(), params, 5);
-    Interrupting data;
-    data.at = interrupt_at;
-    fit::fit(net, data, tr, 5, {.batch_size = 24});
-  };
-  const std::string full = dir / "full.ckpt", part = dir / "part.ckpt";
-  run(full, -1, false);
-  std::string msg;
-  try {
-    run(part, 5 * 3 + 2, false); // 3 batches an epoch (24, 24, 16)
-  } catch (const train::Interrupted& e) {
-    msg = e.what();
+  for (int64_t bucket : {0, 2}) {
+    INFO("bucket ", bucket);
+    TempDir dir;
+    auto run = [&](const std::string& ck, int64_t interrupt_at, bool resume) {
+      ParamStore params;
+      train::Trainer tr({.model = "lines", .unit = "epoch", .steps = 8, .checkpoint = ck, .resume = resume,
+                         .quiet = true, .seed = 5, .metrics = fit::fit_columns(spec(), false), .part = "batch",
+                         .out = train::no_output()},
+                        params);
+      fit::Network net(spec(), params, 5);
+      Interrupting data;
+      data.at = interrupt_at;
+      fit::fit(net, data, tr, 5, {.batch_size = 24, .bucket = bucket});
+    };
+    const std::string full = dir / fmt::format("full{}.ckpt", bucket), part = dir / fmt::format("part{}.ckpt", bucket);
+    run(full, -1, false);
+    std::string msg;
+    try {
+      run(part, 5 * 3 + 2, false); // 3 batches an epoch (24, 24, 16)
+    } catch (const train::Interrupted& e) {
+      msg = e.what();
+    }
+    CHECK(has(msg, "lines: interrupted in epoch 6 after 2 of 3 batches"));
+    const Checkpoint c = load_checkpoint(part, "lines");
+    CHECK(c.meta.at("step") == "5");
+    CHECK(c.meta.at("loop.epoch_batches") == "2");
+    run(part, -1, true);
+    CHECK(read_file(part) == read_file(full));
   }
-  CHECK(has(msg, "lines: interrupted in epoch 6 after 2 of 3 batches"));
-  const Checkpoint c = load_checkpoint(part, "lines");
-  CHECK(c.meta.at("step") == "5");
-  CHECK(c.meta.at("loop.epoch_batches") == "2");
-  run(part, -1, true);
-  CHECK(read_file(part) == read_file(full));
 }

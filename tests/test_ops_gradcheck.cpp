@@ -125,10 +125,10 @@ std::vector<OpCase> cases() {
     {"Nn.Conv1DSameWideKernel", [](Graph& g) { return conv1d(in(g, "x", {2, 3, 2}), in(g, "w", {6, 2, 3}), 2, "same"); }},
     {"Nn.GruCell", [](Graph& g) {
        return gru_cell(in(g, "zx", {2, 9}), in(g, "hu", {2, 9}), in(g, "h", {2, 3}), in(g, "b", {1, 9})); }},
-    {"Nn.LstmCellH", [](Graph& g) { return lstm_cell(in(g, "z", {2, 12}), in(g, "c", {2, 3})).h; }},
-    {"Nn.LstmCellC", [](Graph& g) { return lstm_cell(in(g, "z", {2, 12}), in(g, "c", {2, 3})).c; }},
+    {"Nn.LstmCellH", [](Graph& g) { return lstm_cell(in(g, "zx", {2, 12}), in(g, "hu", {2, 12}), in(g, "c", {2, 3})).h; }},
+    {"Nn.LstmCellC", [](Graph& g) { return lstm_cell(in(g, "zx", {2, 12}), in(g, "hu", {2, 12}), in(g, "c", {2, 3})).c; }},
     {"Nn.LstmCellFirstStep", [](Graph& g) {
-       const LstmCell s = lstm_cell(in(g, "z", {3, 8}), Value());
+       const LstmCell s = lstm_cell(in(g, "z", {3, 8}), Value(), Value());
        return s.h * s.c; }},
     {"Nn.Conv1DGradInput", [](Graph& g) {
        // x (2, 7, 3), same, stride 2 -> dy (2, 4, 5)

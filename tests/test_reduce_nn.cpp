@@ -604,23 +604,27 @@ TEST_CASE("Nn.Errors") {
 
 TEST_CASE("Nn.LstmCellIsTheComposite") {
   // The fused step against the ops it replaces (ops/layers.cpp lstm_gates'
-  // composite: split, sigmoid / tanh per gate, c' = f c + i c~, h' = o
-  // tanh(c')): the same bits forward in float32, and the same cotangents of
-  // z and c (float64, to rounding), with a cell state and without (the first step).
+  // composite: z = zx + hu, split, sigmoid / tanh per gate, c' = f c + i c~,
+  // h' = o tanh(c')): the same bits forward in float32, and the same
+  // cotangents of zx, hu and c (float64, to rounding); with a state and
+  // without (the first step: zx alone, c = 0).
   const int64_t B = 5, u = 7;
   auto build = [&](Graph& g, bool fused, bool first) {
-    Value z = input(g, "z", {B, 4 * u}), c = first ? Value() : input(g, "c", {B, u});
+    Value zx = input(g, "z", {B, 4 * u}), hu = first ? Value() : input(g, "hu", {B, 4 * u});
+    Value c = first ? Value() : input(g, "c", {B, u});
     if (fused) {
-      const LstmCell s = lstm_cell(z, c);
-      return std::vector<Value>{s.h, s.c, z, c};
+      const LstmCell s = lstm_cell(zx, hu, c);
+      return std::vector<Value>{s.h, s.c, zx, hu, c};
     }
+    Value z = hu ? zx + hu : zx;
     auto part = [&](int64_t k) { return slice(z, 1, k * u, (k + 1) * u); };
     Value i = sigmoid(part(0)), f = sigmoid(part(1)), cc = tanh(part(2)), o = sigmoid(part(3));
     Value next = c ? f * c + i * cc : i * cc;
-    return std::vector<Value>{o * tanh(next), next, z, c};
+    return std::vector<Value>{o * tanh(next), next, zx, hu, c};
   };
   std::map<std::string, Tensor> feeds;
-  for (auto [name, shape] : std::vector<std::pair<std::string, Shape>>{{"z", {B, 4 * u}}, {"c", {B, u}}}) {
+  for (auto [name, shape] :
+       std::vector<std::pair<std::string, Shape>>{{"z", {B, 4 * u}}, {"hu", {B, 4 * u}}, {"c", {B, u}}}) {
     Tensor t(shape, DType::f64);
     for (int64_t i = 0; i < t.size(); ++i) t.set(i, 2.5 * rng::normal(5, rng::hash_name(name), uint64_t(i)));
     feeds[name] = t;
@@ -636,7 +640,7 @@ TEST_CASE("Nn.LstmCellIsTheComposite") {
       std::vector<Value> v = build(g, fused == 1, first);
       Value loss = sum(v[0] * constant(g, wh)) + sum(v[1] * constant(g, wc));
       std::vector<Value> wrt{v[2]};
-      if (!first) wrt.push_back(v[3]);
+      if (!first) wrt.push_back(v[3]), wrt.push_back(v[4]);
       std::vector<Value> fetch{v[0], v[1]};
       for (Value d : gradients(loss, wrt)) fetch.push_back(d);
       ParamStore ps;
@@ -652,7 +656,7 @@ TEST_CASE("Nn.LstmCellIsTheComposite") {
     }
     CHECK(max_abs_diff(forward[0], forward[2]) == 0); // h'
     CHECK(max_abs_diff(forward[1], forward[3]) == 0); // c'
-    REQUIRE(grads[0].size() == (first ? 1u : 2u));
+    REQUIRE(grads[0].size() == (first ? 1u : 3u));
     for (size_t i = 0; i < grads[0].size(); ++i) {
       INFO("input ", i);
       CHECK(max_abs_diff(grads[0][i], grads[1][i]) < 1e-13);
@@ -661,8 +665,9 @@ TEST_CASE("Nn.LstmCellIsTheComposite") {
   }
   // shapes are checked
   Graph g;
-  CHECK_THROWS(lstm_cell(input(g, "a", {2, 10}), input(g, "b", {2, 2})));
-  CHECK_THROWS(lstm_cell(input(g, "d", {2, 12}), input(g, "e", {2, 4})));
+  CHECK_THROWS(lstm_cell(input(g, "a", {2, 10}), Value(), input(g, "b", {2, 2})));
+  CHECK_THROWS(lstm_cell(input(g, "d", {2, 12}), Value(), input(g, "e", {2, 4})));
+  CHECK_THROWS(lstm_cell(input(g, "f", {2, 12}), input(g, "h", {2, 8}), input(g, "k", {2, 3})));
 }
 
 TEST_CASE("Nn.GruCellIsTheComposite") {

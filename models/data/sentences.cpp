@@ -107,12 +107,16 @@ fit::Feeds sentence_inputs(int version, const std::vector<std::string>& sentence
     return {{"avg", std::move(X)}};
   }
   std::vector<std::vector<int64_t>> ids;
-  int64_t T = std::max(pad_to, max_len);
+  int64_t T = std::max<int64_t>(pad_to, 1);
   for (auto& s : sentences) T = std::max(T, int64_t(ids.emplace_back(word_ids(s, v)).size()));
   Tensor X({B, T}, DType::f32);
   for (int64_t b = 0; b < B; ++b)
     for (size_t t = 0; t < ids[size_t(b)].size(); ++t) X.set(b * T + int64_t(t), double(ids[size_t(b)][t]));
   return {{"ids", std::move(X)}};
+}
+
+int64_t Sentences::length(int64_t i) const {
+  return version_ == 1 ? 0 : int64_t(words(ex_[size_t(i)].sentence).size());
 }
 
 uint64_t Sentences::fingerprint() const {
@@ -125,7 +129,7 @@ fit::Feeds Sentences::batch(std::span<const int64_t> idx) const {
   const int64_t B = int64_t(idx.size());
   std::vector<std::string> s;
   for (int64_t i : idx) s.push_back(ex_[size_t(i)].sentence);
-  fit::Feeds f = sentence_inputs(version_, s, *v_);
+  fit::Feeds f = sentence_inputs(version_, s, *v_, 0);
   Tensor Y = version_ == 1 ? Tensor({n_classes, B}, DType::f64) : Tensor({B, n_classes}, DType::f32);
   for (int64_t b = 0; b < B; ++b) {
     const int64_t label = ex_[size_t(idx[size_t(b)])].label;
@@ -144,7 +148,7 @@ SentenceClassifier::SentenceClassifier(const fit::Spec& spec, int version, Param
 std::vector<std::vector<double>> SentenceClassifier::probabilities(const std::vector<std::string>& sentences,
                                                                    int64_t pad_to) {
   if (sentences.empty()) return {};
-  return c_.probabilities(sentence_inputs(version_, sentences, v_, pad_to));
+  return c_.probabilities(sentence_inputs(version_, sentences, v_, std::max(pad_to, max_len)));
 }
 
 std::vector<int> SentenceClassifier::predict(const std::vector<std::string>& sentences) {

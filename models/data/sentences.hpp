@@ -56,12 +56,15 @@ fit::Sizes embedding_sizes(const WordVectors& v);
 
 // The model inputs of sentences. V1: "avg" (d, B) float64, their averages as
 // columns. V2: "ids" (B, T) float32, word_ids then 0 (padding), T = max(pad_to,
-// max_len, the longest sentence).
+// the longest sentence, 1).
 fit::Feeds sentence_inputs(int version, const std::vector<std::string>& sentences, const WordVectors& v,
-                           int64_t pad_to = 0);
+                           int64_t pad_to = max_len);
 
 // Labelled sentences as fit batches: sentence_inputs and "Y" one-hot, (5, B)
-// float64 for V1, (B, 5) float32 for V2.
+// float64 for V1, (B, 5) float32 for V2. A V2 batch is padded to its longest
+// sentence (the scores do not depend on the padding, see models/emojify.cpp),
+// and length() is a sentence's words, so that fit's buckets
+// (FitOptions::bucket) compute about the real steps.
 class Sentences : public fit::Dataset {
 public:
   Sentences(int version, std::vector<Example> ex, std::shared_ptr<const WordVectors> v)
@@ -69,6 +72,7 @@ public:
   int64_t size() const override { return int64_t(ex_.size()); }
   uint64_t fingerprint() const override;
   fit::Feeds batch(std::span<const int64_t> idx) const override;
+  int64_t length(int64_t i) const override;
   const std::vector<Example>& examples() const { return ex_; }
   const WordVectors& vectors() const { return *v_; }
 

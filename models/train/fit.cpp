@@ -371,21 +371,15 @@ std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, const s
 
 namespace {
 
-// Calls f(batch) for each batch of `order` from batch number `first` on:
-// spans of batch_size, the last one smaller. f may take (span, its number,
-// the number of batches).
+// Calls f(batch) for each batch of `order`: spans of batch_size, the last one smaller.
 template <class F>
-void for_each_batch(const std::vector<int64_t>& order, int64_t batch_size, const std::string& model, F f,
-                    int64_t first = 0) {
+void for_each_batch(const std::vector<int64_t>& order, int64_t batch_size, const std::string& model, F f) {
   const int64_t n = int64_t(order.size());
   if (n < 1 || batch_size < 1)
     throw std::invalid_argument(fmt::format("{} batches: {} examples, batch size {}", model, n, batch_size));
   const int64_t count = (n + batch_size - 1) / batch_size;
-  for (int64_t b = first; b < count; ++b) {
-    const std::span<const int64_t> batch(order.data() + b * batch_size, size_t(std::min(batch_size, n - b * batch_size)));
-    if constexpr (std::is_invocable_v<F, std::span<const int64_t>, int64_t, int64_t>) f(batch, b, count);
-    else f(batch);
-  }
+  for (int64_t b = 0; b < count; ++b)
+    f(std::span<const int64_t>(order.data() + b * batch_size, size_t(std::min(batch_size, n - b * batch_size))));
 }
 
 } // namespace
@@ -395,6 +389,23 @@ std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, b
   std::vector<std::vector<int64_t>> batches;
   for_each_batch(epoch_order(n, shuffle, seed, model, epoch), batch_size, model,
                  [&](std::span<const int64_t> b) { batches.emplace_back(b.begin(), b.end()); });
+  return batches;
+}
+
+std::vector<std::vector<int64_t>> epoch_batches(const Dataset& data, const FitOptions& opt, uint64_t seed,
+                                                const std::string& model, int64_t epoch) {
+  if (opt.bucket <= 0) return epoch_batches(data.size(), opt.batch_size, opt.shuffle, seed, model, epoch);
+  std::vector<int64_t> order = epoch_order(data.size(), opt.shuffle, seed, model, epoch);
+  const auto pool = std::max<int64_t>(1, opt.bucket * opt.batch_size);
+  for (auto at = order.begin(); at != order.end();) {
+    const auto end = order.end() - at > pool ? at + pool : order.end();
+    std::stable_sort(at, end, [&](int64_t a, int64_t b) { return data.length(a) < data.length(b); });
+    at = end;
+  }
+  std::vector<std::vector<int64_t>> batches;
+  for_each_batch(order, opt.batch_size, model,
+                 [&](std::span<const int64_t> b) { batches.emplace_back(b.begin(), b.end()); });
+  if (opt.shuffle) train::shuffle(batches, seed, rng::hash_name(model + "/buckets") + uint64_t(epoch));
   return batches;
 }
 
@@ -483,17 +494,17 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
   });
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
-    for_each_batch(
-        epoch_order(data.size(), opt.shuffle, seed, model, epoch), opt.batch_size, model,
-        [&](std::span<const int64_t> batch, int64_t b, int64_t count) {
-          const double size = double(batch.size());
-          tr.in_part(b, count);
-          w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
-          done_batches = b + 1;
-          if (tr.interrupt_requested() && b + 1 < count)
-            tr.interrupt_within(epoch, fmt::format("in epoch {} after {} of {} batches", epoch + 1, b + 1, count));
-        },
-        done_batches);
+    const std::vector<std::vector<int64_t>> batches = epoch_batches(data, opt, seed, model, epoch);
+    const auto count = int64_t(batches.size());
+    for (int64_t b = done_batches; b < count; ++b) {
+      const std::vector<int64_t>& batch = batches[size_t(b)];
+      const double size = double(batch.size());
+      tr.in_part(b, count);
+      w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
+      done_batches = b + 1;
+      if (tr.interrupt_requested() && b + 1 < count)
+        tr.interrupt_within(epoch, fmt::format("in epoch {} after {} of {} batches", epoch + 1, b + 1, count));
+    }
     done_batches = 0;
     Network::Result r = w.mean();
     w = Weighted{};

@@ -185,6 +185,11 @@ struct Dataset {
   virtual Feeds batch(std::span<const int64_t> indices) const = 0;
   // Identifies the examples, for resume (a resumed run must see the same data).
   virtual uint64_t fingerprint() const = 0;
+  // Example i's length in steps, for FitOptions::bucket (0: lengths do not vary).
+  virtual int64_t length(int64_t i) const {
+    (void)i;
+    return 0;
+  }
 };
 
 // A metric of a dataset that no graph computes: trigger word's detection F1
@@ -214,6 +219,13 @@ struct FitOptions {
   // shuffling) held out as validation data (fit::train only; 0: none).
   double validation_split = 0;
   std::vector<DataMetric> data_metrics = {};
+  // Batches of similar length (tf.data's bucket_by_sequence_length,
+  // torchtext's BucketIterator): each epoch's order is cut into pools of
+  // `bucket` batches, each pool sorted by Dataset::length (stable: ties keep
+  // the drawn order) and cut into batches, and the epoch's batches are
+  // shuffled (with shuffle). A dataset that pads a batch to its longest
+  // example then computes about its real steps. 0: Keras' batches.
+  int64_t bucket = 0;
 };
 
 // The train options of a fit model, for its Model::options: --validation-split,
@@ -228,6 +240,11 @@ std::vector<ModelOption> fit_options();
 std::vector<int64_t> epoch_order(int64_t n, bool shuffle, uint64_t seed, const std::string& model, int64_t epoch);
 std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch_size, bool shuffle, uint64_t seed,
                                                 const std::string& model, int64_t epoch);
+// The batches fit trains `data` on in `epoch`: those above, or with
+// opt.bucket, batches of similar length (FitOptions::bucket); a function of
+// (seed, model, epoch) and the lengths alone.
+std::vector<std::vector<int64_t>> epoch_batches(const Dataset& data, const FitOptions& opt, uint64_t seed,
+                                                const std::string& model, int64_t epoch);
 
 // The metric columns fit reports: the spec's metrics, then val_loss and
 // val_<metric> when there is validation data (then val_<name> of each data metric).
@@ -240,6 +257,7 @@ public:
   int64_t size() const override { return end_ - begin_; }
   Feeds batch(std::span<const int64_t> indices) const override;
   uint64_t fingerprint() const override;
+  int64_t length(int64_t i) const override { return data_.length(begin_ + i); }
 
 private:
   const Dataset& data_;
