@@ -486,8 +486,11 @@ def run_lstm_layer(args):
 #   glorot, dense/bias 0 (seqgraph streams, --seed). Adam in Keras 2's form (ours):
 #   lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); p -= lr_t m / (sqrt(v) + 1e-7): written out, as
 #   torch.optim.Adam puts epsilon inside the bias correction (a slightly different update).
-#   Batches of 32 from train::shuffle(seed, "emojify/shuffle" + epoch) each epoch; the epoch's
-#   loss is the mean over examples. Dropout masks are torch's (ours draw per node).
+#   Batches of 32 as fit::epoch_batches with FitOptions::bucket = 4 (models/emojify.cpp): the
+#   order train::shuffle(seed, "emojify/shuffle" + epoch), cut in pools of 4 batches, each
+#   pool stably sorted by word count and cut into batches, the batches shuffled with
+#   (seed, "emojify/buckets" + epoch): the same batches on both sides. The epoch's loss is
+#   the mean over examples. Dropout masks are torch's (ours draw per node).
 
 EMO_MAX_LEN, EMO_UNITS, EMO_CLASSES, EMO_BATCH = 10, 128, 5, 32
 
@@ -656,13 +659,26 @@ class KerasAdam:
                 p.addcdiv_(m, v.sqrt().add_(self.eps), value=-lr_t)
 
 
+EMO_BUCKET = 4
+
+
+def emojify_batches(lengths, seed, epoch):
+    """fit::epoch_batches(data, {batch 32, shuffle, bucket 4}, seed, "emojify", epoch)."""
+    m = len(lengths)
+    order = sg_shuffle(range(m), seed, (sg_hash_name("emojify/shuffle") + epoch) & M64)
+    pool = EMO_BUCKET * EMO_BATCH
+    for at in range(0, m, pool):
+        order[at:at + pool] = sorted(order[at:at + pool], key=lambda i: int(lengths[i]))  # stable
+    batches = [order[i:i + EMO_BATCH] for i in range(0, m, EMO_BATCH)]
+    return sg_shuffle(batches, seed, (sg_hash_name("emojify/buckets") + epoch) & M64)
+
+
 def emojify_epoch(model, opt, X, lengths, labels, seed, epoch):
     m = X.shape[0]
-    order = sg_shuffle(range(m), seed, (sg_hash_name("emojify/shuffle") + epoch) & M64)
     model.train()
     total = 0.0
-    for i in range(0, m, EMO_BATCH):
-        idx = torch.tensor(order[i:i + EMO_BATCH], dtype=torch.long)
+    for batch in emojify_batches(lengths, seed, epoch):
+        idx = torch.tensor(batch, dtype=torch.long)
         z = model(X[idx], lengths[idx])
         loss = F.cross_entropy(z, labels[idx])  # mean over the batch
         opt.zero_grad()
