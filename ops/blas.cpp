@@ -173,15 +173,16 @@ bool xsmm_call(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, in
 //
 // Measured one against the other at 1 thread on this project's products
 // (`build/bench-models gemm` prints the table; 2-vCPU AMD EPYC, AVX-512):
-// oneDNN's JIT sgemm is 1.05-1.35x OpenBLAS's from ~0.5 M multiply-adds up
-// (the trigger-word convolution and GRU projections, the LSTM layer's gates,
-// square products), even at 16 rows; OpenBLAS stays ahead on gemv-like
-// products (a few rows or columns), below that size and on narrow products
-// with a transposed B (below). Debian's oneDNN runs
-// its threads on OpenMP: each calling thread's OpenMP team is held at one
-// thread (TBB owns the cores; omp_set_num_threads is per thread), so a call
-// is sequential code chosen by the shapes and the CPU alone, the same bits
-// whichever thread runs it. No double kernel: doubles go to OpenBLAS.
+// oneDNN's JIT sgemm is 1.05-1.26x OpenBLAS's from ~1 M multiply-adds up
+// (the trigger-word GRU projections and their gradients, the LSTM layer's
+// gates, square products) and about even from 0.5 M (0.96-1.02x on a GRU
+// step's 16 x 384 x 128); OpenBLAS stays ahead on gemv-like products (a few
+// rows or columns), below that size and on narrow products with a
+// transposed B (below). Debian's oneDNN runs its threads on OpenMP: each
+// calling thread's OpenMP team is held at one thread (TBB owns the cores;
+// omp_set_num_threads is per thread), so a call is sequential code chosen
+// by the shapes and the CPU alone, the same bits whichever thread runs it.
+// No double kernel: doubles go to OpenBLAS.
 constexpr double kDnnlMacs = 5e5;
 constexpr int64_t kDnnlMinRows = 8, kDnnlMinColumns = 32;
 // d h = d z U^T-like products (a transposed B of fewer than 256 columns):
