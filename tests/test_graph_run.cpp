@@ -114,6 +114,25 @@ TEST_CASE("GraphRun.UsageErrors") {
   CHECK(has(r.out, "--output"));
 }
 
+TEST_CASE("GraphRun.UnderAnMpiLauncherWithoutMpiSupportRefuses") {
+  // mpirun -np 2 graph-run ...: each process sees its world in the environment
+  test::TempDir d;
+  const std::string train = "dinosaurus train --iterations 10 --quiet --checkpoint " + (d / "d.ckpt");
+  for (const char* env : {"OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1", "PMI_SIZE=3 PMI_RANK=0"}) {
+    CAPTURE(env);
+    const Result r = graph_run(train, false, env);
+    CHECK(r.rc == 2);
+    CHECK(has(r.out, "graph-run: error: train: started by an MPI launcher as process"));
+    CHECK(has(r.out, "this graph-run has no MPI support"));
+    CHECK_FALSE(std::filesystem::exists(d / "d.ckpt")); // nothing trained
+  }
+  CHECK(has(graph_run(train, false, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1").out, "process 1 of 2"));
+  // one process (mpirun -np 1) is a plain run; help still answers
+  CHECK(graph_run(train, false, "OMPI_COMM_WORLD_SIZE=1 OMPI_COMM_WORLD_RANK=0").rc == 0);
+  CHECK(std::filesystem::exists(d / "d.ckpt"));
+  CHECK(graph_run("train dinosaurus --help", true, "OMPI_COMM_WORLD_SIZE=2").rc == 0);
+}
+
 TEST_CASE("GraphRun.EvalMissingAndUnknownInputs") {
   TempDir d;
   save_npy(d / "W.npy", iota({3, 4}, 0.1, -0.5));

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 
 namespace {
@@ -32,6 +33,23 @@ std::string join(const std::vector<std::string>& v) {
   return r;
 }
 
+// Started by mpirun (OpenMPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE of MPICH's
+// and Slurm's launchers) as one of N > 1 processes: this graph-run has no
+// MPI support, so the N copies would each run the whole command on their
+// own (N trainings overwriting one checkpoint). Refused, saying so.
+void refuse_mpi_world(const std::string& cmd) {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* size = std::getenv(var);
+    if (!size || std::atoll(size) <= 1) continue;
+    const char* rank = std::getenv(var == std::string("PMI_SIZE") ? "PMI_RANK" : "OMPI_COMM_WORLD_RANK");
+    throw UsageError(fmt::format(
+        "{}: started by an MPI launcher as process {} of {} ({}={}), but this graph-run has no MPI support "
+        "(data-parallel training is not built in): each process would run the whole command on its own. "
+        "Run graph-run without mpirun",
+        cmd, rank ? rank : "?", size, var, size));
+  }
+}
+
 // Parses the options of `graph-run <command> <model> ...` (rest = what follows the model)
 // and runs the command, or prints its help.
 int run_command(const sg::Model& m, const std::string& cmd, const std::vector<std::string>& rest) {
@@ -40,6 +58,7 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
     std::fputs(p.help->c_str(), stdout);
     return 0;
   }
+  refuse_mpi_world(cmd);
   return graph_run::run(m, p.args);
 }
 
