@@ -184,6 +184,29 @@ TEST_CASE("Shape.Permute") {
   CHECK(z.node().attrs.get<PermuteAttrs>().perm == std::vector<int64_t>{2, 0, 1});
 }
 
+TEST_CASE("Shape.TransposeOfTheLastTwoAxesInTiles") {
+  // the tiled path (ops/shape.cpp transpose_tiles): sizes that leave partial
+  // 16 x 16 tiles on both sides, one matrix and a batch of them, float and double
+  for (const Shape& s : {Shape{37, 21}, Shape{3, 19, 35}}) {
+    CAPTURE(to_string(s));
+    Graph g;
+    const Tensor x = seq(s);
+    std::vector<int64_t> perm(s.size());
+    for (size_t i = 0; i < perm.size(); ++i) perm[i] = int64_t(i);
+    std::swap(perm[perm.size() - 2], perm[perm.size() - 1]);
+    Value y = permute(input(g, "x", s), perm);
+    const int64_t B = s.size() == 3 ? s[0] : 1, R = s[s.size() - 2], C = s[s.size() - 1];
+    Shape ws = s;
+    std::swap(ws[ws.size() - 2], ws[ws.size() - 1]);
+    Tensor want(ws, DType::f64);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < R; ++i)
+        for (int64_t j = 0; j < C; ++j) want.set(b * R * C + j * R + i, x.at(b * R * C + i * C + j));
+    check_close(eval(g, y, {{"x", x}}), want, 0);
+    check_close(eval(g, y, {{"x", x}}, DType::f32), want.to(DType::f32), 0); // a copy: exact
+  }
+}
+
 TEST_CASE("Shape.Reshape") {
   Graph g;
   Value x = input(g, "x", {2, 3, 2});
