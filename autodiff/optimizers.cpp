@@ -39,6 +39,7 @@ std::vector<Value> prepare(Value loss, const std::vector<Value>& params, const C
           fmt::format("minimize ({}): parameter '{}' is listed twice", who, p.name()));
   }
   std::vector<Value> grads = gradients(std::vector<Value>{loss}, {}, params);
+  if (loss.graph().reduce_gradients) grads = loss.graph().reduce_gradients(grads); // data-parallel: the ranks' sum
   return clip_gradients(grads, clip, &out.global_norm);
 }
 

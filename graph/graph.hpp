@@ -9,6 +9,7 @@
 #include "graph/tensor.hpp"
 
 #include <boost/graph/adjacency_list.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -152,6 +153,10 @@ public:
   // Update nodes that layers add as side effects of the forward pass
   // (BatchNormalization's moving averages): to be run as a Plan's effects.
   std::vector<NodeId> state_updates;
+  // Data-parallel training (fit::Network over a multi-process
+  // dist::Group): what minimize() does to the gradients before clipping
+  // them (allreduce_gradients: their sum over the ranks). Unset: nothing.
+  std::function<std::vector<Value>(const std::vector<Value>&)> reduce_gradients;
   const BoostGraph& boost() const { return g_; }
 
 private:

@@ -321,12 +321,27 @@ struct GruGradAttrs {
   bool operator==(const GruGradAttrs&) const = default;
 };
 
+// ReduceStart, ReduceWait (data-parallel gradient reduction): buffer `seq`
+// of the `count` a run reduces; a wait's piece of it, `shape` at `offset`.
+struct CollectiveAttrs {
+  static constexpr const char* name = "CollectiveAttrs";
+  int64_t seq = 0, count = 1, offset = 0;
+  Shape shape;
+  template <class F> void fields(F&& f) const {
+    f("seq", seq);
+    f("count", count);
+    f("offset", offset);
+    f("shape", shape);
+  }
+  bool operator==(const CollectiveAttrs&) const = default;
+};
+
 // Every attribute struct; NoAttrs first (a default Attrs holds it).
 using AttrsVariant =
     std::variant<NoAttrs, ShapeAttrs, PowScalarAttrs, RangeAttrs, MatMulAttrs, PermuteAttrs, AxisAttrs,
                  SliceAttrs, SliceGradAttrs, RepeatAttrs, GatherGradAttrs, OneHotAttrs, ReduceAttrs,
                  DropoutMaskAttrs, SampleAttrs, Conv1DAttrs, Conv1DGradAttrs, SGDAttrs, AdamAttrs,
-                 AdaGradAttrs, SparseAdaGradAttrs, MovingAverageAttrs, GruGradAttrs>;
+                 AdaGradAttrs, SparseAdaGradAttrs, MovingAverageAttrs, GruGradAttrs, CollectiveAttrs>;
 
 namespace detail {
 template <class A, class V> struct AttrsIndex;

@@ -23,6 +23,7 @@ void define_reduce(OpTable& t);
 void define_nn(OpTable& t);
 void define_update(OpTable& t);
 void define_sparse(OpTable& t);
+void define_collective(OpTable& t);
 
 // Adds a node and returns its Value (all inputs must share one graph);
 // `attrs` holds the op's struct (ops/attrs.hpp), e.g. SliceAttrs{...}.

@@ -21,6 +21,7 @@ const detail::OpTable& table() {
     detail::define_nn(t);
     detail::define_update(t);
     detail::define_sparse(t);
+    detail::define_collective(t);
     for (size_t i = 0; i < kOpCount; ++i) {
       const OpDef& d = t[i];
       if (d.name && (!d.shape || !d.kernel.f32 || !d.kernel.f64 || (!d.vjp && !d.no_grad)))

@@ -379,3 +379,30 @@ TEST_CASE("Fit.CtrlCWithinAnEpochResumesBitwise") {
     CHECK(read_file(part) == read_file(full));
   }
 }
+
+TEST_CASE("Fit.ShardsCoverEveryBatchOnce") {
+  // a data-parallel rank's part of a global batch: contiguous, in rank
+  // order, sizes differing by at most one, empty when the batch is smaller
+  for (int64_t n : {1, 2, 5, 8, 32}) {
+    std::vector<int64_t> batch(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) batch[size_t(i)] = 100 + i;
+    for (int ranks : {1, 2, 3, 4}) {
+      CAPTURE(n);
+      CAPTURE(ranks);
+      std::vector<int64_t> joined;
+      size_t smallest = SIZE_MAX, largest = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const std::span<const int64_t> s = fit::shard(batch, r, ranks);
+        joined.insert(joined.end(), s.begin(), s.end());
+        smallest = std::min(smallest, s.size());
+        largest = std::max(largest, s.size());
+      }
+      CHECK(joined == batch);
+      CHECK(largest - smallest <= 1);
+    }
+  }
+  const std::vector<int64_t> b{1, 2, 3, 4, 5};
+  CHECK(fit::shard(b, 0, 3).size() == 2);
+  CHECK(fit::shard(b, 2, 3).size() == 1);
+  CHECK(fit::shard(std::vector<int64_t>{7}, 1, 2).empty());
+}

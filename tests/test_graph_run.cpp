@@ -2,6 +2,7 @@
 // SEQGRAPH_GRAPH_RUN), mostly against the example_affine model.
 #include "graph/npy.hpp"
 #include "graph/tensor.hpp"
+#include "graph/dist.hpp"
 #include "tests/cli_helpers.hpp"
 
 #include <cmath>
@@ -114,19 +115,37 @@ TEST_CASE("GraphRun.UsageErrors") {
   CHECK(has(r.out, "--output"));
 }
 
-TEST_CASE("GraphRun.UnderAnMpiLauncherWithoutMpiSupportRefuses") {
-  // mpirun -np 2 graph-run ...: each process sees its world in the environment
+TEST_CASE("GraphRun.UnderAnMpiLauncherRefusesWhatIsNotDataParallel") {
+  // mpirun -np 2 graph-run ...: each process sees its world in the
+  // environment; refused before MPI starts (so a fake world does here)
   test::TempDir d;
   const std::string train = "dinosaurus train --iterations 10 --quiet --checkpoint " + (d / "d.ckpt");
   for (const char* env : {"OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1", "PMI_SIZE=3 PMI_RANK=0"}) {
     CAPTURE(env);
     const Result r = graph_run(train, false, env);
     CHECK(r.rc == 2);
-    CHECK(has(r.out, "graph-run: error: train: started by an MPI launcher as process"));
-    CHECK(has(r.out, "this graph-run has no MPI support"));
+    if (sg::dist::built_with_mpi()) { // Dinosaurus: SGD per example
+      CHECK(has(r.out, "graph-run: error: dinosaurus trains one example per step"));
+      CHECK(has(r.out, "data parallelism does not apply. Run it without mpirun"));
+      const Result s = graph_run("sample dinosaurus --checkpoint " + (d / "d.ckpt"), false, env);
+      CHECK(s.rc == 2);
+      CHECK(has(s.out, "sample: started by an MPI launcher as process"));
+      CHECK(has(s.out, "only train runs data-parallel"));
+    } else {
+      CHECK(has(r.out, "graph-run: error: train: started by an MPI launcher as process"));
+      CHECK(has(r.out, "this graph-run has no MPI support"));
+    }
     CHECK_FALSE(std::filesystem::exists(d / "d.ckpt")); // nothing trained
   }
-  CHECK(has(graph_run(train, false, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1").out, "process 1 of 2"));
+  if (!sg::dist::built_with_mpi())
+    CHECK(has(graph_run(train, false, "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1").out, "process 1 of 2"));
+  // Emojify V1 trains with fit on batches of one: refused too (before MPI starts)
+  if (sg::dist::built_with_mpi()) {
+    const Result r = graph_run("emojify train --version 1 --epochs 1 --quiet", false,
+                               "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0");
+    CHECK(r.rc == 2);
+    CHECK(has(r.out, "emojify trains on one example per step (batch size 1"));
+  }
   // one process (mpirun -np 1) is a plain run; help still answers
   CHECK(graph_run(train, false, "OMPI_COMM_WORLD_SIZE=1 OMPI_COMM_WORLD_RANK=0").rc == 0);
   CHECK(std::filesystem::exists(d / "d.ckpt"));

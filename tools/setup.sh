@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 packages=(meson ninja-build pkg-config cmake g++ libboost-graph-dev libxtensor-dev libxsimd-dev
           libxtensor-blas-dev libopenblas-pthread-dev libtbb-dev libfmt-dev doctest-dev libcli11-dev
           graphviz python3-numpy libcairo2-dev libxsmm-dev libdnnl-dev
-          libsndfile1-dev libfftw3-dev libsamplerate0-dev python3-matplotlib python3-scipy python3-pydub)
+          libsndfile1-dev libfftw3-dev libsamplerate0-dev python3-matplotlib python3-scipy python3-pydub
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

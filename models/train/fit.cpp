@@ -140,6 +140,7 @@ struct Network::Compiled {
   Plan plan;
   std::vector<Value> metrics; // in Spec::metrics order
   std::vector<Value> carried; // the outputs of Spec::carried, in its order
+  Value weight;               // data-parallel: this rank's share of the global batch (an input)
 };
 
 Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
@@ -231,19 +232,37 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
     carried.push_back(it->second);
   }
   if (mode != Mode::predict) fetch.insert(fetch.end(), carried.begin(), carried.end());
+  Value weight;
+  if (mode == Mode::train && group_ && group_->parallel() && !net.g->state_updates.empty())
+    throw std::invalid_argument(fmt::format(
+        "{}: data-parallel training of a model with BatchNormalization needs the batch statistics summed across "
+        "the processes (synchronized batch normalization), which is not built yet; train it without mpirun",
+        spec_.name));
+  if (mode == Mode::train && group_ && group_->parallel()) {
+    weight = input(*net.g, "data_parallel/weight", {});
+    net.g->reduce_gradients = [weight, b = bucket_bytes_](const std::vector<Value>& grads) {
+      return allreduce_gradients(grads, weight, b);
+    };
+  }
   if (mode == Mode::train) {
     effects = spec_.optimizer(net.loss, all_params(*net.g), schedule_).updates;
+    net.g->reduce_gradients = nullptr;
     for (NodeId u : net.g->state_updates) effects.emplace_back(*net.g, u); // batch-norm statistics
     guard(*net.g, fetch, effects);
   }
   Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
   if (auto r = restored_runs_.find(key); r != restored_runs_.end()) plan.set_runs(r->second);
   auto c = std::make_unique<Compiled>(
-      Compiled{std::move(net), std::move(plan), std::move(metrics), std::move(carried)});
+      Compiled{std::move(net), std::move(plan), std::move(metrics), std::move(carried), weight});
   return *plans_.emplace(key, std::move(c)).first->second;
 }
 
 void Network::feed(Compiled& c, const Feeds& feeds) const {
+  if (c.weight.valid()) {
+    Tensor w(Shape{}, spec_.dtype);
+    w.set(0, shard_weight_);
+    c.plan.feed(c.weight.id(), w);
+  }
   for (auto& [name, v] : c.net.inputs) {
     if (auto it = feeds.find(name); it != feeds.end()) {
       c.plan.feed(v.id(), it->second);
@@ -267,8 +286,11 @@ void Network::non_finite(Compiled& c, const NumericError& e) {
   // The first node that computed a non-finite value: the step again, node by
   // node. Not after an update wrote one (--check-numerics): the parameters
   // have changed, and that update is the first.
+  // Not in a data-parallel run either: the run again would hand its
+  // gradients to a reduction the other ranks are not running.
   std::optional<NumericError> first;
-  if (op_def(c.net.g->node(e.node).op).mutates == 0) first = c.plan.first_non_finite();
+  if (op_def(c.net.g->node(e.node).op).mutates == 0 && !(group_ && group_->parallel()))
+    first = c.plan.first_non_finite();
   const NumericError& f = first ? *first : e;
   const NumericError err = f.with(what + (first ? "\n  the first non-finite value (the step run again node by node): "
                                                 : "\n  the first non-finite value: "));
@@ -320,6 +342,20 @@ std::map<std::string, uint64_t> Network::runs() const {
 }
 
 void Network::set_runs(const std::map<std::string, uint64_t>& runs) { restored_runs_ = runs; }
+
+void Network::set_data_parallel(dist::Group& group, int64_t bucket_bytes) {
+  if (!plans_.empty()) throw std::logic_error("Network::set_data_parallel after a plan was compiled");
+  if (bucket_bytes < 1) throw std::invalid_argument(fmt::format("allreduce bucket of {} bytes", bucket_bytes));
+  group_ = &group;
+  bucket_bytes_ = bucket_bytes;
+}
+
+std::span<const int64_t> shard(std::span<const int64_t> batch, int rank, int ranks) {
+  const auto n = int64_t(batch.size()), r = int64_t(rank), k = int64_t(ranks);
+  const int64_t begin = r * (n / k) + std::min(r, n % k);
+  const int64_t size = n / k + (r < n % k ? 1 : 0);
+  return batch.subspan(size_t(begin), size_t(size));
+}
 
 void Network::set_data(const Data& data) {
   set_sizes(data.sizes);
@@ -410,6 +446,49 @@ std::vector<std::vector<int64_t>> epoch_batches(const Dataset& data, const FitOp
 }
 
 namespace {
+
+// One global batch of a data-parallel run: this rank trains on its shard
+// (weighted by its share of the batch in the gradients' sum); the batch's
+// loss and metrics are every rank's, summed in rank order (the same bits on
+// every rank), and so is whether a rank was asked to stop (Ctrl-C): every
+// rank stops after the same batch. A rank whose shard is empty (a batch
+// smaller than the job) runs one example of it with weight 0.
+struct GlobalStep {
+  Network::Result r;
+  bool interrupt = false;
+};
+GlobalStep train_shard(Network& net, const Dataset& data, const std::vector<int64_t>& batch, bool summed,
+                       bool interrupt) {
+  dist::Group& g = *net.group();
+  std::span<const int64_t> mine = shard(batch, g.rank(), g.size());
+  const double share = double(mine.size()) / double(batch.size());
+  if (mine.empty()) mine = std::span<const int64_t>(batch.data(), 1);
+  net.set_shard_weight(summed && share > 0 ? 1.0 : share);
+  const Network::Result r = net.train_step(data.batch(mine));
+  std::vector<double> v{(summed && share > 0 ? 1.0 : share) * r.loss};
+  for (double m : r.metrics) v.push_back(share * m);
+  v.push_back(interrupt ? 1 : 0);
+  v = g.sum(v);
+  GlobalStep out;
+  out.r.loss = v[0];
+  out.r.metrics.assign(v.begin() + 1, v.end() - 1);
+  out.interrupt = v.back() > 0;
+  return out;
+}
+
+// A data-parallel run's start: the training plan of the first batch
+// compiled (so that every parameter and optimizer slot exists), then rank
+// 0's values broadcast to every rank (a resumed run's, or its seeded
+// initialisation), and the replicas' checksums compared.
+void start_data_parallel(Network& net, const Dataset& data, const std::vector<int64_t>& first) {
+  dist::Group& g = *net.group();
+  std::span<const int64_t> mine = shard(first, g.rank(), g.size());
+  if (mine.empty()) mine = std::span<const int64_t>(first.data(), 1);
+  net.prepare(Mode::train, data.batch(mine));
+  dist::broadcast(g, net.params());
+  dist::check_replicas(g, net.params(), "at the start");
+}
+
 // Where val_loss is among fit_columns(): after the spec's metrics.
 size_t spec_metrics(const Network& net) { return net.spec().metrics.size(); }
 } // namespace
@@ -492,6 +571,9 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
     s.set("epoch_loss", w.loss);
     for (size_t i = 0; i < w.metrics.size(); ++i) s.set(fmt::format("epoch_metric{}", i), w.metrics[i]);
   });
+  const bool parallel = net.group() && net.group()->parallel();
+  if (parallel && tr.first_step() < tr.steps())
+    start_data_parallel(net, data, epoch_batches(data, opt, seed, model, tr.first_step()).at(0));
   double loss = 0;
   for (int64_t epoch = tr.first_step(); epoch < tr.steps(); ++epoch) {
     const std::vector<std::vector<int64_t>> batches = epoch_batches(data, opt, seed, model, epoch);
@@ -500,11 +582,22 @@ double fit(Network& net, const Dataset& data, train::Trainer& tr, uint64_t seed,
       const std::vector<int64_t>& batch = batches[size_t(b)];
       const double size = double(batch.size());
       tr.in_part(b, count);
-      w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
+      bool interrupt = tr.interrupt_requested();
+      if (parallel) {
+        const GlobalStep step = train_shard(net, data, batch, opt.summed_loss, interrupt);
+        w.add(step.r, opt.summed_loss ? 1.0 : size, size);
+        interrupt = step.interrupt;
+        if (opt.check_replicas_every > 0 && (b + 1) % opt.check_replicas_every == 0)
+          dist::check_replicas(*net.group(), net.params(), fmt::format("after batch {} of epoch {}", b + 1, epoch + 1));
+      } else {
+        w.add(net.train_step(data.batch(batch)), opt.summed_loss ? 1.0 : size, size);
+        interrupt = tr.interrupt_requested();
+      }
       done_batches = b + 1;
-      if (tr.interrupt_requested() && b + 1 < count)
+      if (interrupt && b + 1 < count)
         tr.interrupt_within(epoch, fmt::format("in epoch {} after {} of {} batches", epoch + 1, b + 1, count));
     }
+    if (parallel) dist::check_replicas(*net.group(), net.params(), fmt::format("after epoch {}", epoch + 1));
     done_batches = 0;
     Network::Result r = w.mean();
     w = Weighted{};
@@ -611,13 +704,43 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
                                               spec.name, d.validation->size()));
     opt.validation = d.validation.get();
   }
-  train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs");
+  train::LoopOptions lo = train::LoopOptions::from(args, spec.name, "epoch", "epochs", true);
   lo.metrics = fit_columns(spec, opt.validation != nullptr, opt.data_metrics);
   for (const std::string& m : spec.history_only) lo.history_only.insert({m, "val_" + m});
   lo.part = "batch"; // fit checks for Ctrl-C after every batch
+  // Data-parallel (mpirun -np N): rank 0 writes the checkpoints, history
+  // and progress; every rank stops where any was asked to
+  if (dist::launched_size() > 1 && opt.batch_size < 2) // said before MPI starts
+    throw OptionError(fmt::format("{} trains on one example per step (batch size 1, stochastic gradient "
+                                  "descent): data parallelism does not apply. Run it without mpirun",
+                                  spec.name));
+  dist::Group* world = dist::launched_size() > 1 ? &dist::Group::world() : nullptr;
+  if (world && world->parallel()) {
+    if (world->rank() != 0) {
+      lo.writes = false;
+      lo.quiet = true;
+      lo.history.clear();
+      lo.out = train::no_output();
+    }
+    lo.agree = [world](bool stop) { return world->sum({stop ? 1.0 : 0.0})[0] > 0; };
+  } else {
+    world = nullptr;
+  }
   TrainRun r;
   train::Trainer tr(lo, r.params);
   Network net(spec, r.params, args.seed);
+  if (world) {
+    net.set_data_parallel(*world);
+    const int64_t n = world->size();
+    tr.progress().print(fmt::format("data-parallel: {} processes, each {} or {} examples of every batch of {}\n",
+                                    n, opt.batch_size / n, (opt.batch_size + n - 1) / n, opt.batch_size));
+    if (tr.resumed() && tr.state().values.count("ranks") && tr.state().get_u64("ranks") != uint64_t(n))
+      tr.progress().print(fmt::format(
+          "note: the checkpoint's run had {} processes, this one {}: the gradients are summed in another order, "
+          "so the result is no longer bitwise that of an uninterrupted run\n",
+          tr.state().get_u64("ranks"), n));
+  }
+  tr.on_save([n = world ? world->size() : 1](train::LoopState& s) { s.set_u64("ranks", uint64_t(n)); });
   net.set_data(d); // a resumed run keeps the checkpoint's weights
   net.set_schedule(schedule);
   tr.on_save([&d](train::LoopState& s) { // for predict, which need not read the data again

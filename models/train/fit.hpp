@@ -24,6 +24,7 @@
 #pragma once
 
 #include "autodiff/optimizers.hpp"
+#include "graph/dist.hpp"
 #include "graph/graph.hpp"
 #include "graph/plan.hpp"
 #include "models/options.hpp"
@@ -125,6 +126,18 @@ public:
   void set_data(const Data& data);
   // A learning-rate schedule in place of the optimizer's own (before the first step).
   void set_schedule(std::optional<LRSchedule> s) { schedule_ = s; }
+  // Data-parallel training over `group` (before the first step; a group of
+  // one process changes nothing): every training graph sums its gradients
+  // across the ranks (allreduce_gradients, in buckets of `bucket_bytes`),
+  // each rank's weighted by set_shard_weight's share, before the optimizer.
+  void set_data_parallel(dist::Group& group, int64_t bucket_bytes = kBucketBytes);
+  bool data_parallel() const { return group_ != nullptr; }
+  dist::Group* group() const { return group_; }
+  // This rank's share of the global batch the next train_step is part of
+  // (its examples over the batch's; 1 for a summed loss).
+  void set_shard_weight(double w) { shard_weight_ = w; }
+  static constexpr int64_t kBucketBytes = 1 << 20;
+  ParamStore& params() { return params_; }
 
   struct Result {
     double loss = 0;
@@ -176,6 +189,9 @@ private:
   std::optional<LRSchedule> schedule_;
   std::string checkpoint_, checkpoint_why_;
   std::function<void(const NumericError&)> on_non_finite_;
+  dist::Group* group_ = nullptr;
+  int64_t bucket_bytes_ = kBucketBytes;
+  double shard_weight_ = 1;
 };
 
 // Examples by index; a batch of them as feeds (padded and masked as the model needs).
@@ -226,7 +242,15 @@ struct FitOptions {
   // shuffled (with shuffle). A dataset that pads a batch to its longest
   // example then computes about its real steps. 0: Keras' batches.
   int64_t bucket = 0;
+  // Data-parallel runs (Network::set_data_parallel): compare every rank's
+  // parameter checksum after every this many batches (0: after every epoch
+  // only); a difference stops the run naming the ranks.
+  int64_t check_replicas_every = 0;
 };
+
+// Rank `rank` of `ranks`' part of a global batch: a contiguous slice, the
+// first (size % ranks) ranks one example more (may be empty).
+std::span<const int64_t> shard(std::span<const int64_t> batch, int rank, int ranks);
 
 // The train options of a fit model, for its Model::options: --validation-split,
 // --patience, --save-best, --lr-schedule, --lr-decay-rate, --lr-decay-steps

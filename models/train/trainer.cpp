@@ -1,5 +1,7 @@
 #include "models/train/trainer.hpp"
 
+#include "graph/dist.hpp"
+
 #include "graph/errors.hpp"
 #include "graph/op.hpp"
 
@@ -104,8 +106,9 @@ std::FILE* no_output() {
 }
 
 struct Trainer::SigintGuard {
-  struct sigaction saved {};
-  explicit SigintGuard(const std::string& unit) {
+  struct sigaction saved {}, saved_term {}, saved_usr1 {};
+  bool parallel = false;
+  explicit SigintGuard(const std::string& unit, bool data_parallel) : parallel(data_parallel) {
     g_interrupt = 0;
     fmt::format_to_n(g_interrupt_msg, sizeof g_interrupt_msg - 1,
                      "\ngraph-run: interrupted: finishing this {}, then saving the checkpoint "
@@ -114,12 +117,30 @@ struct Trainer::SigintGuard {
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &saved);
+    // A data-parallel rank: mpirun turns Ctrl-C into SIGTERM for every rank
+    // (then SIGKILL a second later), and forwards SIGUSR1 (`kill -USR1
+    // <mpirun>`: stop after this batch with a checkpoint, however long it takes)
+    if (parallel) {
+      sigaction(SIGTERM, &sa, &saved_term);
+      sigaction(SIGUSR1, &sa, &saved_usr1);
+    }
   }
-  ~SigintGuard() { sigaction(SIGINT, &saved, nullptr); }
+  ~SigintGuard() {
+    sigaction(SIGINT, &saved, nullptr);
+    if (parallel) {
+      sigaction(SIGTERM, &saved_term, nullptr);
+      sigaction(SIGUSR1, &saved_usr1, nullptr);
+    }
+  }
 };
 
 LoopOptions LoopOptions::from(const RunArgs& a, const std::string& model, const std::string& unit,
-                              const std::string& steps_name) {
+                              const std::string& steps_name, bool data_parallel) {
+  if (!data_parallel && dist::launched_size() > 1)
+    throw OptionError(fmt::format(
+        "{} trains one example per step in a loop of its own (stochastic gradient descent per {}): data "
+        "parallelism does not apply. Run it without mpirun",
+        model, unit));
   LoopOptions o;
   o.model = model;
   o.unit = unit;
@@ -227,7 +248,7 @@ Trainer::Trainer(LoopOptions opt, ParamStore& params) : opt_(std::move(opt)), pa
                                          progress_mode(opt_.quiet, opt_.out), opt_.out);
   if (!opt_.history.empty())
     history_ = std::make_unique<History>(opt_.history, opt_.unit, state_.step, opt_.metrics);
-  sigint_ = std::make_unique<SigintGuard>(opt_.part.empty() ? opt_.unit : opt_.part);
+  sigint_ = std::make_unique<SigintGuard>(opt_.part.empty() ? opt_.unit : opt_.part, bool(opt_.agree));
 }
 
 Trainer::~Trainer() = default;
@@ -243,7 +264,8 @@ void Trainer::end_step(int64_t step, double loss, const std::vector<double>& met
   part_what_ = "";
   if (history_) history_->add(step, loss, metrics);
   progress_->update(done, loss, metrics_text(" - "));
-  if (g_interrupt && done < opt_.steps)
+  const bool stop = opt_.agree ? opt_.agree(g_interrupt != 0) : g_interrupt != 0;
+  if (stop && done < opt_.steps)
     interrupted(done, fmt::format("{}: interrupted after {} of {} {}s", opt_.model, done, opt_.steps, opt_.unit));
   if (opt_.save_every > 0 && done % opt_.save_every == 0 && done < opt_.steps) save(done);
 }
@@ -325,7 +347,7 @@ std::string Trainer::metrics_text(const char* sep) const {
 
 void Trainer::save(int64_t done, const std::string& to) {
   const std::string& path = to.empty() ? opt_.checkpoint : to;
-  if (path.empty()) return;
+  if (path.empty() || !opt_.writes) return;
   LoopState s;
   s.step = done;
   for (auto& fill : fills_) fill(s);

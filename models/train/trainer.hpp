@@ -72,11 +72,22 @@ struct LoopOptions {
   // (fit: "batch", see Trainer::interrupt_within); "" = the step.
   std::string part = {};
   std::FILE* out = stdout;        // where the progress, the reports and the summary go
+  // A data-parallel run (fit::train over several processes): `writes`
+  // false on every rank but 0, which alone writes checkpoints; `agree`
+  // turns this rank's Ctrl-C flag into the job's (whether any rank's is
+  // set: a collective, called by every rank at every end_step), so that
+  // every rank stops after the same step. Set, the Trainer also takes
+  // SIGTERM and SIGUSR1 as Ctrl-C (mpirun's Ctrl-C and its forwarded signal).
+  bool writes = true;
+  std::function<bool(bool)> agree = {};
 
   // From a train command's arguments: --checkpoint, --quiet, --seed, and the
   // options of loop_model_options(steps_name, ...).
+  // Under an MPI launcher with more than one process (dist::launched_size),
+  // a loop that is not data-parallel (every loop but fit's) is refused:
+  // OptionError saying so (graph-run exits 2).
   static LoopOptions from(const RunArgs& a, const std::string& model, const std::string& unit,
-                          const std::string& steps_name);
+                          const std::string& steps_name, bool data_parallel = false);
 };
 
 // A run's state beyond its parameters: values saved as checkpoint metadata

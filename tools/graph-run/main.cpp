@@ -10,6 +10,7 @@
 //
 // Every error ends as "graph-run: error: <message>" on stderr: exit status 2
 // for command-line mistakes, 1 for everything else.
+#include "graph/dist.hpp"
 #include "models/train/trainer.hpp"
 #include "tools/graph-run/cli.hpp"
 #include "tools/graph-run/commands.hpp"
@@ -33,21 +34,36 @@ std::string join(const std::vector<std::string>& v) {
   return r;
 }
 
+// This process's rank among `launched_size()` (OMPI_COMM_WORLD_RANK, PMI_RANK), 0 if none.
+int launched_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMI_RANK"})
+    if (const char* v = std::getenv(var)) return std::atoi(v);
+  return 0;
+}
+
 // Started by mpirun (OpenMPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE of MPICH's
-// and Slurm's launchers) as one of N > 1 processes: this graph-run has no
-// MPI support, so the N copies would each run the whole command on their
-// own (N trainings overwriting one checkpoint). Refused, saying so.
-void refuse_mpi_world(const std::string& cmd) {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
-    const char* size = std::getenv(var);
-    if (!size || std::atoll(size) <= 1) continue;
-    const char* rank = std::getenv(var == std::string("PMI_SIZE") ? "PMI_RANK" : "OMPI_COMM_WORLD_RANK");
+// and Slurm's launchers) as one of N > 1 processes: `train` of a model that
+// trains on minibatches runs data-parallel (fit::train) when this graph-run
+// has MPI support. Anything else would be N copies each running the whole
+// command on its own (N trainings overwriting one checkpoint): refused,
+// saying so. Rank 0 alone prints (the others' stdout goes to /dev/null;
+// their errors still reach stderr).
+void check_mpi_world(const std::string& cmd) {
+  const int size = sg::dist::launched_size();
+  if (size <= 1) return;
+  const int rank = launched_rank();
+  if (!sg::dist::built_with_mpi())
     throw UsageError(fmt::format(
-        "{}: started by an MPI launcher as process {} of {} ({}={}), but this graph-run has no MPI support "
-        "(data-parallel training is not built in): each process would run the whole command on its own. "
-        "Run graph-run without mpirun",
-        cmd, rank ? rank : "?", size, var, size));
-  }
+        "{}: started by an MPI launcher as process {} of {}, but this graph-run has no MPI support "
+        "(data-parallel training is not built in: meson -Dmpi=enabled, apt-get install libopenmpi-dev): each "
+        "process would run the whole command on its own. Run graph-run without mpirun",
+        cmd, rank, size));
+  if (cmd != "train")
+    throw UsageError(fmt::format("{}: started by an MPI launcher as process {} of {}: only train runs "
+                                 "data-parallel; run {} without mpirun",
+                                 cmd, rank, size, cmd));
+  if (rank != 0 && !std::freopen("/dev/null", "w", stdout))
+    throw std::runtime_error("cannot send rank " + std::to_string(rank) + "'s output to /dev/null");
 }
 
 // Parses the options of `graph-run <command> <model> ...` (rest = what follows the model)
@@ -58,7 +74,7 @@ int run_command(const sg::Model& m, const std::string& cmd, const std::vector<st
     std::fputs(p.help->c_str(), stdout);
     return 0;
   }
-  refuse_mpi_world(cmd);
+  check_mpi_world(cmd);
   return graph_run::run(m, p.args);
 }
 
@@ -160,13 +176,21 @@ int dispatch(std::vector<std::string> args) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+// " (rank r of N)" in a data-parallel run's messages, else nothing.
+std::string rank_note() {
+  const sg::dist::Group* g = sg::dist::Group::started();
+  return g && g->parallel() ? fmt::format(" (rank {} of {})", g->rank(), g->size()) : std::string();
+}
+
+// The command's exit status, its error (if any) printed on stderr.
+int run_main(int argc, char** argv) {
   try {
     sg::train::set_command_line(std::vector<std::string>(argv, argv + argc));
     return dispatch(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const sg::train::Interrupted& e) { // Ctrl-C during training: saved, exit as SIGINT would
     std::fflush(stdout);
-    fmt::print(stderr, "graph-run: {}\n", e.what());
+    const sg::dist::Group* g = sg::dist::Group::started();
+    if (!g || g->rank() == 0) fmt::print(stderr, "graph-run: {}\n", e.what()); // every rank stopped alike
     return 130;
   } catch (const UsageError& e) {
     std::fflush(stdout);
@@ -178,11 +202,27 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "graph-run: error: {}\n", e.what());
+    fmt::print(stderr, "graph-run: error{}: {}\n", rank_note(), e.what());
     return 1;
   } catch (...) {
     std::fflush(stdout);
     fmt::print(stderr, "graph-run: error: unknown exception\n");
     return 1;
   }
+}
+
+// A data-parallel run (MPI started by fit::train): success and Ctrl-C (every
+// rank stopped after the same step) end with MPI_Finalize; an error on one
+// rank ends every rank at once (MPI_Abort: the others may be waiting for it
+// in a collective), the message naming the rank.
+int main(int argc, char** argv) {
+  const int rc = run_main(argc, argv);
+  if (sg::dist::Group* g = sg::dist::Group::started(); g && g->parallel()) {
+    std::fflush(stdout);
+    if (rc != 0 && rc != 130)
+      g->abort(rc, fmt::format("graph-run: rank {} of {} failed (the error above): stopping every rank",
+                               g->rank(), g->size()));
+    g->finalize();
+  }
+  return rc;
 }
