@@ -153,6 +153,12 @@ public:
   // Update nodes that layers add as side effects of the forward pass
   // (BatchNormalization's moving averages): to be run as a Plan's effects.
   std::vector<NodeId> state_updates;
+  // A data-parallel rank's graph (fit::Network): its examples are rows
+  // [shard_offset, shard_offset + shard_rows) of the global batch, along
+  // the leading axis of a batch-major value; random ops draw those rows of
+  // the global batch's draws (dropout_mask), so that N ranks drop what one
+  // process would. 0 rows: not a shard.
+  int64_t shard_offset = 0, shard_rows = 0;
   // Data-parallel training (fit::Network over a multi-process
   // dist::Group): what minimize() does to the gradients before clipping
   // them (allreduce_gradients: their sum over the ranks). Unset: nothing.

@@ -172,10 +172,12 @@ struct DropoutMaskAttrs {
   Shape shape;
   double rate = 0;
   uint64_t seed = 0; // the stream seed, combined with the node and the run counter
+  int64_t first = 0; // the index of element 0 in the mask drawn (a shard's rows of a larger mask)
   template <class F> void fields(F&& f) const {
     f("shape", shape);
     f("rate", rate);
     f("seed", seed);
+    f("first", first);
   }
   bool operator==(const DropoutMaskAttrs&) const = default;
 };

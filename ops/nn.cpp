@@ -416,7 +416,7 @@ void define_nn(OpTable& t) {
       // exactly when h >> 11 >= ceil(rate 2^53) (scaling by 2^53 is exact)
       const uint64_t base = rng::mix(rng::mix(s) ^ 0);
       const uint64_t cut = uint64_t(std::ceil(rate * 0x1.0p53));
-      simd::keep_mask(base, cut, keep, k.out, n); // vectorised where the CPU has 64-bit lanes
+      simd::keep_mask(base, cut, keep, k.out, n, at.first); // vectorised where the CPU has 64-bit lanes
     }),
     .no_grad = "a random mask (a source)", .zero_grad = true, .random = true};
 
@@ -761,9 +761,13 @@ void check_rate(double rate, Loc l) {
 
 Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed, Loc l) {
   check_rate(rate, l);
+  // a data-parallel shard's batch-major mask: its rows of the global batch's
+  int64_t first = 0;
+  if (g.shard_rows > 0 && !shape.empty() && shape[0] == g.shard_rows)
+    first = g.shard_offset * (numel(shape) / shape[0]);
   return detail::make_source(
       g, Op::DropoutMask,
-      DropoutMaskAttrs{.shape = std::move(shape), .rate = rate, .seed = seed ? seed : g.seed}, l);
+      DropoutMaskAttrs{.shape = std::move(shape), .rate = rate, .seed = seed ? seed : g.seed, .first = first}, l);
 }
 
 Value dropout(Value x, double rate, uint64_t seed, Loc l) {

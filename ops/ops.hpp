@@ -108,7 +108,9 @@ Value softmax_cross_entropy(Value logits, Value labels, int64_t axis = -1, Loc l
 // binary_crossentropy(from_logits=True) before its mean. Logits and labels
 // of one shape.
 Value sigmoid_cross_entropy(Value logits, Value labels, Loc l = Loc::current());
-// inverted dropout: x * mask / (1 - rate), a new mask every run from (seed, node, run)
+// inverted dropout: x * mask / (1 - rate), a new mask every run from (seed,
+// node, run); in a data-parallel shard's graph (Graph::shard_rows), a
+// batch-major mask is its rows of the global batch's mask
 Value dropout(Value x, double rate, uint64_t seed = 0, Loc l = Loc::current());
 Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed = 0, Loc l = Loc::current());
 // one index drawn from each distribution along axis (the axis removed)

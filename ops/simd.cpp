@@ -137,25 +137,25 @@ void unary(Arch a, Fn f, const float* x, float* y, int64_t n) { run(checked(a), 
 void unary(Arch a, Fn f, const double* x, double* y, int64_t n) { run(checked(a), f, x, y, n); }
 
 namespace {
-template <class T> void keep_mask_on(Arch a, uint64_t base, uint64_t cut, T keep, T* out, int64_t n) {
+template <class T> void keep_mask_on(Arch a, uint64_t base, uint64_t cut, T keep, T* out, int64_t n, int64_t first) {
   switch (a) {
   case Arch::Baseline:
-    for (int64_t i = 0; i < n; ++i) out[i] = (rng::mix(base ^ uint64_t(i)) >> 11) >= cut ? keep : T(0);
+    for (int64_t i = 0; i < n; ++i) out[i] = (rng::mix(base ^ uint64_t(first + i)) >> 11) >= cut ? keep : T(0);
     return;
-  case Arch::Avx2: return keep_mask_avx2(base, cut, keep, out, n);
-  case Arch::Avx512: return keep_mask_avx512(base, cut, keep, out, n);
+  case Arch::Avx2: return keep_mask_avx2(base, cut, keep, out, n, first);
+  case Arch::Avx512: return keep_mask_avx512(base, cut, keep, out, n, first);
   }
 }
 } // namespace
 
-void keep_mask(uint64_t base, uint64_t cut, float keep, float* out, int64_t n) {
-  keep_mask_on(active(), base, cut, keep, out, n);
+void keep_mask(uint64_t base, uint64_t cut, float keep, float* out, int64_t n, int64_t first) {
+  keep_mask_on(active(), base, cut, keep, out, n, first);
 }
-void keep_mask(uint64_t base, uint64_t cut, double keep, double* out, int64_t n) {
-  keep_mask_on(active(), base, cut, keep, out, n);
+void keep_mask(uint64_t base, uint64_t cut, double keep, double* out, int64_t n, int64_t first) {
+  keep_mask_on(active(), base, cut, keep, out, n, first);
 }
-void keep_mask(Arch a, uint64_t base, uint64_t cut, float keep, float* out, int64_t n) {
-  keep_mask_on(checked(a), base, cut, keep, out, n);
+void keep_mask(Arch a, uint64_t base, uint64_t cut, float keep, float* out, int64_t n, int64_t first) {
+  keep_mask_on(checked(a), base, cut, keep, out, n, first);
 }
 
 } // namespace sg::simd

@@ -47,14 +47,16 @@ void unary_avx512(Fn f, const float* x, float* y, int64_t n);
 void unary_avx512(Fn f, const double* x, double* y, int64_t n);
 
 // The dropout mask (ops/nn.cpp's DropoutMask): out[i] = keep if
-// (rng::mix(base ^ i) >> 11) >= cut, else 0, for i < n, with the active arch.
+// (rng::mix(base ^ (first + i)) >> 11) >= cut, else 0, for i < n, with the
+// active arch: elements [first, first + n) of a mask that starts at 0 (a
+// data-parallel rank's rows of the global batch's mask).
 // Integer arithmetic: the same bits on every path.
-void keep_mask(uint64_t base, uint64_t cut, float keep, float* out, int64_t n);
-void keep_mask(uint64_t base, uint64_t cut, double keep, double* out, int64_t n);
-void keep_mask(Arch a, uint64_t base, uint64_t cut, float keep, float* out, int64_t n);
-void keep_mask_avx2(uint64_t base, uint64_t cut, float keep, float* out, int64_t n);
-void keep_mask_avx2(uint64_t base, uint64_t cut, double keep, double* out, int64_t n);
-void keep_mask_avx512(uint64_t base, uint64_t cut, float keep, float* out, int64_t n);
-void keep_mask_avx512(uint64_t base, uint64_t cut, double keep, double* out, int64_t n);
+void keep_mask(uint64_t base, uint64_t cut, float keep, float* out, int64_t n, int64_t first);
+void keep_mask(uint64_t base, uint64_t cut, double keep, double* out, int64_t n, int64_t first);
+void keep_mask(Arch a, uint64_t base, uint64_t cut, float keep, float* out, int64_t n, int64_t first);
+void keep_mask_avx2(uint64_t base, uint64_t cut, float keep, float* out, int64_t n, int64_t first);
+void keep_mask_avx2(uint64_t base, uint64_t cut, double keep, double* out, int64_t n, int64_t first);
+void keep_mask_avx512(uint64_t base, uint64_t cut, float keep, float* out, int64_t n, int64_t first);
+void keep_mask_avx512(uint64_t base, uint64_t cut, double keep, double* out, int64_t n, int64_t first);
 
 } // namespace sg::simd

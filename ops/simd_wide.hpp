@@ -49,9 +49,9 @@ template <class A, class T> void run(Fn f, const T* x, T* y, int64_t n) {
 // finaliser, graph/random.hpp's rng::mix, written out here so that no inline
 // function of the wide instructions is shared with the baseline code), which
 // the compiler vectorises with this arch's 64-bit lanes.
-template <class T> void keep_mask_loop(uint64_t base, uint64_t cut, T keep, T* out, int64_t n) {
+template <class T> void keep_mask_loop(uint64_t base, uint64_t cut, T keep, T* out, int64_t n, int64_t first) {
   for (int64_t i = 0; i < n; ++i) {
-    uint64_t z = (base ^ uint64_t(i)) + 0x9e3779b97f4a7c15ULL;
+    uint64_t z = (base ^ uint64_t(first + i)) + 0x9e3779b97f4a7c15ULL;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;

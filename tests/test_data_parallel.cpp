@@ -49,15 +49,16 @@ struct Points : fit::Dataset {
   }
 };
 
-fit::Spec spec(DType dtype, fit::Optimizer opt) {
+fit::Spec spec(DType dtype, fit::Optimizer opt, double dropout = 0) {
   return fit::Spec{
       .name = "points",
       .dtype = dtype,
       .inputs = {{"x", {fit::batch, fit::dim(5)}}},
       .targets = {{"y", {fit::batch, fit::dim(3)}}},
       .build =
-          [](fit::Net& n) {
+          [dropout](fit::Net& n) {
             Value h = layers::Dense(16, {.activation = "tanh"})(n.in("x"));
+            if (dropout > 0) h = layers::Dropout(dropout)(h);
             Value logits = layers::Dense(3)(h);
             n.outputs["logits"] = logits;
             if (n.mode == fit::Mode::predict) return;
@@ -148,9 +149,11 @@ TEST_CASE("DataParallel.MatchesOneProcess") {
   // parameters (O(1)) agree to ~1e-13; 1e-10 leaves room for the
   // propagation through the steps and still catches any mistake in the
   // weights or the shards (a wrong share moves them by > 1e-3).
-  for (int64_t batch : {8, 2}) {
+  // With Dropout, each rank draws its rows of the global batch's mask.
+  for (auto [batch, dropout] : {std::pair{8, 0.0}, {2, 0.0}, {8, 0.3}, {2, 0.3}}) {
     CAPTURE(batch);
-    const fit::Spec s = spec(DType::f64, fit::sgd({.lr = 0.1}));
+    CAPTURE(dropout);
+    const fit::Spec s = spec(DType::f64, fit::sgd({.lr = 0.1}), dropout);
     ParamStore one, many;
     const std::vector<double> l1 = run(s, one, 3, batch, false);
     const std::vector<double> ln = run(s, many, 3, batch, true);
@@ -161,6 +164,12 @@ TEST_CASE("DataParallel.MatchesOneProcess") {
     CHECK(d < 1e-10);
     CHECK(d > 0); // the summation order does differ (else this test checks nothing of it)
     for (size_t e = 0; e < l1.size(); ++e) CHECK(std::abs(l1[e] - ln[e]) < 1e-10);
+    if (dropout > 0) { // the masks do matter: masks of another rate give a run far off
+      ParamStore other;
+      const fit::Spec t = spec(DType::f64, fit::sgd({.lr = 0.1}), 0.31);
+      run(t, other, 3, batch, false);
+      CHECK(max_abs_diff(one, other, &scale) > 1e-3);
+    }
   }
   // float32, Adam: the same within float32 rounding amplified by Adam's
   // normalisation over 18 steps

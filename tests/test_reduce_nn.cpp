@@ -426,6 +426,33 @@ TEST_CASE("Nn.Dropout") {
   CHECK(d2 > r1.size() / 10);
 }
 
+TEST_CASE("Nn.DropoutMaskOfAShardIsItsRowsOfTheWholeMask") {
+  // a data-parallel rank's graph (Graph::shard_rows): rows [2, 5) of a
+  // batch of 7 draw rows 2..4 of the batch's mask, bit for bit, on every
+  // run; a mask whose leading axis is not the shard's rows draws its own
+  auto mask = [](int64_t offset, int64_t rows, Shape shape, int runs) {
+    Graph g;
+    g.shard_offset = offset;
+    g.shard_rows = rows;
+    Value m = dropout_mask(g, shape, 0.4, 9).named("m");
+    ParamStore ps;
+    Plan p(g, ps, std::vector<Value>{m}, {}, {DType::f32});
+    for (int r = 0; r < runs; ++r) p.run();
+    return p.fetch(m);
+  };
+  for (int runs : {1, 3}) {
+    const Tensor whole = mask(0, 0, {7, 3, 5}, runs), part = mask(2, 3, {3, 3, 5}, runs);
+    int64_t kept = 0;
+    for (int64_t i = 0; i < part.size(); ++i) {
+      CHECK(part.at(i) == whole.at(2 * 15 + i));
+      kept += part.at(i) != 0;
+    }
+    CHECK(kept > 5);
+    CHECK(kept < part.size());
+    CHECK(max_abs_diff(mask(2, 3, {4, 15}, runs), mask(0, 0, {4, 15}, runs)) == 0); // 4 rows: not the shard's
+  }
+}
+
 TEST_CASE("Nn.DropoutGradient") {
   // d(x * mask)/dx = mask: the mask itself needs no gradient
   Graph g;

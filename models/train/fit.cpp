@@ -141,19 +141,28 @@ struct Network::Compiled {
   std::vector<Value> metrics; // in Spec::metrics order
   std::vector<Value> carried; // the outputs of Spec::carried, in its order
   Value weight;               // data-parallel: this rank's share of the global batch (an input)
+  std::string runs_key;       // its run counter's name in the loop state: a shard's, its global batch's plan
 };
 
 Network::Network(const Spec& spec, ParamStore& params, uint64_t seed) : spec_(spec), params_(params), seed_(seed) {}
 Network::~Network() = default;
 
-Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed, const Feeds& constants) {
+Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed, const Feeds& constants,
+          const Shard& shard) {
   Net n;
   n.sizes = sizes;
   n.mode = mode;
   n.seed = seed;
   n.g->training = mode == Mode::train; // Dropout and BatchNormalization read it
-  // Random ops' streams (Dropout's masks): one per (run seed, model, sizes)
-  n.g->seed = rng::derive(seed, spec.name + "/random/" + sizes_key(sizes));
+  // Random ops' streams (Dropout's masks): one per (run seed, model, sizes),
+  // a shard's those of its global batch's graph
+  Sizes drawn = sizes;
+  if (shard.rows > 0 && drawn.count(batch.symbols[0])) {
+    drawn[batch.symbols[0]] = shard.global;
+    n.g->shard_offset = shard.offset;
+    n.g->shard_rows = shard.rows;
+  }
+  n.g->seed = rng::derive(seed, spec.name + "/random/" + sizes_key(drawn));
   for (const InputDecl& d : declared(spec, mode)) {
     for (const Dim& dim : d.shape)
       for (auto& symbol : dim.symbols) n.size(symbol); // throws naming a missing size
@@ -204,11 +213,18 @@ void guard(Graph& g, const std::vector<Value>& fetch, const std::vector<Value>& 
 
 Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   const Sizes sizes = sizes_of(fed(spec_, mode), feeds);
-  const std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes));
+  const bool sharded = mode == Mode::train && group_ && group_->parallel() && shard_.rows > 0;
+  std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes)), runs_key = key;
+  if (sharded) {
+    Sizes global = sizes;
+    if (global.count(batch.symbols[0])) global[batch.symbols[0]] = shard_.global;
+    runs_key = fmt::format("{}:{}", mode_name(mode), sizes_key(global));
+    key += fmt::format("@{}/{}", shard_.offset, shard_.global);
+  }
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
   Sizes all = sizes;
   all.insert(fixed_.begin(), fixed_.end());
-  Net net = build(all, mode);
+  Net net = fit::build(spec_, all, mode, seed_, {}, sharded ? shard_ : Shard{});
   if (!checkpoint_.empty()) {
     std::string sizes;
     for (auto& [name, v] : fixed_) sizes += fmt::format("{}{} = {}", sizes.empty() ? "" : ", ", name, v);
@@ -251,9 +267,9 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
     guard(*net.g, fetch, effects);
   }
   Plan plan(*net.g, params_, fetch, effects, {spec_.dtype, seed_});
-  if (auto r = restored_runs_.find(key); r != restored_runs_.end()) plan.set_runs(r->second);
+  if (auto r = restored_runs_.find(runs_key); r != restored_runs_.end()) plan.set_runs(r->second);
   auto c = std::make_unique<Compiled>(
-      Compiled{std::move(net), std::move(plan), std::move(metrics), std::move(carried), weight});
+      Compiled{std::move(net), std::move(plan), std::move(metrics), std::move(carried), weight, runs_key});
   return *plans_.emplace(key, std::move(c)).first->second;
 }
 
@@ -337,7 +353,7 @@ PlanStats Network::prepare(Mode mode, const Feeds& feeds) { return compiled(mode
 std::map<std::string, uint64_t> Network::runs() const {
   std::map<std::string, uint64_t> r = restored_runs_;
   for (auto& [key, c] : plans_)
-    if (key.starts_with("train:")) r[key] = c->plan.runs();
+    if (key.starts_with("train:")) r[c->runs_key] = c->plan.runs();
   return r;
 }
 
@@ -463,7 +479,8 @@ GlobalStep train_shard(Network& net, const Dataset& data, const std::vector<int6
   std::span<const int64_t> mine = shard(batch, g.rank(), g.size());
   const double share = double(mine.size()) / double(batch.size());
   if (mine.empty()) mine = std::span<const int64_t>(batch.data(), 1);
-  net.set_shard_weight(summed && share > 0 ? 1.0 : share);
+  net.set_shard({.offset = mine.data() - batch.data(), .rows = int64_t(mine.size()), .global = int64_t(batch.size())},
+                summed && share > 0 ? 1.0 : share);
   const Network::Result r = net.train_step(data.batch(mine));
   std::vector<double> v{(summed && share > 0 ? 1.0 : share) * r.loss};
   for (double m : r.metrics) v.push_back(share * m);
@@ -484,6 +501,7 @@ void start_data_parallel(Network& net, const Dataset& data, const std::vector<in
   dist::Group& g = *net.group();
   std::span<const int64_t> mine = shard(first, g.rank(), g.size());
   if (mine.empty()) mine = std::span<const int64_t>(first.data(), 1);
+  net.set_shard({.offset = mine.data() - first.data(), .rows = int64_t(mine.size()), .global = int64_t(first.size())}, 0);
   net.prepare(Mode::train, data.batch(mine));
   dist::broadcast(g, net.params());
   dist::check_replicas(g, net.params(), "at the start");

@@ -100,8 +100,16 @@ Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 // runs the predict graph of a one-step spec in a Plan of its own. A
 // declared input in `constants` is a constant of the graph, of that value
 // (its shape must be the declared one), instead of an input.
+// A data-parallel rank's part of a global batch: rows [offset, offset +
+// rows) of `global` (rows 0: the whole batch, no shard).
+struct Shard {
+  int64_t offset = 0, rows = 0, global = 0;
+};
+// With a `shard`, the graph of that rank's part of the batch whose "batch"
+// size is shard.global: its random ops draw what that graph's would, on
+// the shard's rows (Graph::shard_rows).
 Net build(const Spec& spec, const Sizes& sizes, Mode mode = Mode::predict, uint64_t seed = 0,
-          const Feeds& constants = {});
+          const Feeds& constants = {}, const Shard& shard = {});
 
 struct Data; // below
 
@@ -133,9 +141,13 @@ public:
   void set_data_parallel(dist::Group& group, int64_t bucket_bytes = kBucketBytes);
   bool data_parallel() const { return group_ != nullptr; }
   dist::Group* group() const { return group_; }
-  // This rank's share of the global batch the next train_step is part of
+  // The part of a global batch the next train_step trains on (its rows
+  // and their offset in the batch), and its weight in the gradients' sum
   // (its examples over the batch's; 1 for a summed loss).
-  void set_shard_weight(double w) { shard_weight_ = w; }
+  void set_shard(Shard s, double weight) {
+    shard_ = s;
+    shard_weight_ = weight;
+  }
   static constexpr int64_t kBucketBytes = 1 << 20;
   ParamStore& params() { return params_; }
 
@@ -191,6 +203,7 @@ private:
   std::function<void(const NumericError&)> on_non_finite_;
   dist::Group* group_ = nullptr;
   int64_t bucket_bytes_ = kBucketBytes;
+  Shard shard_;
   double shard_weight_ = 1;
 };
 
