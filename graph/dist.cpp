@@ -76,7 +76,6 @@ struct Group::Comm {
   std::mutex m;
   std::condition_variable cv;
   std::vector<Job> jobs; // of the current run, by sequence number
-  int count = 0;         // buffers in the current run
   int done = 0;          // reduced in the current run (in sequence order)
   bool stop = false;
   std::string error;     // the communication thread's failure, if any
@@ -117,7 +116,7 @@ struct Group::Comm {
   void loop() {
     std::unique_lock lock(m);
     for (;;) {
-      cv.wait(lock, [&] { return stop || (done < count && jobs[size_t(done)].submitted); });
+      cv.wait(lock, [&] { return stop || (size_t(done) < jobs.size() && jobs[size_t(done)].submitted); });
       if (stop) return;
       Job job = jobs[size_t(done)];
       const Clock::time_point t0 = submitted_at[size_t(done)];
@@ -211,19 +210,22 @@ void Group::barrier() {
   if (comm_) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 
-void Group::submit(int seq, int count, void* data, int64_t n, bool f64) {
+void Group::submit(int seq, void* data, int64_t n, bool f64) {
   if (!comm_) return;
   Comm& c = *comm_;
   {
     std::lock_guard lock(c.m);
     if (seq == 0) { // a new run: the previous one's waits have all returned
-      c.jobs.assign(size_t(count), {});
-      c.submitted_at.assign(size_t(count), {});
-      c.count = count;
+      c.jobs.clear();
+      c.submitted_at.clear();
       c.done = 0;
     }
-    if (seq < 0 || seq >= c.count || count != c.count)
-      throw std::logic_error(fmt::format("reduce_start: buffer {} of {} in a run of {}", seq, count, c.count));
+    if (seq < 0 || seq < c.done || (size_t(seq) < c.jobs.size() && c.jobs[size_t(seq)].submitted))
+      throw std::logic_error(fmt::format("reduce_start: buffer {} submitted twice in a run", seq));
+    if (size_t(seq) >= c.jobs.size()) {
+      c.jobs.resize(size_t(seq) + 1);
+      c.submitted_at.resize(size_t(seq) + 1);
+    }
     c.jobs[size_t(seq)] = {data, n, f64, true};
     c.submitted_at[size_t(seq)] = Clock::now();
   }
@@ -276,7 +278,7 @@ void Group::broadcast(void*, int64_t, int) {}
 std::vector<double> Group::sum(const std::vector<double>& x) { return x; }
 std::vector<uint64_t> Group::gather(uint64_t x) { return {x}; }
 void Group::barrier() {}
-void Group::submit(int, int, void*, int64_t, bool) {}
+void Group::submit(int, void*, int64_t, bool) {}
 void Group::wait(int) {}
 ReduceStats Group::stats() const { return {}; }
 void Group::reset_stats() {}

@@ -74,11 +74,11 @@ public:
   std::vector<uint64_t> gather(uint64_t x);
   void barrier();
 
-  // The gradient reduction (reduce_start / reduce_wait kernels): buffer
-  // `seq` of the `count` a plan run submits, n float32 or float64
-  // elements, summed across ranks in place. submit returns at once; wait
-  // blocks until buffer `seq` of the current run is reduced.
-  void submit(int seq, int count, void* data, int64_t n, bool f64);
+  // The sums over the ranks from graph nodes (reduce_start / reduce_wait
+  // kernels): buffer `seq` of a plan run (0 starts a run), n float32 or
+  // float64 elements, summed across ranks in place. submit returns at
+  // once; wait blocks until buffer `seq` of the current run is reduced.
+  void submit(int seq, void* data, int64_t n, bool f64);
   void wait(int seq);
   ReduceStats stats() const;
   void reset_stats();

@@ -153,12 +153,19 @@ public:
   // Update nodes that layers add as side effects of the forward pass
   // (BatchNormalization's moving averages): to be run as a Plan's effects.
   std::vector<NodeId> state_updates;
-  // A data-parallel rank's graph (fit::Network): its examples are rows
-  // [shard_offset, shard_offset + shard_rows) of the global batch, along
-  // the leading axis of a batch-major value; random ops draw those rows of
-  // the global batch's draws (dropout_mask), so that N ranks drop what one
-  // process would. 0 rows: not a shard.
-  int64_t shard_offset = 0, shard_rows = 0;
+  // A data-parallel rank's graph (fit::Network; shard_global > 0): its
+  // examples are rows [shard_offset, shard_offset + shard_rows) of a global
+  // batch of shard_global, along the leading axis of a batch-major value
+  // (0 rows: a rank with no example of a small batch runs one with weight
+  // 0). Random ops draw those rows of the global batch's draws
+  // (dropout_mask), and BatchNormalization takes the global batch's
+  // statistics, so that N ranks compute what one process would.
+  int64_t shard_offset = 0, shard_rows = 0, shard_global = 0;
+  // Its collectives (ops/collective.cpp): reduce_start nodes, numbered in
+  // the order they are added (a topological order), each run after the
+  // previous one; the number and the last one.
+  int64_t collectives = 0;
+  NodeId last_collective = 0;
   // Data-parallel training (fit::Network over a multi-process
   // dist::Group): what minimize() does to the gradients before clipping
   // them (allreduce_gradients: their sum over the ranks). Unset: nothing.

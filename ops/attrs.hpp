@@ -323,15 +323,15 @@ struct GruGradAttrs {
   bool operator==(const GruGradAttrs&) const = default;
 };
 
-// ReduceStart, ReduceWait (data-parallel gradient reduction): buffer `seq`
-// of the `count` a run reduces; a wait's piece of it, `shape` at `offset`.
+// ReduceStart, ReduceWait (data-parallel sums over the ranks): buffer
+// `seq` of a run (the graph's collectives in order); a wait's piece of it,
+// `shape` at `offset`.
 struct CollectiveAttrs {
   static constexpr const char* name = "CollectiveAttrs";
-  int64_t seq = 0, count = 1, offset = 0;
+  int64_t seq = 0, offset = 0;
   Shape shape;
   template <class F> void fields(F&& f) const {
     f("seq", seq);
-    f("count", count);
     f("offset", offset);
     f("shape", shape);
   }

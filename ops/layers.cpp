@@ -228,12 +228,29 @@ Value batch_norm(Value x, const BatchNormWeights& w, int64_t axis, bool training
   std::vector<int64_t> axes;
   for (int64_t a = 0; a < r; ++a)
     if (a != ax) axes.push_back(a);
-  Value mean = sg::mean(x, axes, true, l);
-  Value d = x - mean;
-  Value var = sg::mean(square(d), axes, true, l);
+  double n = double(numel(x.shape()) / C); // elements per channel
+  Value mean, d, var;
+  if (g.shard_global > 0) {
+    // A data-parallel rank's graph: the global batch's statistics
+    // (synchronized batch normalization), its shard's sums added over the
+    // ranks (a rank with no example adds zeros), so that N ranks normalise
+    // as one process does and their moving statistics stay identical.
+    if (ax == 0 || x.dim(0) != std::max<int64_t>(g.shard_rows, 1))
+      throw std::invalid_argument(fmt::format("batch_norm at {}: a data-parallel shard needs the batch on axis 0 "
+                                              "of {} ({} rows) and the channels elsewhere", where(l),
+                                              to_string(x.shape()), g.shard_rows));
+    n = n / double(x.dim(0)) * double(g.shard_global);
+    const double present = g.shard_rows > 0 ? 1.0 : 0.0;
+    mean = allreduce_sum(sum(x, axes, true, l) * present, l) * (1.0 / n);
+    d = x - mean;
+    var = allreduce_sum(sum(square(d), axes, true, l) * present, l) * (1.0 / n);
+  } else {
+    mean = sg::mean(x, axes, true, l);
+    d = x - mean;
+    var = sg::mean(square(d), axes, true, l);
+  }
   Value y = d * (b(w.gamma) / sqrt(var + epsilon)) + b(w.beta);
   if (updates) {
-    const double n = double(numel(x.shape()) / C);
     Graph::KindGuard kind(g, NodeKind::update);
     updates->push_back(assign_moving_average(w.moving_mean, reshape(mean, {C}, l), momentum, l));
     // Keras 2.2: the sample variance, n / (n - (1 + epsilon))

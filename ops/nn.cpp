@@ -763,7 +763,7 @@ Value dropout_mask(Graph& g, Shape shape, double rate, uint64_t seed, Loc l) {
   check_rate(rate, l);
   // a data-parallel shard's batch-major mask: its rows of the global batch's
   int64_t first = 0;
-  if (g.shard_rows > 0 && !shape.empty() && shape[0] == g.shard_rows)
+  if (g.shard_global > 0 && g.shard_rows > 0 && !shape.empty() && shape[0] == g.shard_rows)
     first = g.shard_offset * (numel(shape) / shape[0]);
   return detail::make_source(
       g, Op::DropoutMask,

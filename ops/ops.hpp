@@ -177,17 +177,19 @@ Value assign_add(Value var, Value value, Loc l = Loc::current());
 // or inf, so that the step stops before any parameter changes. A scalar 0 otherwise.
 Value check_finite(const std::vector<Value>& xs, Loc l = Loc::current());
 
-// ---- data-parallel collectives (ops/collective.cpp)
-// `grads` summed across the ranks of dist::Group::world() (graph/dist.hpp),
-// each rank's scaled by `weight` (a scalar input: its share of the global
-// batch), returned in `grads`' order (an invalid Value stays invalid). The
-// gradients go in buckets of about `bucket_bytes` (float32), in the order
-// the backward pass computes them (node order): one reduce_start node per
-// bucket, run in that order, hands it to the Group's reduction thread, and
-// the backward pass goes on; the reduce_wait nodes that read each
-// gradient back run after the last bucket was handed over. One process:
-// the weighted gradients, no communication.
-std::vector<Value> allreduce_gradients(const std::vector<Value>& grads, Value weight, int64_t bucket_bytes,
+// ---- data-parallel collectives (ops/collective.cpp): sums over the ranks
+// of dist::Group::world() (graph/dist.hpp); one process: the values as
+// they are, no communication.
+// x summed over the ranks (every rank the same bits); its VJP is the sum
+// of the ranks' gradients. A synchronized BatchNormalization's statistics.
+Value allreduce_sum(Value x, Loc l = Loc::current());
+// `grads` summed over the ranks, returned in `grads`' order (an invalid
+// Value stays invalid). The gradients go in buckets of about `bucket_bytes`
+// (float32), in the order the backward pass computes them (node order): one
+// reduce_start node per bucket hands it to the Group's reduction thread,
+// and the backward pass goes on; the reduce_wait nodes that read each
+// gradient back run after the last bucket was handed over.
+std::vector<Value> allreduce_gradients(const std::vector<Value>& grads, int64_t bucket_bytes,
                                        Loc l = Loc::current());
 
 } // namespace sg

@@ -49,15 +49,16 @@ struct Points : fit::Dataset {
   }
 };
 
-fit::Spec spec(DType dtype, fit::Optimizer opt, double dropout = 0) {
+fit::Spec spec(DType dtype, fit::Optimizer opt, double dropout = 0, bool batch_norm = false) {
   return fit::Spec{
       .name = "points",
       .dtype = dtype,
       .inputs = {{"x", {fit::batch, fit::dim(5)}}},
       .targets = {{"y", {fit::batch, fit::dim(3)}}},
       .build =
-          [dropout](fit::Net& n) {
+          [dropout, batch_norm](fit::Net& n) {
             Value h = layers::Dense(16, {.activation = "tanh"})(n.in("x"));
+            if (batch_norm) h = layers::BatchNormalization({.momentum = 0.9})(h);
             if (dropout > 0) h = layers::Dropout(dropout)(h);
             Value logits = layers::Dense(3)(h);
             n.outputs["logits"] = logits;
@@ -125,9 +126,10 @@ TEST_CASE("DataParallel.ReplicasStayIdenticalAndRunsRepeat") {
   dist::Group& world = dist::Group::world();
   // Adam in float32, 3 epochs of 6 batches (the last of 5): every batch's
   // checksums compared (check_replicas_every = 1 throws on a difference)
-  for (int64_t batch : {8, 2}) {
+  for (auto [batch, bn] : {std::pair{8, false}, {2, false}, {8, true}}) {
     CAPTURE(batch);
-    const fit::Spec s = spec(DType::f32, fit::adam({.lr = 0.01}));
+    CAPTURE(bn);
+    const fit::Spec s = spec(DType::f32, fit::adam({.lr = 0.01}), 0.2, bn);
     ParamStore a, b;
     std::vector<double> la, lb;
     CHECK_NOTHROW(la = run(s, a, 3, batch, true));
@@ -149,11 +151,20 @@ TEST_CASE("DataParallel.MatchesOneProcess") {
   // parameters (O(1)) agree to ~1e-13; 1e-10 leaves room for the
   // propagation through the steps and still catches any mistake in the
   // weights or the shards (a wrong share moves them by > 1e-3).
-  // With Dropout, each rank draws its rows of the global batch's mask.
-  for (auto [batch, dropout] : {std::pair{8, 0.0}, {2, 0.0}, {8, 0.3}, {2, 0.3}}) {
+  // With Dropout, each rank draws its rows of the global batch's mask; with
+  // BatchNormalization, the statistics are the global batch's (summed over
+  // the ranks), and so are the moving statistics the parameters hold.
+  struct Case {
+    int64_t batch;
+    double dropout;
+    bool bn;
+  };
+  for (auto [batch, dropout, bn] : {Case{8, 0, false}, Case{2, 0, false}, Case{8, 0.3, false}, Case{2, 0.3, false},
+                                    Case{8, 0.3, true}, Case{2, 0, true}}) {
     CAPTURE(batch);
     CAPTURE(dropout);
-    const fit::Spec s = spec(DType::f64, fit::sgd({.lr = 0.1}), dropout);
+    CAPTURE(bn);
+    const fit::Spec s = spec(DType::f64, fit::sgd({.lr = 0.1}), dropout, bn);
     ParamStore one, many;
     const std::vector<double> l1 = run(s, one, 3, batch, false);
     const std::vector<double> ln = run(s, many, 3, batch, true);
@@ -166,7 +177,7 @@ TEST_CASE("DataParallel.MatchesOneProcess") {
     for (size_t e = 0; e < l1.size(); ++e) CHECK(std::abs(l1[e] - ln[e]) < 1e-10);
     if (dropout > 0) { // the masks do matter: masks of another rate give a run far off
       ParamStore other;
-      const fit::Spec t = spec(DType::f64, fit::sgd({.lr = 0.1}), 0.31);
+      const fit::Spec t = spec(DType::f64, fit::sgd({.lr = 0.1}), 0.31, bn);
       run(t, other, 3, batch, false);
       CHECK(max_abs_diff(one, other, &scale) > 1e-3);
     }

@@ -125,6 +125,8 @@ std::vector<OpCase> cases() {
     {"Nn.Conv1DSameWideKernel", [](Graph& g) { return conv1d(in(g, "x", {2, 3, 2}), in(g, "w", {6, 2, 3}), 2, "same"); }},
     {"Nn.GruCell", [](Graph& g) {
        return gru_cell(in(g, "zx", {2, 9}), in(g, "hu", {2, 9}), in(g, "h", {2, 3}), in(g, "b", {1, 9})); }},
+    // one process: the sum over the ranks is the value, its VJP the gradient (tests/test_data_parallel.cpp: N ranks)
+    {"Collective.AllreduceSum", [](Graph& g) { return tanh(allreduce_sum(in(g, "a", {3, 4}))); }},
     {"Nn.LstmCellH", [](Graph& g) { return lstm_cell(in(g, "zx", {2, 12}), in(g, "hu", {2, 12}), in(g, "c", {2, 3})).h; }},
     {"Nn.LstmCellC", [](Graph& g) { return lstm_cell(in(g, "zx", {2, 12}), in(g, "hu", {2, 12}), in(g, "c", {2, 3})).c; }},
     {"Nn.LstmCellFirstStep", [](Graph& g) {

@@ -434,6 +434,7 @@ TEST_CASE("Nn.DropoutMaskOfAShardIsItsRowsOfTheWholeMask") {
     Graph g;
     g.shard_offset = offset;
     g.shard_rows = rows;
+    g.shard_global = rows > 0 ? 7 : 0;
     Value m = dropout_mask(g, shape, 0.4, 9).named("m");
     ParamStore ps;
     Plan p(g, ps, std::vector<Value>{m}, {}, {DType::f32});

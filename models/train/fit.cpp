@@ -157,10 +157,11 @@ Net build(const Spec& spec, const Sizes& sizes, Mode mode, uint64_t seed, const 
   // Random ops' streams (Dropout's masks): one per (run seed, model, sizes),
   // a shard's those of its global batch's graph
   Sizes drawn = sizes;
-  if (shard.rows > 0 && drawn.count(batch.symbols[0])) {
+  if (shard.global > 0 && drawn.count(batch.symbols[0])) {
     drawn[batch.symbols[0]] = shard.global;
     n.g->shard_offset = shard.offset;
     n.g->shard_rows = shard.rows;
+    n.g->shard_global = shard.global;
   }
   n.g->seed = rng::derive(seed, spec.name + "/random/" + sizes_key(drawn));
   for (const InputDecl& d : declared(spec, mode)) {
@@ -213,13 +214,13 @@ void guard(Graph& g, const std::vector<Value>& fetch, const std::vector<Value>& 
 
 Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   const Sizes sizes = sizes_of(fed(spec_, mode), feeds);
-  const bool sharded = mode == Mode::train && group_ && group_->parallel() && shard_.rows > 0;
+  const bool sharded = mode == Mode::train && group_ && group_->parallel() && shard_.global > 0;
   std::string key = fmt::format("{}:{}", mode_name(mode), sizes_key(sizes)), runs_key = key;
   if (sharded) {
     Sizes global = sizes;
     if (global.count(batch.symbols[0])) global[batch.symbols[0]] = shard_.global;
     runs_key = fmt::format("{}:{}", mode_name(mode), sizes_key(global));
-    key += fmt::format("@{}/{}", shard_.offset, shard_.global);
+    key += fmt::format("@{}+{}/{}", shard_.offset, shard_.rows, shard_.global);
   }
   if (auto it = plans_.find(key); it != plans_.end()) return *it->second;
   Sizes all = sizes;
@@ -249,19 +250,16 @@ Network::Compiled& Network::compiled(Mode mode, const Feeds& feeds) {
   }
   if (mode != Mode::predict) fetch.insert(fetch.end(), carried.begin(), carried.end());
   Value weight;
-  if (mode == Mode::train && group_ && group_->parallel() && !net.g->state_updates.empty())
-    throw std::invalid_argument(fmt::format(
-        "{}: data-parallel training of a model with BatchNormalization needs the batch statistics summed across "
-        "the processes (synchronized batch normalization), which is not built yet; train it without mpirun",
-        spec_.name));
   if (mode == Mode::train && group_ && group_->parallel()) {
     weight = input(*net.g, "data_parallel/weight", {});
-    net.g->reduce_gradients = [weight, b = bucket_bytes_](const std::vector<Value>& grads) {
-      return allreduce_gradients(grads, weight, b);
+    net.g->reduce_gradients = [b = bucket_bytes_](const std::vector<Value>& grads) {
+      return allreduce_gradients(grads, b);
     };
   }
   if (mode == Mode::train) {
-    effects = spec_.optimizer(net.loss, all_params(*net.g), schedule_).updates;
+    // data-parallel: the job's loss is the ranks' losses weighted by their
+    // shares of the batch, each rank differentiating its term
+    effects = spec_.optimizer(weight.valid() ? net.loss * weight : net.loss, all_params(*net.g), schedule_).updates;
     net.g->reduce_gradients = nullptr;
     for (NodeId u : net.g->state_updates) effects.emplace_back(*net.g, u); // batch-norm statistics
     guard(*net.g, fetch, effects);
@@ -479,7 +477,8 @@ GlobalStep train_shard(Network& net, const Dataset& data, const std::vector<int6
   std::span<const int64_t> mine = shard(batch, g.rank(), g.size());
   const double share = double(mine.size()) / double(batch.size());
   if (mine.empty()) mine = std::span<const int64_t>(batch.data(), 1);
-  net.set_shard({.offset = mine.data() - batch.data(), .rows = int64_t(mine.size()), .global = int64_t(batch.size())},
+  net.set_shard({.offset = mine.data() - batch.data(), .rows = share > 0 ? int64_t(mine.size()) : 0,
+                 .global = int64_t(batch.size())},
                 summed && share > 0 ? 1.0 : share);
   const Network::Result r = net.train_step(data.batch(mine));
   std::vector<double> v{(summed && share > 0 ? 1.0 : share) * r.loss};
@@ -501,7 +500,9 @@ void start_data_parallel(Network& net, const Dataset& data, const std::vector<in
   dist::Group& g = *net.group();
   std::span<const int64_t> mine = shard(first, g.rank(), g.size());
   if (mine.empty()) mine = std::span<const int64_t>(first.data(), 1);
-  net.set_shard({.offset = mine.data() - first.data(), .rows = int64_t(mine.size()), .global = int64_t(first.size())}, 0);
+  net.set_shard({.offset = mine.data() - first.data(), .rows = g.rank() < int(first.size()) ? int64_t(mine.size()) : 0,
+                 .global = int64_t(first.size())},
+                0);
   net.prepare(Mode::train, data.batch(mine));
   dist::broadcast(g, net.params());
   dist::check_replicas(g, net.params(), "at the start");

@@ -101,7 +101,8 @@ Sizes sizes_of(const std::vector<InputDecl>& decls, const Feeds& feeds);
 // declared input in `constants` is a constant of the graph, of that value
 // (its shape must be the declared one), instead of an input.
 // A data-parallel rank's part of a global batch: rows [offset, offset +
-// rows) of `global` (rows 0: the whole batch, no shard).
+// rows) of `global` (global 0: no shard, the whole batch; rows 0: no
+// example, one run with weight 0; Graph::shard_rows).
 struct Shard {
   int64_t offset = 0, rows = 0, global = 0;
 };
