@@ -753,12 +753,13 @@ TrainRun train(const RunArgs& args, const Spec& spec, const Data& d, const FitOp
     const int64_t n = world->size();
     tr.progress().print(fmt::format("data-parallel: {} processes, each {} or {} examples of every batch of {}\n",
                                     n, opt.batch_size / n, (opt.batch_size + n - 1) / n, opt.batch_size));
-    if (tr.resumed() && tr.state().values.count("ranks") && tr.state().get_u64("ranks") != uint64_t(n))
-      tr.progress().print(fmt::format(
-          "note: the checkpoint's run had {} processes, this one {}: the gradients are summed in another order, "
-          "so the result is no longer bitwise that of an uninterrupted run\n",
-          tr.state().get_u64("ranks"), n));
   }
+  if (const int64_t n = world ? world->size() : 1;
+      tr.resumed() && tr.state().values.count("ranks") && tr.state().get_u64("ranks") != uint64_t(n))
+    tr.progress().print(fmt::format(
+        "note: the checkpoint's run had {} process{}, this one {}: the gradients are summed in another order, so "
+        "the result is no longer bitwise that of an uninterrupted run\n",
+        tr.state().get_u64("ranks"), tr.state().get_u64("ranks") == 1 ? "" : "es", n));
   tr.on_save([n = world ? world->size() : 1](train::LoopState& s) { s.set_u64("ranks", uint64_t(n)); });
   net.set_data(d); // a resumed run keeps the checkpoint's weights
   net.set_schedule(schedule);
