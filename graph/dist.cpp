@@ -302,12 +302,15 @@ Group& Group::world() {
 
 Group* Group::started() { return g_started.load(); }
 
-uint64_t checksum(const ParamStore& params) {
+namespace {
+// A hash of `params`' names, shapes and dtypes, and with `values` their bytes too.
+uint64_t hash_params(const ParamStore& params, bool values) {
   uint64_t h = rng::mix(params.size());
   for (const auto& [name, t] : params.all()) {
     h = rng::mix(h ^ rng::hash_name(name));
     for (int64_t d : t.shape()) h = rng::mix(h ^ uint64_t(d));
     h = rng::mix(h ^ uint64_t(t.dtype()));
+    if (!values) continue;
     const auto* p = static_cast<const unsigned char*>(t.raw());
     const size_t bytes = size_t(t.nbytes());
     size_t i = 0;
@@ -320,6 +323,9 @@ uint64_t checksum(const ParamStore& params) {
   }
   return h;
 }
+} // namespace
+
+uint64_t checksum(const ParamStore& params) { return hash_params(params, true); }
 
 void check_replicas(Group& group, const ParamStore& params, const std::string& when) {
   if (!group.parallel()) return;
@@ -340,13 +346,7 @@ void check_replicas(Group& group, const ParamStore& params, const std::string& w
 void broadcast(Group& group, ParamStore& params) {
   if (!group.parallel()) return;
   // the same names, shapes and dtypes everywhere first (a hash of them)
-  uint64_t h = rng::mix(params.size());
-  for (const auto& [name, t] : params.all()) {
-    h = rng::mix(h ^ rng::hash_name(name));
-    for (int64_t d : t.shape()) h = rng::mix(h ^ uint64_t(d));
-    h = rng::mix(h ^ uint64_t(t.dtype()));
-  }
-  const std::vector<uint64_t> all = group.gather(h);
+  const std::vector<uint64_t> all = group.gather(hash_params(params, false));
   for (size_t r = 1; r < all.size(); ++r)
     if (all[r] != all[0])
       throw std::runtime_error(fmt::format("data-parallel start: rank {} holds other parameters (names, shapes or "

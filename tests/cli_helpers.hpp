@@ -22,11 +22,8 @@ struct Result {
   std::string out; // stdout, and stderr too unless asked not to
 };
 
-// `graph-run <args>` through the shell; stderr joins stdout unless `stdout_only`.
-// `env`: assignments for its environment, e.g. "PATH=" (run with PATH empty).
-inline Result graph_run(const std::string& args, bool stdout_only = false, const std::string& env = "") {
-  std::string cmd = (env.empty() ? "" : env + " ") + "'" + SEQGRAPH_GRAPH_RUN + "' " + args +
-                    (stdout_only ? " 2>/dev/null" : " 2>&1");
+// A shell command line's output (stdout; redirect stderr to keep it) and exit status.
+inline Result run_shell(const std::string& cmd) {
   Result r;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -36,6 +33,13 @@ inline Result graph_run(const std::string& args, bool stdout_only = false, const
   int status = ::pclose(p);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return r;
+}
+
+// `graph-run <args>` through the shell; stderr joins stdout unless `stdout_only`.
+// `env`: assignments for its environment, e.g. "PATH=" (run with PATH empty).
+inline Result graph_run(const std::string& args, bool stdout_only = false, const std::string& env = "") {
+  return run_shell((env.empty() ? "" : env + " ") + "'" + SEQGRAPH_GRAPH_RUN + "' " + args +
+                   (stdout_only ? " 2>/dev/null" : " 2>&1"));
 }
 
 inline bool has(const std::string& s, const std::string& what) {

@@ -16,17 +16,7 @@ using namespace sg::test;
 
 namespace {
 
-Result shell(const std::string& cmd) {
-  Result r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  return r;
-}
+Result shell(const std::string& cmd) { return run_shell(cmd + " 2>&1"); }
 
 // mpirun as root on a 2-core machine, every rank on one thread; bounded by
 // `timeout` so that a hang fails the test instead of the suite
